@@ -1,0 +1,217 @@
+"""Read-only client for the config interface: exact reads, a hard deadline, named retries.
+
+One poll reads parameters, calculations and visibilities on a single connection and closes it
+(connect-read-close survives controller restarts that kill long-lived sockets). Each attempt
+is bounded by ``timeout`` and the whole poll, retries and back-off included, by ``deadline``,
+so a controller that accepts and never answers, or trickles bytes, cannot hold a cron job
+past its slot. Retries (tenacity, exponential back-off with jitter) cover network errors,
+timeouts and a busy controller only; a malformed reply is a ``ProtocolError`` and is never
+retried, because reading it again would not make it right and must never yield a shifted sample.
+
+There is deliberately no method that writes: command 3002 cannot be sent from here.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+    stop_before_delay,
+    wait_exponential_jitter,
+    wait_none,
+)
+
+from luxlog.errors import DeviceError, ProtocolError
+from luxlog.protocol import (
+    CMD_READ_CALCULATIONS,
+    CMD_READ_PARAMETERS,
+    CMD_READ_VISIBILITIES,
+    ControllerBusy,
+    DeadlineReader,
+    RawSample,
+    check_stat,
+    encode_request,
+    read_block,
+)
+
+log = logging.getLogger("luxlog.client")
+
+# Never start an attempt with less time than this left: it could not finish a read anyway.
+MIN_ATTEMPT_SEC = 0.25
+BUSY_WAIT_SEC = 1.0
+
+
+@dataclass(frozen=True)
+class PollOutcome:
+    """What one poll did: the sample on success, and always the attempts and duration."""
+
+    sample: RawSample | None
+    attempts: int
+    duration: float
+    error: str | None = None
+
+
+class PollFailed(DeviceError):
+    """All attempts failed; carries the count and the time spent for the attempt log."""
+
+    def __init__(self, message: str, attempts: int, duration: float) -> None:
+        super().__init__(message)
+        self.attempts = attempts
+        self.duration = duration
+
+
+class HeatPumpClient:
+    """Read-only client: ``read()`` returns a raw sample, ``get_all_sensors()`` decoded values."""
+
+    def __init__(
+        self,
+        host: str,
+        port: int = 8889,
+        *,
+        timeout: float = 60.0,
+        retries: int = 3,
+        deadline: float | None = None,
+        backoff: bool = True,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.timeout = timeout
+        self.retries = retries
+        # Overall budget of one poll (the interval minus a margin, from the config).
+        self.deadline = deadline if deadline is not None else timeout * (retries + 1)
+        self.backoff = backoff
+        self.clock = clock
+
+    @property
+    def where(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    def _attempt(self, poll_deadline: float) -> RawSample:
+        attempt_deadline = min(time.monotonic() + self.timeout, poll_deadline)
+        left = attempt_deadline - time.monotonic()
+        with socket.create_connection((self.host, self.port), timeout=max(left, 0.01)) as sock:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            reader = DeadlineReader(sock, attempt_deadline, self.timeout)
+            blocks = {}
+            for cmd in (CMD_READ_PARAMETERS, CMD_READ_CALCULATIONS, CMD_READ_VISIBILITIES):
+                sock.settimeout(max(reader.remaining(), 0.01))
+                sock.sendall(encode_request(cmd))
+                blocks[cmd] = read_block(reader, cmd)
+            calcs = blocks[CMD_READ_CALCULATIONS]
+            # The payload of a busy reply is still complete, but the controller is mid-change:
+            # FHEM and node-luxtronik2 discard it and retry, and so do we.
+            check_stat(calcs.stat)
+        return RawSample(
+            timestamp=self.clock(),
+            parameters=blocks[CMD_READ_PARAMETERS].values,
+            calculations=calcs.values,
+            visibilities=blocks[CMD_READ_VISIBILITIES].values,
+            stat=calcs.stat,
+        )
+
+    def _wait(self, state: RetryCallState) -> float:
+        if not self.backoff:
+            return 0.0
+        exc = state.outcome.exception() if state.outcome else None
+        if isinstance(exc, ControllerBusy):
+            return BUSY_WAIT_SEC
+        return float(wait_exponential_jitter(initial=1, max=8, jitter=1)(state))
+
+    def read(self) -> PollOutcome:
+        """One poll with retries; raises ``PollFailed`` or ``ProtocolError`` on failure."""
+        start = time.monotonic()
+        poll_deadline = start + self.deadline
+        total = self.retries + 1
+        attempts = 0
+
+        def before_sleep(state: RetryCallState) -> None:
+            exc = state.outcome.exception() if state.outcome else None
+            wait = state.next_action.sleep if state.next_action else 0.0
+            log.warning(
+                "%s attempt %d/%d failed after %.2f s: %s; retrying in %.1f s",
+                self.where,
+                state.attempt_number,
+                total,
+                time.monotonic() - start,
+                _describe(exc),
+                wait,
+            )
+
+        def attempt() -> RawSample:
+            nonlocal attempts
+            attempts += 1
+            if poll_deadline - time.monotonic() < MIN_ATTEMPT_SEC:
+                raise TimeoutError("poll deadline reached before the attempt could start")
+            return self._attempt(poll_deadline)
+
+        retrying = Retrying(
+            retry=retry_if_exception_type((OSError, ControllerBusy)),
+            stop=stop_after_attempt(total)
+            | stop_before_delay(max(self.deadline - MIN_ATTEMPT_SEC, 0.0)),
+            wait=self._wait if self.backoff else wait_none(),
+            before_sleep=before_sleep,
+            reraise=True,
+            sleep=time.sleep,
+        )
+        try:
+            sample = retrying(attempt)
+        except ProtocolError as exc:
+            elapsed = time.monotonic() - start
+            log.error("%s attempt %d/%d: %s (not retried)", self.where, attempts, total, exc)
+            raise PollFailed(
+                f"{self.where}: invalid reply: {exc} (attempt {attempts}, {elapsed:.1f} s)",
+                attempts,
+                elapsed,
+            ) from exc
+        except (OSError, DeviceError) as exc:
+            elapsed = time.monotonic() - start
+            log.error(
+                "%s attempt %d/%d failed after %.2f s: %s",
+                self.where,
+                attempts,
+                total,
+                elapsed,
+                _describe(exc),
+            )
+            raise PollFailed(
+                f"{self.where}: controller not readable after {attempts} attempt"
+                f"{'s' if attempts != 1 else ''} in {elapsed:.1f} s: {_describe(exc)}",
+                attempts,
+                elapsed,
+            ) from exc
+        elapsed = time.monotonic() - start
+        log.debug("%s read in %.3f s (%d attempts)", self.where, elapsed, attempts)
+        return PollOutcome(sample, attempts, elapsed)
+
+    def read_raw(self) -> RawSample:
+        outcome = self.read()
+        assert outcome.sample is not None
+        return outcome.sample
+
+    def get_all_sensors(self) -> dict[str, float]:
+        """The decoded numeric readings (calculations) of one poll, by luxtronik name."""
+        from luxlog.decode import decode_numeric
+
+        return decode_numeric(self.read_raw().calculations)
+
+
+def _describe(exc: BaseException | None) -> str:
+    if exc is None:
+        return "unknown error"
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused (is the port right? 8889, or 8888 on firmware before 1.73)"
+    if isinstance(exc, socket.gaierror):
+        return f"cannot resolve host ({exc.strerror})"
+    if isinstance(exc, TimeoutError):
+        return f"timed out ({exc})" if str(exc) else "timed out"
+    text = str(exc) or type(exc).__name__
+    return text

@@ -1,0 +1,21 @@
+"""``luxlog flush``: move buffered samples into the compact cache."""
+
+from __future__ import annotations
+
+import typer
+
+from luxlog.config import load_config
+from luxlog.options import ConfigOption
+from luxlog.store import Store
+
+
+def flush(config: ConfigOption = None) -> None:
+    """Move buffered samples into the long-term cache (idempotent, kill-safe)."""
+    cfg = load_config(config)
+    with Store(cfg.cache_path, interval=cfg.interval_sec, check=True) as store:
+        result = store.flush()
+    extra = f", {result.duplicates} duplicate slots dropped" if result.duplicates else ""
+    typer.echo(
+        f"flushed {result.moved} samples into the cache, {result.remaining} remain in the "
+        f"buffer{extra}"
+    )

@@ -1,0 +1,50 @@
+"""``luxlog poll``: read the controller and buffer the raw sample."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from typing import Annotated
+
+import typer
+
+from luxlog.config import load_config
+from luxlog.errors import Interrupted
+from luxlog.options import ConfigOption, HostOption, PortOption
+from luxlog.poller import PollReport, poll_forever, poll_once
+
+
+def _summary(report: PollReport) -> str:
+    when = dt.datetime.fromtimestamp(report.slot, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    verb = "stored sample" if report.stored else "slot already stored, kept the first sample"
+    plural = "s" if report.attempts != 1 else ""
+    return (
+        f"{verb} {when} ({report.calculations} calculations, "
+        f"{report.attempts} attempt{plural}, {report.duration:.2f} s)"
+    )
+
+
+def poll(
+    once: Annotated[bool, typer.Option("--once", help="Poll once and exit (for cron).")] = False,
+    config: ConfigOption = None,
+    host: HostOption = None,
+    port: PortOption = None,
+) -> None:
+    """Read the controller (read-only) and store the raw sample in the buffer."""
+    cfg = load_config(config, {"host": host, "port": port})
+    cfg.require_host("poll")
+    if once:
+        typer.echo(_summary(poll_once(cfg)))
+        return
+    stop = threading.Event()
+    typer.echo(
+        f"polling {cfg.host}:{cfg.port} every {cfg.interval_sec} s into {cfg.cache_path}; "
+        "Ctrl-C to stop"
+    )
+    try:
+        poll_forever(cfg, stop, lambda r: typer.echo(_summary(r)))
+    except Interrupted:
+        # The signal arrived between rounds or inside one: the store's transaction rolled
+        # back or had committed; either way nothing half-written remains.
+        stop.set()
+        raise

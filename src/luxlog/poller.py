@@ -1,0 +1,126 @@
+"""One poll: read the controller, store the raw sample in the buffer, log the attempt.
+
+This is the whole poll path; it imports neither the decoder nor rich, so a cron-fired
+``luxlog poll --once`` stays cheap.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from luxlog.client import HeatPumpClient, PollFailed
+from luxlog.codec import Row
+from luxlog.config import Config
+from luxlog.errors import LuxlogError
+from luxlog.store import CorruptError, Store, slot_of
+
+log = logging.getLogger("luxlog.poll")
+
+ROUND_ERROR_PAUSE_SEC = 5.0
+
+
+@dataclass(frozen=True)
+class PollReport:
+    slot: int
+    stored: bool  # False: the slot already held a sample (the first one is kept)
+    calculations: int
+    attempts: int
+    duration: float
+
+
+def make_client(cfg: Config, backoff: bool = True) -> HeatPumpClient:
+    return HeatPumpClient(
+        cfg.require_host("poll"),
+        cfg.port,
+        timeout=cfg.attempt_timeout,
+        retries=cfg.retries,
+        deadline=cfg.poll_deadline,
+        backoff=backoff,
+    )
+
+
+def _store_with_recovery(cfg: Config, action: Callable[[Store], bool]) -> bool:
+    """Run a write; a database found corrupt mid-way is quarantined and the write retried."""
+    store = Store(cfg.cache_path, interval=cfg.interval_sec)
+    try:
+        return action(store)
+    except CorruptError as exc:
+        store.close()
+        moved = store.quarantine(str(exc))
+        log.error("%s; moved aside to %s, recording continues in a fresh file", exc, moved)
+        store = Store(cfg.cache_path, interval=cfg.interval_sec)
+        return action(store)
+    finally:
+        store.close()
+
+
+def poll_once(
+    cfg: Config, *, backoff: bool = True, clock: Callable[[], float] = time.time
+) -> PollReport:
+    """Read once and buffer the sample; raises ``PollFailed`` after recording the failure."""
+    client = make_client(cfg, backoff)
+    client.clock = clock
+    try:
+        outcome = client.read()
+    except PollFailed as exc:
+        failure = exc
+
+        def record(store: Store) -> bool:
+            store.record_failure(failure.attempts, failure.duration, str(failure), now=clock())
+            return True
+
+        _store_with_recovery(cfg, record)
+        raise
+    sample = outcome.sample
+    assert sample is not None
+    row = Row(
+        slot_of(sample.timestamp, cfg.interval_sec),
+        sample.stat,
+        sample.parameters,
+        sample.calculations,
+        sample.visibilities,
+    )
+    stored = _store_with_recovery(
+        cfg, lambda s: s.add_row(row, (outcome.attempts, outcome.duration), now=clock())
+    )
+    return PollReport(row.slot, stored, len(row.calculations), outcome.attempts, outcome.duration)
+
+
+def poll_forever(
+    cfg: Config,
+    stop: threading.Event,
+    on_report: Callable[[PollReport], None],
+    *,
+    backoff: bool = True,
+    clock: Callable[[], float] = time.time,
+    error_pause: float = ROUND_ERROR_PAUSE_SEC,
+) -> int:
+    """Poll on the slot grid until ``stop`` is set; one bad round never ends the loop.
+
+    Returns the number of rounds run.
+    """
+    rounds = 0
+    while not stop.is_set():
+        now = clock()
+        next_slot = slot_of(now, cfg.interval_sec) + cfg.interval_sec
+        if rounds and stop.wait(max(0.0, next_slot - now)):
+            break
+        rounds += 1
+        try:
+            on_report(poll_once(cfg, backoff=backoff, clock=clock))
+        except LuxlogError as exc:
+            log.error("poll failed: %s", exc)
+        except Exception:
+            log.error(
+                "unexpected error in poll round (continuing in %.0f s):\n%s",
+                error_pause,
+                traceback.format_exc().rstrip(),
+            )
+            if stop.wait(error_pause):
+                break
+    return rounds

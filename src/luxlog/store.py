@@ -1,0 +1,637 @@
+"""The SQLite store: a buffer written by ``poll``, a compact cache filled by ``flush``.
+
+Layout (schema version in ``PRAGMA user_version``, numbered migrations run on open):
+
+* ``buffer(slot, data)``: one raw sample per time slot, exactly as polled (all three
+  blocks, zlib-packed). ``poll`` does one ``INSERT … ON CONFLICT DO NOTHING``; two polls of the
+  same slot keep the first.
+* ``chunk(bucket, n, first_slot, last_slot, data)``: the long-term cache, one row per UTC hour.
+  ``codec.encode_chunk`` stores the first sample in full and the rest as sparse deltas, zlib'd
+  (measured: see README "Performance"; about 50–90 bytes per poll for all three blocks).
+  A query for one day reads 24–25 rows by primary key, whatever the size of the database.
+* ``attempts``: every poll attempt (ok or the error, attempts, duration) so gaps are never silent.
+* ``reports``: every report written (kind, date, paths, rows, expected slots, sha256).
+
+``flush`` moves buffer rows into chunks and deletes them from the buffer in the same
+``BEGIN IMMEDIATE`` transaction, in batches, so it is idempotent and kill-safe, and a backlog of
+days never holds the write lock for long. Every read merges cache and buffer (the cache wins a
+duplicate slot), so nothing waits for a flush.
+
+Timestamps are UTC epoch seconds; a sample is keyed by its slot, ``floor(t / interval) *
+interval``, and reads return the slot time.
+
+Connections: WAL, ``synchronous=FULL``, ``busy_timeout`` 10 s, and every write transaction
+starts with ``BEGIN IMMEDIATE`` (a deferred read-then-write fails at once with "database is
+locked" when another process committed in between, ignoring the busy timeout).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import errno
+import logging
+import os
+import sqlite3
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from luxlog.codec import Row, chunk_slots, decode_chunk, encode_chunk, pack_row, unpack_row
+from luxlog.errors import DiskFullError, StoreError
+
+log = logging.getLogger("luxlog.store")
+
+BUCKET_SEC = 3600  # one cache chunk per UTC hour
+FLUSH_BATCH = 720  # buffer rows per flush transaction: a few hours, well under a second
+BUSY_TIMEOUT_MS = 10_000
+LOW_SPACE_BYTES = 1 << 20  # an I/O error with less free space than this is a full disk
+
+
+def _script(conn: sqlite3.Connection, sql: str) -> None:
+    # Not executescript(): it COMMITs first, which would break the migration transaction.
+    for statement in sql.split(";"):
+        if statement.strip():
+            conn.execute(statement)
+
+
+def _m1_initial(conn: sqlite3.Connection) -> None:
+    _script(
+        conn,
+        """
+        CREATE TABLE buffer (
+            slot INTEGER PRIMARY KEY,
+            data BLOB NOT NULL
+        );
+        CREATE TABLE chunk (
+            bucket INTEGER PRIMARY KEY,
+            n INTEGER NOT NULL,
+            first_slot INTEGER NOT NULL,
+            last_slot INTEGER NOT NULL,
+            data BLOB NOT NULL
+        );
+        CREATE TABLE attempts (
+            id INTEGER PRIMARY KEY,
+            ts INTEGER NOT NULL,
+            ok INTEGER NOT NULL,
+            attempts INTEGER NOT NULL,
+            duration_ms INTEGER NOT NULL,
+            error TEXT
+        );
+        CREATE INDEX attempts_ts ON attempts(ts);
+        CREATE TABLE reports (
+            kind TEXT NOT NULL,
+            date TEXT NOT NULL,
+            paths TEXT NOT NULL,
+            rows INTEGER NOT NULL,
+            expected INTEGER NOT NULL,
+            sha256 TEXT NOT NULL,
+            written_at INTEGER NOT NULL,
+            PRIMARY KEY (kind, date)
+        ) WITHOUT ROWID;
+        """,
+    )
+
+
+# Numbered migrations: index i upgrades user_version i to i + 1. Append, never edit.
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_m1_initial]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+@dataclass(frozen=True)
+class FlushResult:
+    moved: int
+    remaining: int
+    duplicates: int = 0
+
+
+@dataclass(frozen=True)
+class PruneResult:
+    samples: int
+    bytes_freed: int
+    attempts: int = 0
+
+
+def slot_of(t: float, interval: int) -> int:
+    return int(t // interval) * interval
+
+
+def to_epoch(value: dt.datetime | float | int, what: str = "timestamp") -> float:
+    """Aware datetime or epoch seconds -> epoch seconds; naive datetimes are refused."""
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(
+                f"{what}: naive datetime {value.isoformat()} (give a time zone, e.g. "
+                "datetime(..., tzinfo=timezone.utc))"
+            )
+        return value.timestamp()
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(f"{what}: expected an aware datetime or epoch seconds, got {value!r}")
+    return float(value)
+
+
+def _is_full(exc: BaseException) -> bool:
+    if isinstance(exc, sqlite3.Error):
+        code = getattr(exc, "sqlite_errorcode", None)
+        return code == sqlite3.SQLITE_FULL or "disk is full" in str(exc)
+    return isinstance(exc, OSError) and exc.errno == errno.ENOSPC
+
+
+def _mount_point(directory: Path) -> Path:
+    """The mount point of the filesystem holding ``directory`` (named in disk-full errors)."""
+    path = directory.resolve()
+    while not os.path.ismount(path) and path != path.parent:
+        path = path.parent
+    return path
+
+
+def _is_corrupt(exc: BaseException) -> bool:
+    if not isinstance(exc, sqlite3.DatabaseError):
+        return False
+    code = getattr(exc, "sqlite_errorcode", None)
+    text = str(exc).lower()
+    return code in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB) or (
+        "malformed" in text or "not a database" in text
+    )
+
+
+class CorruptError(StoreError):
+    """The database file is damaged; ``Store.quarantine`` moves it aside."""
+
+
+class Store:
+    """Plain-sqlite3 store whose methods speak the domain: add, query, flush, prune."""
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        interval: int = 30,
+        check: bool = False,
+        readonly: bool = False,
+    ) -> None:
+        self.path = Path(path)
+        self.interval = interval
+        self.readonly = readonly
+        self.conn = self._open(check)
+
+    # ----------------------------------------------------------------- opening
+
+    def _connect(self) -> sqlite3.Connection:
+        if self.readonly:
+            if not self.path.exists():
+                raise StoreError(f"database {self.path} does not exist yet (run 'luxlog poll')")
+            conn = sqlite3.connect(
+                f"file:{self.path}?mode=ro", uri=True, isolation_level=None, timeout=10
+            )
+        else:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(self.path, isolation_level=None, timeout=10)
+        try:
+            conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            if not self.readonly:
+                # auto_vacuum only takes effect before the first table exists (new databases).
+                conn.execute("PRAGMA auto_vacuum=INCREMENTAL")
+                conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=FULL")
+        except BaseException:
+            conn.close()  # never leave a handle on a file that may be quarantined next
+            raise
+        return conn
+
+    def _open(self, check: bool) -> sqlite3.Connection:
+        try:
+            conn = self._connect()
+            try:
+                if check:
+                    result = conn.execute("PRAGMA quick_check").fetchone()[0]
+                    if result != "ok":
+                        raise sqlite3.DatabaseError(f"database disk image is malformed: {result}")
+                if not self.readonly:
+                    self._migrate(conn)
+                else:
+                    self._check_version(conn)
+            except BaseException:
+                # Close before a quarantine renames the file: a handle left to the garbage
+                # collector could, on close, delete the *new* file's -wal by name.
+                conn.close()
+                raise
+            return conn
+        except sqlite3.DatabaseError as exc:
+            if self._is_full(exc):
+                raise self._disk_full(exc) from exc
+            if not _is_corrupt(exc) or self.readonly:
+                if self.readonly and _is_corrupt(exc):
+                    raise StoreError(f"database {self.path} is corrupt: {exc}") from exc
+                raise StoreError(f"cannot open database {self.path}: {exc}") from exc
+            moved = self.quarantine(str(exc))
+            log.error(
+                "database %s failed its integrity check (%s); moved aside to %s, "
+                "recording continues in a fresh file",
+                self.path,
+                exc,
+                moved,
+            )
+            conn = self._connect()
+            self._migrate(conn)
+            return conn
+
+    def quarantine(self, reason: str) -> Path:
+        """Move the database and its -wal/-shm aside as ``<name>.corrupt-<UTC timestamp>``."""
+        stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+        target = self.path.with_name(f"{self.path.name}.corrupt-{stamp}")
+        n = 1
+        while target.exists():
+            target = self.path.with_name(f"{self.path.name}.corrupt-{stamp}-{n}")
+            n += 1
+        for suffix in ("", "-wal", "-shm"):
+            src = Path(f"{self.path}{suffix}")
+            if src.exists():
+                os.replace(src, Path(f"{target}{suffix}"))
+        return target
+
+    def _check_version(self, conn: sqlite3.Connection) -> int:
+        version: int = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            conn.close()
+            raise StoreError(
+                f"database {self.path} has schema version {version}, newer than this luxlog "
+                f"supports ({SCHEMA_VERSION}); upgrade luxlog or point cache_path elsewhere"
+            )
+        return version
+
+    def _migrate(self, conn: sqlite3.Connection) -> None:
+        version = self._check_version(conn)
+        if version == SCHEMA_VERSION:
+            return
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            # Re-read under the write lock: another process may have migrated meanwhile.
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            for number in range(version, SCHEMA_VERSION):
+                MIGRATIONS[number](conn)
+                log.info("database %s migrated to schema version %d", self.path, number + 1)
+            conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------ transactions
+
+    def _is_full(self, exc: BaseException) -> bool:
+        """SQLITE_FULL/ENOSPC, or an I/O error while the filesystem has (almost) no space left.
+
+        SQLite reports ENOSPC as SQLITE_FULL only on its main write path; growing the -shm
+        file on open, for one, fails as a plain "disk I/O error".
+        """
+        if _is_full(exc):
+            return True
+        if not isinstance(exc, sqlite3.OperationalError):
+            return False
+        code = getattr(exc, "sqlite_errorcode", None)
+        if code is None or code & 0xFF != sqlite3.SQLITE_IOERR:
+            return False
+        try:
+            st = os.statvfs(self.path.parent)
+        except OSError:
+            return False
+        return st.f_bavail * st.f_frsize < LOW_SPACE_BYTES
+
+    def _disk_full(self, exc: BaseException) -> DiskFullError:
+        return DiskFullError(
+            f"disk full: cannot write {self.path} (the filesystem mounted at "
+            f"{_mount_point(self.path.parent)} has no space left); the database is intact, "
+            "free some space and the next run will succeed"
+        )
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """``BEGIN IMMEDIATE`` … ``COMMIT``; any exception (a signal too) rolls back."""
+        if self.readonly:
+            raise StoreError("store opened read-only")
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise self._wrap(exc) from exc
+        try:
+            yield self.conn
+            self.conn.execute("COMMIT")
+        except BaseException as exc:
+            with contextlib.suppress(sqlite3.Error):
+                self.conn.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.Error | OSError):
+                raise self._wrap(exc) from exc
+            raise
+
+    def _wrap(self, exc: BaseException) -> StoreError:
+        if self._is_full(exc):
+            return self._disk_full(exc)
+        if _is_corrupt(exc):
+            return CorruptError(f"database {self.path} is corrupt: {exc}")
+        return StoreError(f"database {self.path}: {exc}")
+
+    # ------------------------------------------------------------------ writing
+
+    def add_row(
+        self, row: Row, attempt: tuple[int, float] | None = None, now: float | None = None
+    ) -> bool:
+        """Buffer one raw sample; ``attempt`` = (attempts, duration s) is logged with it.
+
+        Returns False when the slot already held a sample (the first one is kept).
+        """
+        blob = pack_row(row)
+        with self.write() as conn:
+            if self._cached(conn, row.slot):
+                # Already flushed: flush would drop it anyway; report it as the duplicate it is.
+                cur_rowcount = 0
+            else:
+                cur_rowcount = conn.execute(
+                    "INSERT INTO buffer(slot, data) VALUES (?, ?) ON CONFLICT(slot) DO NOTHING",
+                    (row.slot, blob),
+                ).rowcount
+            if attempt is not None:
+                conn.execute(
+                    "INSERT INTO attempts(ts, ok, attempts, duration_ms, error) "
+                    "VALUES (?, 1, ?, ?, NULL)",
+                    (
+                        int(time.time() if now is None else now),
+                        attempt[0],
+                        round(attempt[1] * 1000),
+                    ),
+                )
+            return cur_rowcount == 1
+
+    @staticmethod
+    def _cached(conn: sqlite3.Connection, slot: int) -> bool:
+        """Whether the cache already holds ``slot`` (one primary-key lookup; the chunk is
+        decoded only when the slot lies inside its range, i.e. for a re-poll of old data)."""
+        hit = conn.execute(
+            "SELECT data FROM chunk WHERE bucket = ? AND first_slot <= ? AND last_slot >= ?",
+            (slot // BUCKET_SEC * BUCKET_SEC, slot, slot),
+        ).fetchone()
+        return hit is not None and slot in chunk_slots(slot // BUCKET_SEC * BUCKET_SEC, hit[0])
+
+    def record_failure(
+        self, attempts: int, duration: float, error: str, now: float | None = None
+    ) -> None:
+        with self.write() as conn:
+            conn.execute(
+                "INSERT INTO attempts(ts, ok, attempts, duration_ms, error) VALUES (?, 0, ?, ?, ?)",
+                (
+                    int(time.time() if now is None else now),
+                    attempts,
+                    round(duration * 1000),
+                    error[:500],
+                ),
+            )
+
+    def add(self, timestamp: dt.datetime | float, data: Mapping[str, float]) -> bool:
+        """Store sensor name -> number for one instant (``Store(path).add(t, {...})``).
+
+        Names are luxtronik's (``ID_WEB_Temperatur_TVL``); values must be exact at the
+        sensor's resolution (45.4 °C, not 45.43). The sample is keyed by its slot.
+        """
+        from luxlog.decode import encode_named
+
+        t = to_epoch(timestamp)
+        try:
+            calcs = encode_named(data)
+        except ValueError as exc:
+            raise StoreError(f"cannot store sample: {exc}") from exc
+        return self.add_row(Row(slot_of(t, self.interval), 0, (), tuple(calcs), ()))
+
+    # ----------------------------------------------------------------- flushing
+
+    def flush(
+        self, batch: int = FLUSH_BATCH, should_stop: Callable[[], bool] | None = None
+    ) -> FlushResult:
+        """Move buffered samples into the cache, one bounded transaction per batch."""
+        moved = dups = 0
+        while True:
+            if should_stop is not None and should_stop():
+                break
+            with self.write() as conn:
+                rows = conn.execute(
+                    "SELECT slot, data FROM buffer ORDER BY slot LIMIT ?", (batch,)
+                ).fetchall()
+                if not rows:
+                    break
+                by_bucket: dict[int, list[Row]] = {}
+                for slot, blob in rows:
+                    by_bucket.setdefault(slot // BUCKET_SEC * BUCKET_SEC, []).append(
+                        unpack_row(slot, blob)
+                    )
+                for bucket, new in by_bucket.items():
+                    dups += self._merge_chunk(conn, bucket, new)
+                conn.execute(
+                    "DELETE FROM buffer WHERE slot BETWEEN ? AND ?", (rows[0][0], rows[-1][0])
+                )
+            moved += len(rows)
+            if len(rows) < batch:
+                break
+        remaining = self.conn.execute("SELECT count(*) FROM buffer").fetchone()[0]
+        return FlushResult(moved - dups, remaining, dups)
+
+    def _merge_chunk(self, conn: sqlite3.Connection, bucket: int, new: list[Row]) -> int:
+        existing = conn.execute("SELECT data FROM chunk WHERE bucket = ?", (bucket,)).fetchone()
+        merged: dict[int, Row] = {}
+        if existing is not None:
+            merged = {r.slot: r for r in decode_chunk(bucket, existing[0])}
+        dups = 0
+        for row in new:
+            if row.slot in merged:
+                dups += 1  # the cache already holds this slot: the first sample wins
+            else:
+                merged[row.slot] = row
+        rows = [merged[s] for s in sorted(merged)]
+        conn.execute(
+            "INSERT INTO chunk(bucket, n, first_slot, last_slot, data) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT(bucket) DO UPDATE SET n=excluded.n, first_slot=excluded.first_slot, "
+            "last_slot=excluded.last_slot, data=excluded.data",
+            (bucket, len(rows), rows[0].slot, rows[-1].slot, encode_chunk(bucket, rows)),
+        )
+        return dups
+
+    # ------------------------------------------------------------------ reading
+
+    def iter_rows(self, start: float, end: float) -> Iterator[Row]:
+        """Raw samples with ``start <= slot < end`` in slot order, cache and buffer merged.
+
+        Streams one chunk at a time, so memory stays flat however long the range.
+        """
+        lo, hi = int(start), int(end)
+        if hi <= lo:
+            return
+        # Snapshot the buffer first (small); cache rows are read chunk by chunk.
+        buffered = [
+            unpack_row(slot, blob)
+            for slot, blob in self.conn.execute(
+                "SELECT slot, data FROM buffer WHERE slot >= ? AND slot < ? ORDER BY slot",
+                (lo, hi),
+            )
+        ]
+        b = 0
+        cur = self.conn.execute(
+            "SELECT bucket, data FROM chunk WHERE bucket >= ? AND bucket < ? ORDER BY bucket",
+            (lo // BUCKET_SEC * BUCKET_SEC, hi),
+        )
+        for bucket, blob in cur:
+            for row in decode_chunk(bucket, blob):
+                if row.slot < lo or row.slot >= hi:
+                    continue
+                while b < len(buffered) and buffered[b].slot < row.slot:
+                    yield buffered[b]
+                    b += 1
+                if b < len(buffered) and buffered[b].slot == row.slot:
+                    b += 1  # duplicate of a flushed slot: the cache wins
+                yield row
+        yield from buffered[b:]
+
+    def query(
+        self, start: dt.datetime | float, end: dt.datetime | float
+    ) -> list[tuple[dt.datetime, dict[str, float]]]:
+        """Decoded samples in ``[start, end)`` as (UTC datetime, {name: value}), time order."""
+        from luxlog.decode import decode_numeric
+
+        lo, hi = to_epoch(start, "start"), to_epoch(end, "end")
+        # A slot at or after `lo` whose slot start is before `lo` cannot exist: slots are keys.
+        return [
+            (dt.datetime.fromtimestamp(row.slot, dt.UTC), decode_numeric(row.calculations))
+            for row in self.iter_rows(-(-lo // 1), -(-hi // 1))
+        ]
+
+    def slots(self, start: float, end: float) -> list[int]:
+        """The slots present in ``[start, end)`` (cache and buffer), sorted."""
+        present: set[int] = set()
+        lo, hi = int(start), int(end)
+        for bucket, blob in self.conn.execute(
+            "SELECT bucket, data FROM chunk WHERE bucket >= ? AND bucket < ?",
+            (lo // BUCKET_SEC * BUCKET_SEC, hi),
+        ):
+            present.update(s for s in chunk_slots(bucket, blob) if lo <= s < hi)
+        present.update(
+            s
+            for (s,) in self.conn.execute(
+                "SELECT slot FROM buffer WHERE slot >= ? AND slot < ?", (lo, hi)
+            )
+        )
+        return sorted(present)
+
+    def counts(self) -> dict[str, Any]:
+        """Sizes for summaries and ``doctor``."""
+        c = self.conn
+        buffered, oldest = c.execute("SELECT count(*), min(slot) FROM buffer").fetchone()
+        cached, first, last = c.execute(
+            "SELECT coalesce(sum(n), 0), min(first_slot), max(last_slot) FROM chunk"
+        ).fetchone()
+        return {
+            "buffered": buffered,
+            "oldest_buffered": oldest,
+            "cached": cached,
+            "first_slot": first,
+            "last_cached_slot": last,
+            "schema_version": c.execute("PRAGMA user_version").fetchone()[0],
+        }
+
+    def last_success(self) -> int | None:
+        row = self.conn.execute("SELECT max(ts) FROM attempts WHERE ok = 1").fetchone()
+        return row[0] if row else None
+
+    def attempts_since(self, since: float) -> list[tuple[int, bool, int, int, str | None]]:
+        return [
+            (ts, bool(ok), n, ms, err)
+            for ts, ok, n, ms, err in self.conn.execute(
+                "SELECT ts, ok, attempts, duration_ms, error FROM attempts WHERE ts >= ? "
+                "ORDER BY ts",
+                (int(since),),
+            )
+        ]
+
+    # ------------------------------------------------------------------ reports
+
+    def record_report(
+        self, kind: str, date: str, paths: Sequence[str], rows: int, expected: int, sha256: str
+    ) -> None:
+        with self.write() as conn:
+            conn.execute(
+                "INSERT INTO reports(kind, date, paths, rows, expected, sha256, written_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(kind, date) DO UPDATE SET "
+                "paths=excluded.paths, rows=excluded.rows, expected=excluded.expected, "
+                "sha256=excluded.sha256, written_at=excluded.written_at",
+                (kind, date, "\n".join(paths), rows, expected, sha256, int(time.time())),
+            )
+
+    def reports(self, kind: str | None = None) -> list[dict[str, Any]]:
+        sql = "SELECT kind, date, paths, rows, expected, sha256, written_at FROM reports"
+        args: tuple[Any, ...] = ()
+        if kind is not None:
+            sql += " WHERE kind = ?"
+            args = (kind,)
+        keys = ("kind", "date", "paths", "rows", "expected", "sha256", "written_at")
+        return [
+            dict(zip(keys, r, strict=True)) for r in self.conn.execute(sql + " ORDER BY date", args)
+        ]
+
+    # ------------------------------------------------------------------ pruning
+
+    def prune(self, before: dt.datetime | float) -> PruneResult:
+        """Delete cached samples (and attempt records) older than ``before``.
+
+        Never touches the buffer: unflushed samples are the ones not yet safe in the cache.
+        The file shrinks through incremental vacuum; the bytes freed are measured.
+        """
+        limit = int(to_epoch(before, "before"))
+        size_before = self._file_size()
+        deleted = 0
+        with self.write() as conn:
+            (whole,) = conn.execute(
+                "SELECT coalesce(sum(n), 0) FROM chunk WHERE last_slot < ?", (limit,)
+            ).fetchone()
+            conn.execute("DELETE FROM chunk WHERE last_slot < ?", (limit,))
+            deleted += whole
+            partial = conn.execute(
+                "SELECT bucket, data FROM chunk WHERE first_slot < ? AND last_slot >= ?",
+                (limit, limit),
+            ).fetchall()
+            for bucket, blob in partial:
+                rows = list(decode_chunk(bucket, blob))
+                keep = [r for r in rows if r.slot >= limit]
+                deleted += len(rows) - len(keep)
+                conn.execute(
+                    "UPDATE chunk SET n=?, first_slot=?, data=? WHERE bucket=?",
+                    (len(keep), keep[0].slot, encode_chunk(bucket, keep), bucket),
+                )
+            attempts = conn.execute("DELETE FROM attempts WHERE ts < ?", (limit,)).rowcount
+        try:
+            # Each step of this pragma frees one page, and it yields zero-column rows, which
+            # execute() (even with fetchall()) treats as done after the first step: only one
+            # page was ever returned. executescript() steps it to completion, in one
+            # autocommit transaction.
+            self.conn.executescript("PRAGMA incremental_vacuum;")
+            self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        except sqlite3.Error as exc:
+            raise self._wrap(exc) from exc
+        return PruneResult(deleted, max(0, size_before - self._file_size()), attempts)
+
+    def _file_size(self) -> int:
+        total = 0
+        for suffix in ("", "-wal"):
+            with contextlib.suppress(OSError):
+                total += os.stat(f"{self.path}{suffix}").st_size
+        return total
+
+    def quick_check(self) -> str:
+        result: str = self.conn.execute("PRAGMA quick_check").fetchone()[0]
+        return result

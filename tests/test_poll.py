@@ -1,0 +1,168 @@
+"""``luxlog poll``: one durable raw sample per slot, every attempt recorded, never a hang."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from luxlog.cli import app
+from luxlog.config import load_config
+from luxlog.poller import PollReport, poll_forever
+from luxlog.simulator import Simulator
+from luxlog.store import Store
+
+
+def db_rows(path: Path, sql: str) -> list[tuple[object, ...]]:
+    with sqlite3.connect(path) as conn:
+        return conn.execute(sql).fetchall()
+
+
+def test_poll_once_stores_all_three_blocks_exactly_as_received(
+    sim: Simulator, sim_config: Path, isolated: Path
+) -> None:
+    result = CliRunner().invoke(app, ["poll", "--once"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("stored sample ")
+    assert "(232 calculations, 1 attempt," in result.stdout
+    with Store(isolated / "data" / "luxlog.db", interval=10) as store:
+        rows = list(store.iter_rows(0, 2**31))
+        attempts = store.attempts_since(0)
+    assert len(rows) == 1
+    row = rows[0]
+    params, calcs, visis = sim.model.sample(row.calculations[134])
+    assert (row.parameters, row.calculations, row.visibilities) == (
+        tuple(params),
+        tuple(calcs),
+        tuple(visis),
+    )
+    assert row.slot % 10 == 0
+    assert [(ok, n) for _, ok, n, _, _ in attempts] == [(True, 1)]
+
+
+def test_the_database_uses_wal_and_full_sync(
+    sim: Simulator, sim_config: Path, isolated: Path
+) -> None:
+    assert CliRunner().invoke(app, ["poll", "--once"]).exit_code == 0
+    path = isolated / "data" / "luxlog.db"
+    assert db_rows(path, "PRAGMA journal_mode") == [("wal",)]
+    with Store(path) as store:
+        assert store.conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+        assert store.conn.execute("PRAGMA busy_timeout").fetchone()[0] >= 10_000
+
+
+def test_two_polls_in_one_slot_store_one_sample(sim_config: Path, isolated: Path) -> None:
+    runner = CliRunner()
+    # a 60 s slot makes it (almost) certain both polls land in the same slot
+    cfg_text = Path("config.yaml").read_text().replace("interval_sec: 10", "interval_sec: 60")
+    Path("config.yaml").write_text(cfg_text)
+    first = runner.invoke(app, ["poll", "--once"])
+    second = runner.invoke(app, ["poll", "--once"])
+    assert first.exit_code == second.exit_code == 0
+    if first.stdout.split()[2] == second.stdout.split()[-7]:  # pragma: no cover - boundary race
+        pytest.skip("the two polls straddled a slot boundary")
+    assert "slot already stored, kept the first sample" in second.stdout
+    with Store(isolated / "data" / "luxlog.db", interval=60) as store:
+        assert len(list(store.iter_rows(0, 2**31))) == 1
+        assert len(store.attempts_since(0)) == 2
+
+
+@pytest.mark.parametrize(
+    "fault", ["refuse", "hang", "stall", "close", "trickle", "wrong-echo", "absurd-length", "busy"]
+)
+def test_a_failed_poll_exits_1_stores_nothing_and_records_the_attempts(
+    make_sim: Callable[..., Simulator],
+    write_config: Callable[..., Path],
+    isolated: Path,
+    fault: str,
+) -> None:
+    sim = make_sim(faults={fault})
+    write_config(host="127.0.0.1", port=sim.port, timeout_sec=0.3, retries=1)
+    start = time.monotonic()
+    result = CliRunner().invoke(app, ["poll", "--once"])
+    assert time.monotonic() - start < 8  # the poll deadline: interval 10 s minus a margin
+    assert result.exit_code == 1
+    assert result.stderr.count("\n") >= 1
+    assert f"luxlog: 127.0.0.1:{sim.port}:" in result.stderr
+    assert "Traceback" not in result.stderr
+    with Store(isolated / "data" / "luxlog.db", interval=10) as store:
+        assert list(store.iter_rows(0, 2**31)) == []
+        attempts = store.attempts_since(0)
+    assert len(attempts) == 1
+    _, ok, n, duration_ms, error = attempts[0]
+    assert not ok and n >= 1 and error and str(sim.port) in error
+    assert duration_ms >= 0
+
+
+def test_a_poll_never_outlives_its_slot_even_with_a_long_timeout(
+    make_sim: Callable[..., Simulator], write_config: Callable[..., Path]
+) -> None:
+    sim = make_sim(faults={"trickle"})
+    # timeout_sec 60 would allow a minute per read; the 10 s interval caps the whole poll
+    write_config(host="127.0.0.1", port=sim.port, timeout_sec=60, retries=3)
+    cfg = load_config()
+    assert cfg.poll_deadline <= 8
+    start = time.monotonic()
+    result = CliRunner().invoke(app, ["poll", "--once"])
+    assert result.exit_code == 1
+    assert time.monotonic() - start < cfg.poll_deadline + 1
+
+
+def test_poll_without_once_keeps_going_after_a_bad_round(
+    sim: Simulator, sim_config: Path, isolated: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    cfg = load_config()
+    stop = threading.Event()
+    reports: list[PollReport] = []
+    fake_now = [1_764_144_000.0]
+
+    def clock() -> float:
+        # each call jumps a slot and lands just before the next boundary: no real waiting
+        fake_now[0] += 10
+        return fake_now[0] - 0.01
+
+    def on_report(report: PollReport) -> None:
+        reports.append(report)
+        if len(reports) == 1:
+            raise RuntimeError("boom in round 1")
+        if len(reports) == 3:
+            stop.set()
+
+    rounds = poll_forever(cfg, stop, on_report, backoff=False, clock=clock, error_pause=0.01)
+    assert rounds == 3
+    assert "boom in round 1" in caplog.text and "Traceback" in caplog.text
+    with Store(isolated / "data" / "luxlog.db", interval=10) as store:
+        assert len(list(store.iter_rows(0, 2**31))) == 3
+
+
+def test_poll_loop_logs_a_failed_round_and_continues(
+    make_sim: Callable[..., Simulator],
+    write_config: Callable[..., Path],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    sim = make_sim(faults={"refuse"})
+    write_config(host="127.0.0.1", port=sim.port, retries=0)
+    cfg = load_config()
+    stop = threading.Event()
+    calls = [0]
+
+    def clock() -> float:
+        calls[0] += 1
+        if calls[0] > 6:
+            stop.set()
+        return 1_764_144_000.0 + 10 * calls[0] - 0.01
+
+    rounds = poll_forever(cfg, stop, lambda r: None, backoff=False, clock=clock)
+    assert rounds >= 2
+    assert caplog.text.count("poll failed:") >= 2
+
+
+def test_poll_help_is_one_sentence() -> None:
+    result = CliRunner().invoke(app, ["poll", "--help"])
+    assert result.exit_code == 0
+    assert "Read the controller (read-only)" in result.stdout
