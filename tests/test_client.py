@@ -7,6 +7,7 @@ the client and the simulator cannot hide.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import socket
 import threading
@@ -49,7 +50,8 @@ class ScriptedController:
         except OSError:
             return
         conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        with conn:
+        # a client that gave up (a refused reply) may reset the connection: that ends the script
+        with conn, contextlib.suppress(OSError):
             while True:
                 req = b""
                 while len(req) < 8:

@@ -18,16 +18,10 @@ import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from tenacity import (
-    RetryCallState,
-    Retrying,
-    retry_if_exception_type,
-    stop_after_attempt,
-    stop_before_delay,
-    wait_exponential_jitter,
-    wait_none,
-)
+if TYPE_CHECKING:
+    from tenacity import RetryCallState
 
 from luxlog.errors import DeviceError, ProtocolError
 from luxlog.protocol import (
@@ -124,6 +118,8 @@ class HeatPumpClient:
         exc = state.outcome.exception() if state.outcome else None
         if isinstance(exc, ControllerBusy):
             return BUSY_WAIT_SEC
+        from tenacity import wait_exponential_jitter
+
         return float(wait_exponential_jitter(initial=1, max=8, jitter=1)(state))
 
     def read(self) -> PollOutcome:
@@ -153,17 +149,14 @@ class HeatPumpClient:
                 raise TimeoutError("poll deadline reached before the attempt could start")
             return self._attempt(poll_deadline)
 
-        retrying = Retrying(
-            retry=retry_if_exception_type((OSError, ControllerBusy)),
-            stop=stop_after_attempt(total)
-            | stop_before_delay(max(self.deadline - MIN_ATTEMPT_SEC, 0.0)),
-            wait=self._wait if self.backoff else wait_none(),
-            before_sleep=before_sleep,
-            reraise=True,
-            sleep=time.sleep,
-        )
         try:
-            sample = retrying(attempt)
+            # The first attempt runs without tenacity (~6 ms of imports on every cron poll);
+            # only a retryable failure hands over to it, replaying that failure as attempt 1,
+            # so waits, logs and stop rules are those of a tenacity loop from the start.
+            try:
+                sample = attempt()
+            except (OSError, ControllerBusy) as first:
+                sample = self._retry(attempt, first, start, total, before_sleep)
         except ProtocolError as exc:
             elapsed = time.monotonic() - start
             log.error("%s attempt %d/%d: %s (not retried)", self.where, attempts, total, exc)
@@ -191,6 +184,41 @@ class HeatPumpClient:
         elapsed = time.monotonic() - start
         log.debug("%s read in %.3f s (%d attempts)", self.where, elapsed, attempts)
         return PollOutcome(sample, attempts, elapsed)
+
+    def _retry(
+        self,
+        attempt: Callable[[], RawSample],
+        first: BaseException,
+        start: float,
+        total: int,
+        before_sleep: Callable[[RetryCallState], None],
+    ) -> RawSample:
+        from tenacity import (
+            Retrying,
+            retry_if_exception_type,
+            stop_after_attempt,
+            stop_before_delay,
+            wait_none,
+        )
+
+        replay = [first]
+
+        def attempt_or_replay() -> RawSample:
+            if replay:
+                raise replay.pop()
+            return attempt()
+
+        # tenacity measures its delay from its own start: subtract the time already spent.
+        budget = self.deadline - MIN_ATTEMPT_SEC - (time.monotonic() - start)
+        retrying = Retrying(
+            retry=retry_if_exception_type((OSError, ControllerBusy)),
+            stop=stop_after_attempt(total) | stop_before_delay(max(budget, 0.0)),
+            wait=self._wait if self.backoff else wait_none(),
+            before_sleep=before_sleep,
+            reraise=True,
+            sleep=time.sleep,
+        )
+        return retrying(attempt_or_replay)
 
     def read_raw(self) -> RawSample:
         outcome = self.read()

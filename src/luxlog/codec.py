@@ -50,6 +50,24 @@ def _array(typecode: str, data: bytes) -> array:  # type: ignore[type-arg]
     return a
 
 
+_STRIDE = 32
+
+
+def _changed(vec: list[int], prev: list[int]) -> list[int]:
+    """Indices where ``vec`` differs from ``prev`` (same length).
+
+    Compares slices first (C speed) and looks at single values only inside the few slices
+    that differ: most of a sample is unchanged settings.
+    """
+    out: list[int] = []
+    for j in range(0, len(vec), _STRIDE):
+        a = vec[j : j + _STRIDE]
+        b = prev[j : j + _STRIDE]
+        if a != b:
+            out.extend(j + i for i, (c, p) in enumerate(zip(a, b, strict=True)) if c != p)
+    return out
+
+
 def encode_chunk(base_slot: int, rows: Sequence[Row]) -> bytes:
     """Encode rows (sorted by slot, unique) relative to ``base_slot``."""
     headers = array("q")
@@ -66,7 +84,7 @@ def encode_chunk(base_slot: int, rows: Sequence[Row]) -> bytes:
             headers.extend((row.slot - prev_slot, row.stat, *lengths, -1))
             full.extend(vec)
         else:
-            changed = [i for i, (c, p) in enumerate(zip(vec, prev, strict=True)) if c != p]
+            changed = _changed(vec, prev)
             headers.extend((row.slot - prev_slot, row.stat, *lengths, len(changed)))
             indices.extend(changed)
             deltas.extend(vec[i] - prev[i] for i in changed)

@@ -9,14 +9,13 @@ from __future__ import annotations
 import logging
 import threading
 import time
-import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from luxlog.client import HeatPumpClient, PollFailed
 from luxlog.codec import Row
 from luxlog.config import Config
-from luxlog.errors import LuxlogError
+from luxlog.errors import Interrupted, LuxlogError
 from luxlog.store import CorruptError, Store, slot_of
 
 log = logging.getLogger("luxlog.poll")
@@ -31,6 +30,19 @@ class PollReport:
     calculations: int
     attempts: int
     duration: float
+
+
+def summary(report: PollReport) -> str:
+    """The one line ``luxlog poll`` prints per round."""
+    import datetime as dt
+
+    when = dt.datetime.fromtimestamp(report.slot, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    verb = "stored sample" if report.stored else "slot already stored, kept the first sample"
+    plural = "s" if report.attempts != 1 else ""
+    return (
+        f"{verb} {when} ({report.calculations} calculations, "
+        f"{report.attempts} attempt{plural}, {report.duration:.2f} s)"
+    )
 
 
 def make_client(cfg: Config, backoff: bool = True) -> HeatPumpClient:
@@ -113,9 +125,13 @@ def poll_forever(
         rounds += 1
         try:
             on_report(poll_once(cfg, backoff=backoff, clock=clock))
+        except Interrupted:
+            raise  # SIGTERM/SIGINT end the loop (exit 143/130), they are not a failed round
         except LuxlogError as exc:
             log.error("poll failed: %s", exc)
         except Exception:
+            import traceback
+
             log.error(
                 "unexpected error in poll round (continuing in %.0f s):\n%s",
                 error_pause,

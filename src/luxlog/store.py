@@ -4,7 +4,9 @@ Layout (schema version in ``PRAGMA user_version``, numbered migrations run on op
 
 * ``buffer(slot, data)``: one raw sample per time slot, exactly as polled (all three
   blocks, zlib-packed). ``poll`` does one ``INSERT … ON CONFLICT DO NOTHING``; two polls of the
-  same slot keep the first.
+  same slot keep the first. Before it, one primary-key lookup of the slot's cache chunk refuses
+  a sample whose slot was already flushed (the chunk is decoded only when the slot lies inside
+  its range), so ``add_row`` reports such a duplicate honestly instead of buffering it.
 * ``chunk(bucket, n, first_slot, last_slot, data)``: the long-term cache, one row per UTC hour.
   ``codec.encode_chunk`` stores the first sample in full and the rest as sparse deltas, zlib'd
   (measured: see README "Performance"; about 50–90 bytes per poll for all three blocks).
@@ -203,12 +205,10 @@ class Store:
 
     def _open(self, check: bool) -> sqlite3.Connection:
         try:
+            if check and self.path.exists():
+                self._verify()
             conn = self._connect()
             try:
-                if check:
-                    result = conn.execute("PRAGMA quick_check").fetchone()[0]
-                    if result != "ok":
-                        raise sqlite3.DatabaseError(f"database disk image is malformed: {result}")
                 if not self.readonly:
                     self._migrate(conn)
                 else:
@@ -237,6 +237,22 @@ class Store:
             conn = self._connect()
             self._migrate(conn)
             return conn
+
+    def _verify(self) -> None:
+        """``PRAGMA quick_check`` on a read-only connection; raises DatabaseError if damaged.
+
+        Read-only on purpose: closing the last read-write connection checkpoints the -wal
+        into the main file and deletes it, which would rewrite the damaged file (and lose the
+        -wal) just before it is quarantined. A read-only connection never writes either file.
+        """
+        conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, isolation_level=None)
+        try:
+            conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            result = conn.execute("PRAGMA quick_check").fetchone()[0]
+        finally:
+            conn.close()
+        if result != "ok":
+            raise sqlite3.DatabaseError(f"database disk image is malformed: {result}")
 
     def quarantine(self, reason: str) -> Path:
         """Move the database and its -wal/-shm aside as ``<name>.corrupt-<UTC timestamp>``."""
@@ -382,6 +398,22 @@ class Store:
             (slot // BUCKET_SEC * BUCKET_SEC, slot, slot),
         ).fetchone()
         return hit is not None and slot in chunk_slots(slot // BUCKET_SEC * BUCKET_SEC, hit[0])
+
+    def add_rows(self, rows: Sequence[Row], batch: int = 2000) -> int:
+        """Buffer many samples, a bounded batch per transaction (imports, demo, benchmarks).
+
+        Returns how many were new (a slot already buffered keeps its first sample).
+        """
+        added = 0
+        for i in range(0, len(rows), batch):
+            with self.write() as conn:
+                for row in rows[i : i + batch]:
+                    cur = conn.execute(
+                        "INSERT INTO buffer(slot, data) VALUES (?, ?) ON CONFLICT(slot) DO NOTHING",
+                        (row.slot, pack_row(row)),
+                    )
+                    added += cur.rowcount
+        return added
 
     def record_failure(
         self, attempts: int, duration: float, error: str, now: float | None = None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import threading
 from typing import Annotated
 
@@ -11,17 +10,11 @@ import typer
 from luxlog.config import load_config
 from luxlog.errors import Interrupted
 from luxlog.options import ConfigOption, HostOption, PortOption
-from luxlog.poller import PollReport, poll_forever, poll_once
+from luxlog.poller import PollReport, poll_forever, poll_once, summary
 
 
 def _summary(report: PollReport) -> str:
-    when = dt.datetime.fromtimestamp(report.slot, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    verb = "stored sample" if report.stored else "slot already stored, kept the first sample"
-    plural = "s" if report.attempts != 1 else ""
-    return (
-        f"{verb} {when} ({report.calculations} calculations, "
-        f"{report.attempts} attempt{plural}, {report.duration:.2f} s)"
-    )
+    return summary(report)  # shared with cli's fast path for `poll --once`
 
 
 def poll(

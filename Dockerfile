@@ -1,0 +1,87 @@
+# syntax=docker/dockerfile:1
+#
+# luxlog in a container: supercronic (PID 1) runs the jobs in ./crontab, in UTC.
+#
+#   docker build -t lux-logger .
+#   docker run -d --env-file .env -v ./data:/app/data -v ./logs:/app/logs lux-logger
+#
+# Multi-arch: `docker buildx build --platform linux/amd64,linux/arm64 -t lux-logger .`
+# (a Raspberry Pi 4/5 with a 64-bit OS is linux/arm64).
+
+# ---------------------------------------------------------------------------- build stage
+FROM python:3.12.11-slim-bookworm AS build
+
+SHELL ["/bin/bash", "-o", "pipefail", "-c"]
+
+# supercronic: a pinned release, verified against the SHA1SUMs published with it (the
+# release page lists sha1sums for each asset; sha1 is what aptible publishes).
+ARG SUPERCRONIC_VERSION=v0.2.34
+ARG SUPERCRONIC_SHA1SUM_amd64=e8631edc1775000d119b70fd40339a7238eece14
+ARG SUPERCRONIC_SHA1SUM_arm64=4ab6343b52bf9da592e8b4bb7ae6eb5a8e21b71e
+# Set by BuildKit to the architecture being built (amd64, arm64, ...).
+ARG TARGETARCH
+
+# Python's urllib fetches the binary, so the build stage needs no curl or wget either.
+RUN arch="${TARGETARCH:-$(dpkg --print-architecture)}" \
+    && case "${arch}" in \
+         amd64) sum="${SUPERCRONIC_SHA1SUM_amd64}" ;; \
+         arm64) sum="${SUPERCRONIC_SHA1SUM_arm64}" ;; \
+         *) echo "supercronic: no pinned checksum for architecture ${arch}" >&2; exit 1 ;; \
+       esac \
+    && url="https://github.com/aptible/supercronic/releases/download/${SUPERCRONIC_VERSION}/supercronic-linux-${arch}" \
+    && python -c 'import sys, urllib.request; urllib.request.urlretrieve(sys.argv[1], sys.argv[2])' \
+         "${url}" /tmp/supercronic \
+    && echo "${sum}  /tmp/supercronic" | sha1sum -c - \
+    && install -m 0755 /tmp/supercronic /usr/local/bin/supercronic \
+    && rm /tmp/supercronic
+
+# luxlog as a wheel, installed with its dependencies into a self-contained virtualenv; only
+# that virtualenv reaches the final image (no source tree, no pip cache, no build tools).
+COPY pyproject.toml README.md /src/
+COPY src /src/src
+RUN python -m pip wheel --no-cache-dir --no-deps --wheel-dir /wheels /src \
+    && python -m venv /opt/luxlog \
+    && /opt/luxlog/bin/pip install --no-cache-dir /wheels/luxlog-*.whl \
+    && /opt/luxlog/bin/pip uninstall --yes pip \
+    && /opt/luxlog/bin/luxlog --help > /dev/null
+
+# -------------------------------------------------------------------------- runtime stage
+FROM python:3.12.11-slim-bookworm
+
+# TZ=UTC is the scheduler's zone (DESIGN.md §2.6): never set TZ to a local zone here, the
+# 30-second poll would skip an hour at the autumn DST change. Reports use LUXLOG_TIMEZONE.
+ENV TZ=UTC \
+    PATH=/opt/luxlog/bin:$PATH \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    LUXLOG_CACHE_PATH=/app/data/luxlog.db \
+    LUXLOG_OUTPUT_DIRS=/app/logs
+
+# uid/gid 1000: the usual first user on a Linux host, so `mkdir data logs` there just works.
+RUN groupadd --gid 1000 luxlog \
+    && useradd --uid 1000 --gid luxlog --no-create-home --home-dir /app \
+         --shell /usr/sbin/nologin luxlog \
+    && mkdir -p /app/data /app/logs \
+    && chown luxlog:luxlog /app/data /app/logs
+
+COPY --from=build /usr/local/bin/supercronic /usr/local/bin/supercronic
+COPY --from=build /opt/luxlog /opt/luxlog
+COPY crontab /app/crontab
+
+WORKDIR /app
+USER 1000:1000
+
+# Directories, not files: SQLite's -wal and -shm files live next to the database and are
+# part of it; a single-file mount would lose them on every container restart.
+VOLUME ["/app/data", "/app/logs"]
+
+# --quick skips the controller and the integrity check: it reads the database (last poll,
+# buffer backlog, overdue reports), the disk and the output directories. The start period
+# covers the first poll (the database does not exist before it).
+HEALTHCHECK --interval=5m --timeout=60s --start-period=2m --retries=2 \
+    CMD ["luxlog", "doctor", "--quick"]
+
+# supercronic as PID 1: it reaps orphaned processes, waits for running jobs on SIGTERM, and
+# logs to stdout/stderr; -passthrough-logs keeps luxlog's own one-line log events as they are.
+ENTRYPOINT ["supercronic", "-passthrough-logs"]
+CMD ["/app/crontab"]

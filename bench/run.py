@@ -1,0 +1,694 @@
+"""luxlog benchmark (issue 7): ``make bench`` (quick) or ``make bench ARGS=--full``.
+
+Self-contained: the project's own simulator on 127.0.0.1 and temporary directories; the one
+exception is the year-long database for the year query, generated once into ``bench/.cache/``
+(gitignored) and reused.
+
+Prints a markdown table (figure, value, target, pass) and writes the same rows as JSON to
+``bench/results.json``. Every figure is a median over repeated runs; comparisons run both sides
+interleaved in the same invocation and report the ratio of the medians, because absolute times
+on a shared machine drift.
+
+How each figure is measured (see bench/README.md for the discussion):
+
+* poll CPU / memory: ``luxlog poll --once`` through the venv's ``luxlog`` console script (what
+  cron runs) vs ``python -c "from luxtronik import Luxtronik; Luxtronik(host, port)"``, against
+  the same simulator, alternating. Each child is reaped with ``os.wait4``, whose rusage gives its
+  user+sys CPU, peak RSS (``ru_maxrss``, KiB) and blocks written (``ru_oublock``).
+* disk writes per poll: ``ru_oublock`` × 512 of those poll processes plus one ``luxlog flush``
+  process afterwards, divided by the polls. ``ru_oublock`` is the kernel's per-task write
+  accounting (the same counter as ``/proc/<pid>/io`` ``write_bytes``); on filesystems that do not
+  account it (tmpfs, some overlays) it is 0, and the figure falls back to the growth of
+  db + -wal. Before each poll the bench deletes the current slot from the buffer (in its own
+  process, not counted) so every poll inserts a new sample as it would every 30 s.
+* storage per poll: a simulated week (20,160 samples at 30 s, all three blocks, ``Model.sample``)
+  buffered with ``Store.add_rows`` and flushed; database size (db + -wal after close) ÷ samples.
+  The JSON peer: one JSON object per sample (newline-delimited) of every value decoded with
+  luxtronik's own Parameters/Calculations/Visibilities.
+* flush throughput: 8,640 buffered samples (3 days) flushed in one ``Store.flush()`` call.
+* weekly report: ``luxlog report --weekly --date D --config F`` over that week, wall time and
+  peak RSS of the child, default columns and ``all`` alternating.
+* year query: ``Store.query`` of one day from a year of samples (1,051,200), in a child process
+  (time inside the child, peak RSS from ``wait4``), compared with the same query on the week
+  database for "RSS flat".
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import shutil
+import signal
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+BENCH_DIR = Path(__file__).resolve().parent
+CACHE_DIR = BENCH_DIR / ".cache"
+RESULTS = BENCH_DIR / "results.json"
+
+INTERVAL = 30
+DAY = 86_400
+WEEK_SAMPLES = 7 * DAY // INTERVAL  # 20,160
+BACKLOG_SAMPLES = 3 * DAY // INTERVAL  # 8,640
+YEAR_SAMPLES = 365 * DAY // INTERVAL  # 1,051,200
+# The weekly window closing on REPORT_DATE at 07:00 UTC: [WEEK_START, WEEK_START + 7 days).
+REPORT_DATE = dt.date(2025, 1, 13)
+WEEK_START = int(dt.datetime(2025, 1, 6, 7, 0, tzinfo=dt.UTC).timestamp())
+YEAR_START = int(dt.datetime(2024, 1, 1, tzinfo=dt.UTC).timestamp())
+QUERY_DAY = YEAR_START + 200 * DAY
+
+KIB = 1024
+MIB = 1024 * 1024
+
+
+# --------------------------------------------------------------------------- children
+
+
+@dataclass
+class Child:
+    """One reaped child process and its own resource usage."""
+
+    rc: int
+    cpu: float  # user + sys seconds
+    maxrss_kib: int
+    oublock: int  # 512-byte blocks written (0 where the filesystem does not account them)
+    write_bytes: int  # /proc/<pid>/io of the exited child (-1: not available)
+    cancelled_write_bytes: int  # dirty pages truncated before writeback (deleted -shm/-wal)
+    wall: float
+    stdout: str
+    stderr: str
+
+
+def _run_child_here(
+    cmd: Sequence[str], env: dict[str, str] | None, cwd: str | None, timeout: float
+) -> dict[str, Any]:
+    """Run ``cmd`` and reap it with ``os.wait4`` to get the child's own rusage."""
+    start = time.perf_counter()
+    # Pipes, not files: output written to a file would count as the child's disk writes.
+    proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    streams: dict[str, bytes] = {}
+
+    def drain(name: str, pipe: Any) -> None:
+        streams[name] = pipe.read()
+
+    readers = [
+        threading.Thread(target=drain, args=("stdout", proc.stdout)),
+        threading.Thread(target=drain, args=("stderr", proc.stderr)),
+    ]
+    for t in readers:
+        t.start()
+    killer = threading.Timer(timeout, lambda: os.kill(proc.pid, signal.SIGKILL))
+    killer.start()
+    try:
+        # Wait without reaping, so the zombie's /proc/<pid>/io can still be read.
+        os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOWAIT)
+        io = _proc_io(proc.pid)
+        _, status, usage = os.wait4(proc.pid, 0)
+    finally:
+        killer.cancel()
+    wall = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    for t in readers:
+        t.join()
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()
+    proc.stderr.close()
+    return {
+        "rc": proc.returncode,
+        "cpu": usage.ru_utime + usage.ru_stime,
+        "maxrss_kib": usage.ru_maxrss,
+        "oublock": usage.ru_oublock,
+        "write_bytes": io.get("write_bytes", -1),
+        "cancelled_write_bytes": io.get("cancelled_write_bytes", -1),
+        "wall": wall,
+        "stdout": streams["stdout"].decode(errors="replace"),
+        "stderr": streams["stderr"].decode(errors="replace"),
+    }
+
+
+def _proc_io(pid: int) -> dict[str, int]:
+    try:
+        text = Path(f"/proc/{pid}/io").read_text()
+    except OSError:
+        return {}
+    return {k: int(v) for k, v in (line.split(": ") for line in text.splitlines())}
+
+
+# The spawner: only os/sys/signal, so its RSS (the floor of every child's ru_maxrss) stays
+# ~10 MiB. It reads one request per line (a Python literal), starts the child with
+# posix_spawn, its output going to files in /dev/shm (tmpfs: not counted as disk writes), waits
+# without reaping to read /proc/<pid>/io, then reaps with wait4 and answers one line.
+_SPAWNER_CODE = r"""
+import os, signal, sys, time
+def on_alarm(signum, frame):
+    os.kill(pid, signal.SIGKILL)
+signal.signal(signal.SIGALRM, on_alarm)
+tmp = sys.argv[1]
+for n, line in enumerate(sys.stdin):
+    req = eval(line, {"__builtins__": {}})
+    out, err = os.path.join(tmp, "%d.out" % n), os.path.join(tmp, "%d.err" % n)
+    fa = [(os.POSIX_SPAWN_OPEN, 1, out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600),
+          (os.POSIX_SPAWN_OPEN, 2, err, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)]
+    if req["cwd"]:
+        os.chdir(req["cwd"])
+    start = time.perf_counter()
+    pid = os.posix_spawn(req["cmd"][0], req["cmd"], req["env"], file_actions=fa)
+    signal.alarm(int(req["timeout"]))
+    os.waitid(os.P_PID, pid, os.WEXITED | os.WNOWAIT)
+    try:
+        with open("/proc/%d/io" % pid) as f:
+            io = dict((k, int(v)) for k, v in (l.split(": ") for l in f.read().splitlines()))
+    except OSError:
+        io = {}
+    _, status, ru = os.wait4(pid, 0)
+    signal.alarm(0)
+    wall = time.perf_counter() - start
+    texts = []
+    for path in (out, err):
+        with open(path, "rb") as f:
+            texts.append(f.read().decode(errors="replace"))
+        os.unlink(path)
+    res = dict(rc=os.waitstatus_to_exitcode(status), cpu=ru.ru_utime + ru.ru_stime,
+               maxrss_kib=ru.ru_maxrss, oublock=ru.ru_oublock,
+               write_bytes=io.get("write_bytes", -1),
+               cancelled_write_bytes=io.get("cancelled_write_bytes", -1),
+               wall=wall, stdout=texts[0], stderr=texts[1])
+    sys.stdout.write(repr(res) + "\n")
+    sys.stdout.flush()
+"""
+
+
+class Spawner:
+    """A small helper process that starts and reaps every measured child.
+
+    On Linux a child's ``ru_maxrss`` includes the RSS of the process it was forked (or
+    vforked) from, up to its ``exec``: measured from this benchmark (simulator, sample lists,
+    a year of rows) the children would inherit the parent's peak. The helper imports only
+    os/sys/signal and stays at ~10 MiB, below every measured child's own peak.
+    """
+
+    def __init__(self) -> None:
+        shm = Path("/dev/shm")
+        self.tmp = tempfile.mkdtemp(prefix="luxlog-bench-", dir=shm if shm.is_dir() else None)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-S", "-c", _SPAWNER_CODE, self.tmp],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        self.lock = threading.Lock()
+
+    def run(self, request: dict[str, Any]) -> dict[str, Any]:
+        import ast
+
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        cmd = list(request["cmd"])
+        if not os.path.isabs(cmd[0]):
+            cmd[0] = shutil.which(cmd[0]) or cmd[0]
+        request = {**request, "cmd": cmd, "env": request["env"] or dict(os.environ)}
+        with self.lock:
+            self.proc.stdin.write(repr(request) + "\n")
+            self.proc.stdin.flush()
+            line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError("bench spawner died")
+        result: dict[str, Any] = ast.literal_eval(line)
+        return result
+
+    def close(self) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.close()
+        self.proc.wait(timeout=10)
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+_spawner: Spawner | None = None
+
+
+def run_child(
+    cmd: Sequence[str],
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
+    timeout: float = 120.0,
+) -> Child:
+    """Run ``cmd`` to completion (through the spawner when one runs) and return its rusage."""
+    request = {
+        "cmd": list(cmd),
+        "env": env,
+        "cwd": None if cwd is None else str(cwd),
+        "timeout": timeout,
+    }
+    if _spawner is not None:
+        return Child(**_spawner.run(request))
+    return Child(**_run_child_here(list(cmd), env, request["cwd"], timeout))
+
+
+def luxlog_cmd() -> list[str]:
+    """The venv's console script (what cron runs), else ``python -m luxlog``."""
+    script = Path(sys.executable).parent / "luxlog"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "luxlog"]
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LUXLOG_")}
+    env.update(extra)
+    return env
+
+
+def check(child: Child, what: str) -> Child:
+    if child.rc != 0:
+        raise RuntimeError(f"{what} exited {child.rc}:\n{child.stdout}\n{child.stderr}")
+    return child
+
+
+# --------------------------------------------------------------------------- results
+
+
+@dataclass
+class Figure:
+    figure: str
+    value: str
+    target: str
+    ok: bool | None  # None: informational / not measured
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+def median(xs: Sequence[float]) -> float:
+    return float(statistics.median(xs)) if xs else float("nan")
+
+
+def verdict(ok: bool | None) -> str:
+    return "—" if ok is None else ("pass" if ok else "**FAIL**")
+
+
+def markdown(figures: Sequence[Figure]) -> str:
+    lines = ["| figure | value | target | pass |", "|---|---|---|---|"]
+    lines += [f"| {f.figure} | {f.value} | {f.target} | {verdict(f.ok)} |" for f in figures]
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- data
+
+
+def week_rows(
+    start: int = WEEK_START, n: int = WEEK_SAMPLES, step: int = INTERVAL
+) -> Iterator[Any]:
+    """Realistic raw samples from the simulator's model (all three blocks)."""
+    from luxlog.codec import Row
+    from luxlog.simulator import Model
+
+    model = Model()
+    for i in range(n):
+        slot = start + i * step
+        p, c, v = model.sample(slot)
+        yield Row(slot, 0, tuple(p), tuple(c), tuple(v))
+
+
+def fill_store(path: Path, rows: Iterator[Any], batch: int = 2880) -> int:
+    """Buffer and flush ``rows`` in batches (a day at a time); returns the samples stored."""
+    from luxlog.store import Store
+
+    total = 0
+    with Store(path, interval=INTERVAL) as store:
+        chunk: list[Any] = []
+        for row in rows:
+            chunk.append(row)
+            if len(chunk) == batch:
+                total += store.add_rows(chunk)
+                store.flush()
+                chunk = []
+        if chunk:
+            total += store.add_rows(chunk)
+            store.flush()
+    return total
+
+
+def db_bytes(path: Path) -> int:
+    return sum(os.stat(f"{path}{s}").st_size for s in ("", "-wal") if os.path.exists(f"{path}{s}"))
+
+
+def json_bytes(rows: Iterator[Any]) -> int:
+    """Bytes of newline-delimited JSON, one object of every decoded value per sample."""
+    from luxtronik.calculations import Calculations
+    from luxtronik.parameters import Parameters
+    from luxtronik.visibilities import Visibilities
+
+    total = 0
+    for row in rows:
+        blocks = {
+            "parameters": (Parameters(), row.parameters, "parameters"),
+            "calculations": (Calculations(), row.calculations, "calculations"),
+            "visibilities": (Visibilities(), row.visibilities, "visibilities"),
+        }
+        obj: dict[str, Any] = {"timestamp": row.slot}
+        for key, (block, raw, attr) in blocks.items():
+            block.parse(list(raw))
+            obj[key] = {f.name: f.value for f in getattr(block, attr).values()}
+        total += len(json.dumps(obj, default=str, ensure_ascii=False).encode()) + 1
+    return total
+
+
+# --------------------------------------------------------------------------- figures
+
+
+def bench_poll(repeats: int, work: Path) -> list[Figure]:
+    """Poll CPU, memory and disk writes: luxlog vs the luxtronik one-liner, interleaved."""
+    from luxlog.simulator import Simulator
+
+    db = work / "poll" / "luxlog.db"
+    with Simulator(port=0) as sim:
+        host, port = sim.address
+        env = clean_env(
+            LUXLOG_HOST=host,
+            LUXLOG_PORT=str(port),
+            LUXLOG_CACHE_PATH=str(db),
+            LUXLOG_INTERVAL_SEC="10",
+            LUXLOG_TIMEZONE="UTC",
+        )
+        poll = [*luxlog_cmd(), "poll", "--once"]
+        ref = [
+            sys.executable,
+            "-c",
+            f"from luxtronik import Luxtronik; Luxtronik({host!r}, {port})",
+        ]
+        # Warm-up (not counted): creates the database as in production, warms page cache/pyc.
+        check(run_child(poll, env, work), "luxlog poll --once")
+        check(run_child(ref, env, work), "reference")
+        polls: list[Child] = []
+        refs: list[Child] = []
+        grown = 0
+        for _ in range(repeats):
+            _free_current_slot(db, 10)
+            before = db_bytes(db)
+            polls.append(check(run_child(poll, env, work), "luxlog poll --once"))
+            grown += max(0, db_bytes(db) - before)
+            refs.append(check(run_child(ref, env, work), "reference"))
+        flush = check(run_child([*luxlog_cmd(), "flush"], env, work), "luxlog flush")
+
+    cpu_p, cpu_r = median([c.cpu for c in polls]), median([c.cpu for c in refs])
+    rss_p, rss_r = median([c.maxrss_kib for c in polls]), median([c.maxrss_kib for c in refs])
+    children = [*polls, flush]
+    blocks = sum(c.oublock for c in children)
+    if all(c.write_bytes >= 0 for c in children) and blocks:
+        # Bytes that reach the storage layer: the -shm (and an un-synced -wal) are deleted at
+        # close, before writeback, so their dirty pages are cancelled and never hit the disk.
+        written = sum(c.write_bytes - c.cancelled_write_bytes for c in children) / repeats
+        how = "/proc/<pid>/io write_bytes − cancelled_write_bytes (polls + flush) / polls"
+    elif blocks:
+        written = blocks * 512 / repeats
+        how = "ru_oublock×512 (polls + flush) / polls"
+    else:
+        written = grown / repeats
+        how = "db+wal growth / polls (write accounting unavailable on this filesystem)"
+    gross = blocks * 512 / repeats
+    return [
+        Figure(
+            "poll CPU (user+sys) vs reference",
+            f"{cpu_p / cpu_r:.2f}× ({cpu_p * 1000:.0f} ms vs {cpu_r * 1000:.0f} ms)",
+            "≤ 2.0×",
+            cpu_p / cpu_r <= 2.0,
+            {"luxlog_s": cpu_p, "reference_s": cpu_r, "ratio": cpu_p / cpu_r, "n": repeats},
+        ),
+        Figure(
+            "poll peak RSS vs reference",
+            f"{rss_p / rss_r:.2f}× ({rss_p / KIB:.1f} MiB vs {rss_r / KIB:.1f} MiB)",
+            "≤ 1.5×",
+            rss_p / rss_r <= 1.5,
+            {"luxlog_kib": rss_p, "reference_kib": rss_r, "ratio": rss_p / rss_r, "n": repeats},
+        ),
+        Figure(
+            "disk writes per poll",
+            f"{written / KIB:.1f} KiB (gross, incl. cancelled: {gross / KIB:.1f} KiB)",
+            "≤ 16 KiB",
+            written <= 16 * KIB,
+            {
+                "bytes": written,
+                "method": how,
+                "gross_bytes_ru_oublock": gross,
+                "poll_blocks": [c.oublock for c in polls],
+                "poll_cancelled": [c.cancelled_write_bytes for c in polls],
+                "flush_blocks": flush.oublock,
+                "db_growth_per_poll": grown / repeats,
+            },
+        ),
+    ]
+
+
+def _free_current_slot(db: Path, interval: int) -> None:
+    """Delete the buffered sample of the current slot so the next poll inserts a new one."""
+    slot = int(time.time() // interval) * interval
+    conn = sqlite3.connect(db, isolation_level=None, timeout=10)
+    try:
+        conn.execute("DELETE FROM buffer WHERE slot >= ?", (slot,))
+    finally:
+        conn.close()
+
+
+def bench_storage(work: Path, samples: int = WEEK_SAMPLES, json_stride: int = 1) -> list[Figure]:
+    """Week database size per sample, and the same week as per-sample JSON."""
+    db = work / "week" / "luxlog.db"
+    stored = fill_store(db, week_rows(n=samples))
+    size = db_bytes(db)
+    per = size / stored
+    # JSON of every json_stride-th sample, scaled (stride 1 in the real run).
+    sampled = -(-samples // json_stride)
+    js_per = json_bytes(week_rows(n=sampled, step=INTERVAL * json_stride)) / sampled
+    ratio = js_per / per
+    return [
+        Figure(
+            "storage per poll (week, all 3 blocks)",
+            f"{per:.0f} B ({size / KIB:.0f} KiB / {stored} samples)",
+            "≤ 150 B",
+            per <= 150,
+            {"bytes_per_sample": per, "db_bytes": size, "samples": stored},
+        ),
+        Figure(
+            "JSON peer ÷ luxlog storage",
+            f"{ratio:.0f}× ({js_per / KIB:.1f} KiB per sample as JSON)",
+            "≥ 100×",
+            ratio >= 100,
+            {"json_bytes_per_sample": js_per, "ratio": ratio, "stride": json_stride},
+        ),
+    ]
+
+
+def bench_flush(work: Path, repeats: int, samples: int = BACKLOG_SAMPLES) -> list[Figure]:
+    """Flush a backlog of ``samples`` buffered samples (fresh database each run)."""
+    from luxlog.store import Store
+
+    rows = list(week_rows(n=samples))
+    times = []
+    for i in range(repeats):
+        with Store(work / f"flush{i}" / "luxlog.db", interval=INTERVAL) as store:
+            store.add_rows(rows)
+            start = time.perf_counter()
+            result = store.flush()
+            times.append(time.perf_counter() - start)
+            assert result.moved == samples and result.remaining == 0, result
+    t = median(times)
+    return [
+        Figure(
+            f"flush {samples:,} buffered samples",
+            f"{t:.2f} s ({samples / t:,.0f} samples/s)",
+            "≤ 10 s",
+            t <= 10,
+            {"seconds": t, "samples_per_s": samples / t, "runs": times},
+        )
+    ]
+
+
+def bench_report(work: Path, repeats: int, date: dt.date = REPORT_DATE) -> list[Figure]:
+    """``luxlog report --weekly`` over the week database, default and all columns, alternating."""
+    db = work / "week" / "luxlog.db"
+    runs: dict[str, list[Child]] = {"default": [], "all": []}
+    for i in range(repeats):
+        for columns in runs:
+            out = work / f"out-{columns}-{i}"
+            cfg = work / f"report-{columns}.yaml"
+            cfg.write_text(
+                f"cache_path: {json.dumps(str(db))}\noutput_dirs: [{json.dumps(str(out))}]\n"
+                f'timezone: UTC\ncsv_time: "07:00"\ncolumns: {columns}\nretention_days: 36500\n'
+            )
+            cmd = [*luxlog_cmd(), "report", "--weekly", "--date", date.isoformat()]
+            runs[columns].append(
+                check(run_child([*cmd, "--config", str(cfg)], clean_env(), work), "report")
+            )
+    figures = []
+    for columns, children in runs.items():
+        t = median([c.wall for c in children])
+        rss = median([c.maxrss_kib for c in children]) / KIB
+        target_t = 3.0 if columns == "default" else None
+        ok = rss <= 100 and (target_t is None or t <= target_t)
+        figures.append(
+            Figure(
+                f"weekly report, columns: {columns}",
+                f"{t:.2f} s, {rss:.0f} MiB RSS",
+                ("≤ 3 s; " if target_t else "") + "RSS ≤ 100 MiB",
+                ok,
+                {"seconds": t, "rss_mib": rss, "runs": [c.wall for c in children]},
+            )
+        )
+    return figures
+
+
+def year_db(samples: int = YEAR_SAMPLES, cache: Path = CACHE_DIR) -> Path:
+    """The year database, generated once and cached (keyed by the store/codec versions)."""
+    from luxlog.codec import FORMAT_VERSION
+    from luxlog.store import SCHEMA_VERSION
+
+    path = cache / f"year-{samples}-s{SCHEMA_VERSION}-c{FORMAT_VERSION}.db"
+    if path.exists():
+        return path
+    tmp = path.with_name(path.name + ".tmp")
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{tmp}{suffix}").unlink(missing_ok=True)
+    start = time.perf_counter()
+    print(f"generating {samples:,} samples into {path} (once) …", file=sys.stderr, flush=True)
+    fill_store(tmp, week_rows(start=YEAR_START, n=samples), batch=min(samples, 8640))
+    os.replace(tmp, path)
+    print(f"  done in {time.perf_counter() - start:.0f} s", file=sys.stderr, flush=True)
+    return path
+
+
+def query_child(db: Path, start: int, end: int) -> tuple[float, Child]:
+    child = check(
+        run_child(
+            [sys.executable, __file__, "--query-child", str(db), str(start), str(end)], clean_env()
+        ),
+        "query child",
+    )
+    return float(child.stdout.split()[0]), child
+
+
+def bench_year_query(
+    work: Path, repeats: int, samples: int = YEAR_SAMPLES, cache: Path = CACHE_DIR
+) -> list[Figure]:
+    year = year_db(samples, cache)
+    week = work / "week" / "luxlog.db"
+    day_in_year = YEAR_START + (samples * INTERVAL // 2) // DAY * DAY
+    tq, ry, rw = [], [], []
+    for _ in range(repeats):
+        t, c = query_child(year, day_in_year, day_in_year + DAY)
+        tq.append(t)
+        ry.append(c.maxrss_kib)
+        _, c = query_child(week, WEEK_START + DAY, WEEK_START + 2 * DAY)
+        rw.append(c.maxrss_kib)
+    t, rss_y, rss_w = median(tq), median(ry) / KIB, median(rw) / KIB
+    flat = rss_y <= rss_w * 1.1 + 2
+    return [
+        Figure(
+            f"query one day of {samples:,} samples ({db_bytes(year) / MIB:.0f} MiB db)",
+            f"{t:.3f} s; RSS {rss_y:.0f} MiB (week db: {rss_w:.0f} MiB)",
+            "≤ 0.5 s, RSS flat",
+            t <= 0.5 and flat,
+            {"seconds": t, "rss_year_mib": rss_y, "rss_week_mib": rss_w, "runs": tq},
+        )
+    ]
+
+
+def _query_main(db: str, start: str, end: str) -> None:
+    from luxlog.store import Store
+
+    with Store(db, interval=INTERVAL, readonly=True) as store:
+        t0 = time.perf_counter()
+        got = store.query(int(start), int(end))
+        elapsed = time.perf_counter() - t0
+    print(f"{elapsed:.6f} {len(got)}")
+
+
+# --------------------------------------------------------------------------- main
+
+
+def _run_steps(full: bool, quick: bool, n: int, reps: int, week: int, scale: float) -> list[Figure]:
+    figures: list[Figure] = []
+    with tempfile.TemporaryDirectory(prefix="luxlog-bench-") as tmp:
+        work = Path(tmp)
+        steps: list[tuple[str, Callable[[], list[Figure]]]] = [
+            ("poll", lambda: bench_poll(n, work)),
+            ("storage", lambda: bench_storage(work, week, 1 if not quick else 4)),
+            ("flush", lambda: bench_flush(work, reps, max(120, round(BACKLOG_SAMPLES * scale)))),
+            ("report", lambda: bench_report(work, reps)),
+        ]
+        year_samples = max(480, round(YEAR_SAMPLES * scale))
+        cached = any(CACHE_DIR.glob(f"year-{year_samples}-*.db")) if not quick else True
+        if full or cached:
+            cache = work / "cache" if quick else CACHE_DIR
+            steps.append(("year query", lambda: bench_year_query(work, reps, year_samples, cache)))
+        for name, step in steps:
+            t0 = time.perf_counter()
+            figures += step()
+            print(f"  {name}: {time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)
+        if not (full or cached):
+            figures.append(
+                Figure(
+                    "query one day of a year of samples",
+                    "not run (year database not cached yet)",
+                    "≤ 0.5 s, RSS flat",
+                    None,
+                    {"hint": "run `make bench ARGS=--full` once"},
+                )
+            )
+    return figures
+
+
+def run(full: bool = False, out: Path = RESULTS, scale: float = 1.0) -> list[Figure]:
+    """Run every figure; ``scale`` < 1 shrinks sample counts (the smoke test)."""
+    quick = scale < 1
+    n = 5 if quick else (40 if full else 15)
+    reps = 1 if quick else (5 if full else 3)
+    week = max(240, round(WEEK_SAMPLES * scale))
+    global _spawner
+    figures: list[Figure] = []
+    started = time.perf_counter()
+    _spawner = Spawner()
+    try:
+        figures = _run_steps(full, quick, n, reps, week, scale)
+    finally:
+        _spawner.close()
+        _spawner = None
+    meta = {
+        "full": full,
+        "scale": scale,
+        "seconds": round(time.perf_counter() - started, 1),
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "cpus": os.cpu_count(),
+        "sqlite": sqlite3.sqlite_version,
+        "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "luxlog": " ".join(luxlog_cmd()),
+    }
+    out.write_text(
+        json.dumps({"meta": meta, "figures": [asdict(f) for f in figures]}, indent=2) + "\n"
+    )
+    return figures
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--full", action="store_true", help="more repeats; build the year db")
+    parser.add_argument("--out", type=Path, default=RESULTS, help="JSON results file")
+    parser.add_argument("--query-child", nargs=3, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.query_child:
+        _query_main(*args.query_child)
+        return 0
+    figures = run(full=args.full, out=args.out)
+    print(markdown(figures))
+    print(f"\n(results written to {args.out})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,158 @@
+"""``luxlog demo``: the whole pipeline on the built-in simulator, or a live read-only test.
+
+Without ``--host`` it starts the simulator in-process on a free loopback port, polls it a few
+times (simulated time advances 30 s per poll, so the demo does not wait), shows what was
+stored, then fills a simulated week through the simulator's model, flushes it into the cache
+and writes the daily and weekly CSVs that are due, printing where they are and their first
+lines. With ``--host`` it polls a real controller (read-only) every ``interval_sec`` for
+``--duration`` seconds: the live test to run once after installing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from luxlog.codec import Row
+from luxlog.config import Config, load_config
+from luxlog.options import ConfigOption
+from luxlog.poller import poll_once
+from luxlog.store import Store, slot_of
+
+SHOWN = (  # (header, luxtronik name): a handful that fit an 80-column terminal
+    ("flow °C", "ID_WEB_Temperatur_TVL"),
+    ("return °C", "ID_WEB_Temperatur_TRL"),
+    ("outdoor °C", "ID_WEB_Temperatur_TA"),
+    ("DHW °C", "ID_WEB_Temperatur_TBW"),
+    ("starts", "ID_WEB_Zaehler_BetrZeitImpVD1"),
+)
+DEMO_POLLS = 4
+
+
+def _table(store: Store, start: float, end: float, title: str) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from luxlog.decode import decode_numeric, field_for
+
+    table = Table(title=title)
+    table.add_column("UTC", no_wrap=True)
+    table.add_column("mode", no_wrap=True)
+    for header, _ in SHOWN:
+        table.add_column(header, justify="right")
+    mode = field_for(80)
+    for row in store.iter_rows(start, end):
+        values = decode_numeric(row.calculations)
+        cells = [f"{values[name]:g}" if name in values else "" for _, name in SHOWN]
+        raw_mode = row.calculations[80] if len(row.calculations) > 80 else None
+        label = (mode.text(raw_mode) or str(raw_mode)) if raw_mode is not None else ""
+        when = dt.datetime.fromtimestamp(row.slot, dt.UTC).strftime("%H:%M:%S")
+        table.add_row(when, label, *cells)
+    Console().print(table)
+
+
+def _demo_config(base: Path, cfg: Config, port: int) -> Config:
+    return replace(
+        cfg,
+        host="127.0.0.1",
+        port=port,
+        interval_sec=30,
+        timeout_sec=5.0,
+        retries=1,
+        cache_path=base / "data" / "luxlog.db",
+        output_dirs=(base / "logs",),
+    )
+
+
+def _simulated(base: Path, cfg: Config, days: int) -> None:
+    from luxlog import report
+    from luxlog.simulator import Simulator
+
+    now = float(slot_of(time.time(), 30))
+    fake = [now]
+    with Simulator(clock=lambda: fake[0]) as sim:
+        cfg = _demo_config(base, cfg, sim.port)
+        typer.echo(f"simulated {sim.model.firmware} controller on 127.0.0.1:{sim.port}")
+        for _ in range(DEMO_POLLS):
+            outcome = poll_once(cfg, backoff=False, clock=lambda: fake[0])
+            when = dt.datetime.fromtimestamp(outcome.slot, dt.UTC).isoformat()
+            typer.echo(f"  polled {when}: {outcome.calculations} calculations stored")
+            fake[0] += cfg.interval_sec
+        model = sim.model
+    with Store(cfg.cache_path, interval=cfg.interval_sec) as store:
+        _table(store, now, fake[0], f"{DEMO_POLLS} polls, as stored (decoded at read time)")
+        typer.echo(f"filling {days} simulated days through the simulator's model …")
+        start = now - days * 86400
+        rows = []
+        for slot in range(int(start), int(now), cfg.interval_sec):
+            p, c, v = model.sample(slot)
+            rows.append(Row(slot, 0, tuple(p), tuple(c), tuple(v)))
+        store.add_rows(rows)
+        flushed = store.flush()
+        typer.echo(f"flushed {flushed.moved} samples into the cache")
+        run = report.run_scheduled(cfg, store, dt.datetime.fromtimestamp(fake[0], dt.UTC))
+    typer.echo(run.summary())
+    for written in run.written[-2:]:
+        path = written.paths[0]
+        typer.echo(f"\n{path} ({written.rows} rows), first lines:")
+        with path.open(encoding="utf-8-sig") as f:
+            for _ in range(3):
+                line = f.readline().rstrip("\n")
+                typer.echo("  " + (line if len(line) <= 160 else line[:157] + "…"))
+
+
+def _live(base: Path, cfg: Config, duration: float) -> None:
+    cfg = replace(cfg, cache_path=base / "data" / "luxlog.db", output_dirs=(base / "logs",))
+    typer.echo(
+        f"reading {cfg.host}:{cfg.port} (read-only) every {cfg.interval_sec} s for "
+        f"{duration:g} s into {base}"
+    )
+    start = time.time()
+    polls = 0
+    while True:
+        report = poll_once(cfg)
+        polls += 1
+        typer.echo(f"  poll {polls}: {report.calculations} calculations in {report.duration:.2f} s")
+        next_slot = slot_of(time.time(), cfg.interval_sec) + cfg.interval_sec
+        if next_slot - start > duration:
+            break
+        time.sleep(max(0.0, next_slot - time.time()))
+    with Store(cfg.cache_path, interval=cfg.interval_sec) as store:
+        _table(store, start - cfg.interval_sec, time.time() + 1, f"{cfg.host}: {polls} polls")
+
+
+def demo(
+    host: Annotated[
+        str | None, typer.Option("--host", help="Read a real controller instead (read-only).")
+    ] = None,
+    port: Annotated[int | None, typer.Option("--port", help="Its config port.")] = None,
+    duration: Annotated[
+        float, typer.Option("--duration", help="Seconds to poll a real controller.", min=0)
+    ] = 60.0,
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", help="Keep the database and CSVs here (default: a temp dir)."),
+    ] = None,
+    days: Annotated[
+        int, typer.Option("--days", help="Days of simulated history to report on.", min=1, max=60)
+    ] = 7,
+    config: ConfigOption = None,
+) -> None:
+    """Run the whole pipeline on the built-in simulator, or test a real controller."""
+    cfg = load_config(config, {"host": host, "port": port})
+    with tempfile.TemporaryDirectory(prefix="luxlog-demo-") as tmp:
+        base = output if output is not None else Path(tmp)
+        if host is not None:
+            _live(base, cfg, duration)
+        else:
+            _simulated(base, cfg, days)
+        if output is None:
+            typer.echo(f"\n(the demo ran in {base}, removed now; keep it with --output DIR)")
+        else:
+            typer.echo(f"\ndatabase and CSVs are in {base}")

@@ -1,0 +1,58 @@
+"""``luxlog prune``: delete report CSVs and cached samples past retention."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated
+
+import typer
+
+from luxlog import disk
+from luxlog.config import load_config
+from luxlog.disk import format_bytes
+from luxlog.errors import LuxlogError
+from luxlog.options import ConfigOption
+from luxlog.prune import PruneSummary
+from luxlog.prune import prune as prune_all
+
+
+def summary(result: PruneSummary) -> str:
+    csv = result.csv
+    verb = "would prune" if result.dry_run else "pruned"
+    plural = "" if csv.files == 1 else "s"
+    text = f"{verb} {csv.files} file{plural}, {format_bytes(csv.bytes_freed)} freed"
+    if result.db is None:
+        return text + "; no database yet"
+    samples = result.db.samples
+    if result.dry_run:
+        return text + f"; {samples} cached samples would be deleted"
+    return (
+        text + f"; {samples} cached samples deleted, "
+        f"{format_bytes(result.db.bytes_freed)} of database freed"
+    )
+
+
+def prune(
+    days: Annotated[
+        int | None,
+        typer.Option(
+            "--days",
+            min=1,
+            help="Keep report CSVs dated within this many days (default: retention_days).",
+            show_default=False,
+        ),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="List what would be deleted; change nothing.")
+    ] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Delete report CSVs and cached samples past retention; log the count and bytes freed."""
+    cfg = load_config(config)
+    disk.warn_if_full(cfg)
+    result = prune_all(cfg, time.time(), days=days, dry_run=dry_run)
+    typer.echo(summary(result))
+    if result.csv.errors:
+        raise LuxlogError(
+            f"{len(result.csv.errors)} file(s) could not be pruned: {result.csv.errors[0]}"
+        )

@@ -1,0 +1,77 @@
+"""``luxlog report``: write the due daily and weekly CSV reports, or one window on demand."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from luxlog.config import load_config
+from luxlog.errors import ReportError
+from luxlog.options import ConfigOption
+from luxlog.prune import prune_csv
+from luxlog.report import run_on_demand, run_scheduled, with_output
+from luxlog.store import Store
+
+DATE_FORMAT = "YYYY-MM-DD"
+
+
+def parse_date(value: str | None) -> dt.date | None:
+    """``--date``: a calendar date written YYYY-MM-DD (exit 2 naming the option otherwise)."""
+    if value is None:
+        return None
+    try:
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+            raise ValueError
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(
+            f"{value!r} is not a date in the format {DATE_FORMAT} (e.g. 2026-11-24)",
+            param_hint="'--date'",
+        ) from None
+
+
+def report(
+    config: ConfigOption = None,
+    daily: Annotated[
+        bool, typer.Option("--daily", help="Write the most recent closed daily report now.")
+    ] = False,
+    weekly: Annotated[
+        bool, typer.Option("--weekly", help="Write the most recent closed weekly report now.")
+    ] = False,
+    date: Annotated[
+        str | None,
+        typer.Option(
+            "--date",
+            metavar=DATE_FORMAT,
+            help="Write the report(s) whose window ends on this date (daily unless --weekly).",
+            show_default=False,
+        ),
+    ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            help="Write to this directory instead of output_dirs (on demand: not recorded).",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Write every due daily/weekly CSV report (catch-up included; safe to run often)."""
+    day = parse_date(date)
+    cfg = load_config(config)
+    now = dt.datetime.now(dt.UTC)
+    with Store(cfg.cache_path, interval=cfg.interval_sec) as store:
+        if daily or weekly or day is not None:
+            run = run_on_demand(cfg, store, now, daily, weekly, day, output)
+        else:
+            run = run_scheduled(with_output(cfg, output), store, now)
+    # prune hook: expired CSVs and stale temp files go right after writing (luxlog.prune).
+    prune_csv(cfg, now)
+    typer.echo(run.summary())
+    if not run.ok:
+        dirs = ", ".join(sorted({str(f.directory) for f in run.failed}))
+        raise ReportError(f"{len(run.failed)} report file(s) could not be written to {dirs}")

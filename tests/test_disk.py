@@ -1,0 +1,146 @@
+"""Disk usage as df computes it, the once-per-run warning, and ENOSPC naming the filesystem."""
+
+from __future__ import annotations
+
+import errno
+import logging
+import os
+import shutil
+import subprocess
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from luxlog import disk
+from luxlog.config import Config, load_config
+from luxlog.disk import DiskUsage, disk_usage, explain_full, format_bytes, warn_if_full
+from luxlog.errors import DiskFullError
+
+
+@pytest.fixture(autouse=True)
+def fresh_run() -> Iterator[None]:
+    disk.forget_warnings()
+    yield
+    disk.forget_warnings()
+
+
+@pytest.fixture
+def cfg(write_config: Callable[..., Path], tmp_path: Path) -> Config:
+    return load_config(write_config(output_dirs=[str(tmp_path / "a"), str(tmp_path / "b")]))
+
+
+def fixed(used: int, avail: int, mount: str = "/srv") -> Callable[[Path], DiskUsage]:
+    return lambda path: DiskUsage(path, mount, used, avail)
+
+
+def warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+
+
+def test_89_99_percent_is_ok_and_90_00_percent_warns(cfg: Config, caplog):
+    with caplog.at_level(logging.WARNING, logger="luxlog.disk"):
+        assert warn_if_full(cfg, usage=fixed(8999, 1001)) == []
+        assert warnings(caplog) == []
+        full = warn_if_full(cfg, usage=fixed(9000, 1000))
+    assert len(full) == 1  # three paths, one filesystem: one entry, one warning
+    [line] = warnings(caplog)
+    assert "mounted at /srv) is 90.0 % used (limit disk_max_percent 90 %)" in line
+    assert str(cfg.output_dirs[0]) in line
+
+
+def test_the_warning_is_logged_once_per_run_per_filesystem(cfg: Config, caplog):
+    def two_filesystems(path: Path) -> DiskUsage:
+        mount = "/data" if path == cfg.cache_path.parent else "/logs"
+        return DiskUsage(path, mount, 95, 5)
+
+    with caplog.at_level(logging.WARNING, logger="luxlog.disk"):
+        warn_if_full(cfg, usage=two_filesystems)
+        warn_if_full(cfg, usage=two_filesystems)
+    assert len(warnings(caplog)) == 2
+    assert {"/data", "/logs"} == {
+        m for m in ("/data", "/logs") if any(m in w for w in warnings(caplog))
+    }
+
+
+def test_an_unreadable_usage_is_not_a_failure(cfg: Config):
+    def broken(path: Path) -> DiskUsage:
+        raise PermissionError(errno.EACCES, "denied")
+
+    assert warn_if_full(cfg, usage=broken) == []
+
+
+def test_real_usage_matches_df_for_an_existing_and_a_missing_path(tmp_path: Path):
+    u = disk_usage(tmp_path)
+    st = os.statvfs(tmp_path)
+    assert u.used == (st.f_blocks - st.f_bfree) * st.f_frsize
+    assert u.avail == st.f_bavail * st.f_frsize
+    assert 0.0 <= u.percent <= 100.0
+    assert Path(u.mount).is_dir() and Path(u.mount).is_absolute()
+    missing = disk_usage(tmp_path / "not" / "yet")
+    assert missing.mount == u.mount and missing.path == tmp_path / "not" / "yet"
+
+
+def test_an_empty_filesystem_counts_as_full():
+    assert DiskUsage(Path("/"), "/", 0, 0).percent == 100.0
+    assert DiskUsage(Path("/"), "/", 0, 0).at_or_above(90)
+
+
+def test_enospc_becomes_a_message_naming_the_filesystem(tmp_path: Path):
+    with pytest.raises(DiskFullError) as info, explain_full(tmp_path / "x.csv", fixed(99, 1)):
+        raise OSError(errno.ENOSPC, "No space left on device")
+    assert str(info.value).startswith(f"disk full: cannot write {tmp_path / 'x.csv'}: ")
+    assert "the filesystem mounted at /srv (99.0 % used, 1 B free) has no space left" in str(
+        info.value
+    )
+    with pytest.raises(PermissionError), explain_full(tmp_path):
+        raise PermissionError(errno.EACCES, "denied")
+
+
+def test_sizes_read_like_df_h():
+    assert [format_bytes(n) for n in (0, 812, 3_400_000, 2.5e9, 7e12, 3e15)] == [
+        "0 B",
+        "812 B",
+        "3.4 MB",
+        "2.5 GB",
+        "7.0 TB",
+        "3.0 PB",
+    ]
+
+
+@pytest.fixture
+def tiny_tmpfs(tmp_path: Path) -> Iterator[Path]:
+    mnt = tmp_path / "tiny"
+    mnt.mkdir()
+    if os.geteuid() != 0 or shutil.which("mount") is None:
+        pytest.skip("mounting a tmpfs needs root and mount(8)")
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mnt)],
+        capture_output=True,
+        text=True,
+        timeout=5,
+    )
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
+    try:
+        yield mnt
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)], capture_output=True, timeout=5)
+
+
+def test_a_real_full_filesystem_is_named_and_warned_about(
+    tiny_tmpfs: Path, write_config: Callable[..., Path], caplog: pytest.LogCaptureFixture
+):
+    target = tiny_tmpfs / "2026-03-01_daily.csv"
+    with pytest.raises(DiskFullError) as info, explain_full(target), target.open("wb") as f:
+        for _ in range(100):
+            f.write(b"x" * 4096)
+            f.flush()
+    assert isinstance(info.value.__cause__, OSError)
+    assert info.value.__cause__.errno == errno.ENOSPC
+    assert f"the filesystem mounted at {tiny_tmpfs} (100.0 % used, 0 B free)" in str(info.value)
+
+    cfg = load_config(write_config(output_dirs=[str(tiny_tmpfs)]))
+    with caplog.at_level(logging.WARNING, logger="luxlog.disk"):
+        assert [u.mount for u in warn_if_full(cfg)] == [str(tiny_tmpfs)]
+    assert any(f"mounted at {tiny_tmpfs}" in w for w in warnings(caplog))

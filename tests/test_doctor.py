@@ -1,0 +1,305 @@
+"""``luxlog doctor``: one line per check against the real simulator, store and filesystem."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import socket
+import sqlite3
+import time
+from collections.abc import Callable
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from typer.testing import CliRunner
+
+from luxlog.cli import app
+from luxlog.codec import Row
+from luxlog.config import Config, load_config
+from luxlog.disk import DiskUsage
+from luxlog.doctor import FAIL, OK, WARN, Check, Diagnosis, diagnose, run_checks
+from luxlog.report import pending_reports
+from luxlog.simulator import Model, Simulator
+from luxlog.store import Store, slot_of
+
+INTERVAL = 600  # few slots per day, so a full day of samples is quick to write
+NOW = dt.datetime(2026, 3, 1, 12, 0, tzinfo=ZoneInfo("Europe/Berlin")).timestamp()
+
+
+def fill(cfg: Config, now: float, *, hours: float = 24, flush: bool = True, reports: bool = True):
+    """A day of samples up to ``now`` with their attempt records, and every due report."""
+    model = Model()
+    with Store(cfg.cache_path, interval=INTERVAL) as store:
+        first = slot_of(now - hours * 3600, INTERVAL) - INTERVAL
+        for slot in range(first, slot_of(now, INTERVAL) + 1, INTERVAL):
+            s = model.raw_sample(slot)
+            row = Row(slot, 0, s.parameters, s.calculations, s.visibilities)
+            store.add_row(row, (1, 0.05), now=slot)
+        if flush:
+            store.flush()
+        if reports:
+            for w in pending_reports(cfg, store, dt.datetime.fromtimestamp(now, dt.UTC)):
+                store.record_report(w.kind, w.date.isoformat(), [w.name], 1, 1, "0" * 64)
+
+
+def by_name(diagnosis: Diagnosis) -> dict[str, Check]:
+    return {c.name: c for c in diagnosis.checks}
+
+
+@pytest.fixture
+def config(write_config: Callable[..., Path], sim: Simulator) -> Path:
+    path = write_config(host="127.0.0.1", port=sim.port, interval_sec=INTERVAL)
+    load_config(path).output_dirs[0].mkdir()
+    return path
+
+
+@pytest.fixture
+def cfg(config: Path) -> Config:
+    return load_config(config)
+
+
+def assert_shape(data: object) -> None:
+    assert isinstance(data, dict) and set(data) == {"ok", "checks"}
+    assert isinstance(data["ok"], bool)
+    assert isinstance(data["checks"], list) and data["checks"]
+    for check in data["checks"]:
+        assert set(check) == {"name", "status", "detail"}
+        assert check["status"] in ("ok", "warn", "FAIL")
+        assert isinstance(check["name"], str) and isinstance(check["detail"], str)
+    assert data["ok"] == all(c["status"] != "FAIL" for c in data["checks"])
+
+
+def test_a_healthy_setup_passes_every_check_and_exits_0(config: Path, cfg: Config, sim):
+    fill(cfg, time.time())
+    result = CliRunner().invoke(app, ["doctor", "--config", str(config)])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert all(line.startswith("ok ") for line in lines[:-1]), result.stdout
+    assert lines[-1].startswith("all ") and lines[-1].endswith("checks passed")
+    assert f"127.0.0.1:{sim.port} answered" in result.stdout
+    assert "firmware V3.78, 1075 parameters, 232 calculations, 327 visibilities" in result.stdout
+    assert any(r[0] == 3004 for r in sim.requests)  # it really asked (and only read: fixture)
+
+
+def test_the_core_takes_an_injected_clock(cfg: Config):
+    fill(cfg, NOW)
+    checks = by_name(run_checks(cfg, NOW))
+    assert all(c.status == OK for c in checks.values()), checks
+    assert checks["gaps"].detail == "last 24 h: 144 of 144 slots, no failed attempts"
+    assert "last daily 2026-03-01" in checks["reports"].detail
+    assert f"file {Path('config.yaml').resolve()}" in checks["config"].detail or checks[
+        "config"
+    ].detail.startswith("valid (file")
+
+
+def test_json_output_has_the_documented_shape(config: Path, cfg: Config):
+    fill(cfg, time.time())
+    result = CliRunner().invoke(app, ["doctor", "--json", "--config", str(config)])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert_shape(data)
+    assert data["ok"] is True
+    assert [c["name"] for c in data["checks"]][:3] == ["config", "controller", "clock"]
+
+
+def test_a_refusing_controller_fails_with_host_port_and_the_error(
+    make_sim: Callable[..., Simulator], write_config: Callable[..., Path]
+):
+    down = make_sim(faults=["refuse"])
+    config = write_config(host="127.0.0.1", port=down.port, interval_sec=INTERVAL)
+    result = CliRunner().invoke(app, ["doctor", "--json", "--config", str(config)])
+    assert result.exit_code == 1
+    data = json.loads(result.stdout)
+    assert_shape(data)
+    controller = next(c for c in data["checks"] if c["name"] == "controller")
+    assert controller["status"] == "FAIL"
+    assert f"127.0.0.1:{down.port}" in controller["detail"]
+    assert "connection refused" in controller["detail"]
+
+
+def test_a_stopped_simulator_fails_the_controller_check(cfg: Config, sim: Simulator):
+    fill(cfg, NOW)
+    sim.stop()
+    checks = by_name(run_checks(cfg, NOW))
+    assert checks["controller"].status == FAIL
+    assert f"127.0.0.1:{sim.port}" in checks["controller"].detail
+    assert "clock" not in checks
+    assert checks["last poll"].status == OK  # the other checks still run
+
+
+def _free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def test_swapped_ports_get_a_hint(make_sim: Callable[..., Simulator], write_config):
+    if not (_free(8888) and _free(8889)):
+        pytest.skip("ports 8888/8889 are in use on this host")
+    make_sim(port=8888)
+    cfg = load_config(write_config(host="127.0.0.1", port=8889, interval_sec=INTERVAL))
+    checks = by_name(run_checks(cfg, NOW, quick=False))
+    assert checks["controller"].status == FAIL
+    assert "port 8888 accepts connections: the ports look swapped" in checks["controller"].detail
+
+
+def test_a_stale_last_poll_fails(cfg: Config):
+    fill(cfg, NOW)
+    checks = by_name(run_checks(cfg, NOW + 2 * 3600, quick=True))
+    assert checks["last poll"].status == FAIL
+    assert "more than 3 intervals" in checks["last poll"].detail
+    assert checks["gaps"].status == WARN
+    assert "longest gap 1 h 50 min from 2026-03-01T11:10:00Z" in checks["gaps"].detail
+
+
+def test_a_flush_backlog_fails(cfg: Config):
+    fill(cfg, NOW - 7200, hours=22)
+    fill(cfg, NOW, hours=2, flush=False, reports=False)  # the last 2 h not flushed
+    checks = by_name(run_checks(cfg, NOW, quick=True))
+    assert checks["buffer"].status == FAIL
+    assert checks["buffer"].detail.startswith("12 samples not yet flushed, the oldest 1 h 50 min")
+    assert checks["last poll"].status == OK
+    fill_recent = by_name(run_checks(cfg, NOW - 6600 + 20 * 60, quick=True))
+    assert fill_recent["buffer"].status == WARN
+
+
+def test_missing_reports_fail(cfg: Config):
+    fill(cfg, NOW, reports=False)
+    checks = by_name(run_checks(cfg, NOW, quick=True))
+    assert checks["reports"].status == FAIL
+    assert "due but not written: daily 2026-03-01" in checks["reports"].detail
+    # a window that closed minutes ago is not yet missing: report runs every 15 minutes
+    just = dt.datetime(2026, 3, 1, 7, 10, tzinfo=ZoneInfo("Europe/Berlin")).timestamp()
+    fresh = by_name(run_checks(cfg, just, quick=True))
+    assert fresh["reports"].status == OK and "just due" in fresh["reports"].detail
+
+
+def test_a_corrupt_database_fails_its_own_line(cfg: Config):
+    fill(cfg, NOW)
+    data = bytearray(cfg.cache_path.read_bytes())
+    page = 4096
+    data[2 * page : 2 * page + 200] = b"\xff" * 200  # a b-tree page, header intact
+    cfg.cache_path.write_bytes(bytes(data))
+    checks = by_name(run_checks(cfg, NOW, quick=False))
+    assert checks["database"].status == FAIL
+    assert "integrity check failed" in checks["database"].detail
+
+    cfg.cache_path.write_bytes(b"this is not a database" * 100)
+    checks = by_name(run_checks(cfg, NOW, quick=True))
+    assert checks["database"].status == FAIL
+    assert "corrupt" in checks["database"].detail or "not a database" in checks["database"].detail
+    assert cfg.cache_path.read_bytes().startswith(b"this is not")  # not quarantined
+
+
+def test_a_missing_database_is_a_failing_line_and_is_not_created(cfg: Config):
+    checks = by_name(run_checks(cfg, NOW, quick=True))
+    assert checks["database"].status == FAIL
+    assert "does not exist yet" in checks["database"].detail
+    assert not cfg.cache_path.exists()
+
+
+def test_doctor_changes_nothing_in_the_database(config: Path, cfg: Config):
+    fill(cfg, time.time(), flush=False)
+    digest = hashlib.sha256(cfg.cache_path.read_bytes()).hexdigest()
+    CliRunner().invoke(app, ["doctor", "--config", str(config)])
+    assert hashlib.sha256(cfg.cache_path.read_bytes()).hexdigest() == digest
+
+
+def test_an_older_schema_is_a_warning(cfg: Config):
+    fill(cfg, NOW)
+    with sqlite3.connect(cfg.cache_path) as conn:
+        conn.execute("PRAGMA user_version=0")
+    checks = by_name(run_checks(cfg, NOW, quick=True))
+    assert checks["database"].status == WARN
+    assert "schema version 0" in checks["database"].detail
+
+
+def test_gaps_and_failed_attempts_are_named(cfg: Config):
+    fill(cfg, NOW)
+    with Store(cfg.cache_path, interval=INTERVAL) as store:
+        store.record_failure(2, 1.5, "127.0.0.1:1: connection refused", now=NOW - 60)
+    checks = by_name(run_checks(cfg, NOW, quick=True))
+    assert checks["gaps"].status == WARN
+    assert "1 failed attempts (last at " in checks["gaps"].detail
+    assert "connection refused" in checks["gaps"].detail
+
+
+def test_an_invalid_config_is_one_failing_line(write_config: Callable[..., Path]):
+    config = write_config(port=99999, interval_sec="soon")
+    result = CliRunner().invoke(app, ["doctor", "--config", str(config)])
+    assert result.exit_code == 1
+    assert result.stdout.startswith("FAIL  config  ")
+    assert "port: 99999 is out of range" in result.stdout
+    assert "interval_sec" in result.stdout
+    missing = diagnose(Path("nope.yaml"))
+    assert [(c.name, c.status) for c in missing.checks] == [("config", FAIL)]
+
+
+def test_no_host_fails_the_controller_check(write_config: Callable[..., Path]):
+    cfg = load_config(write_config())
+    checks = by_name(run_checks(cfg, NOW))
+    assert checks["controller"].status == FAIL
+    assert "host: not configured" in checks["controller"].detail
+
+
+def test_clock_drift_above_a_minute_warns(make_sim: Callable[..., Simulator], write_config):
+    drifting = make_sim(clock_offset=3600)
+    cfg = load_config(write_config(host="127.0.0.1", port=drifting.port))
+    checks = by_name(run_checks(cfg, NOW))
+    assert checks["controller"].status == OK
+    assert checks["clock"].status == WARN
+    assert "1 h ahead of this host" in checks["clock"].detail
+    behind = make_sim(clock_offset=-30)
+    cfg = load_config(write_config(host="127.0.0.1", port=behind.port))
+    assert by_name(run_checks(cfg, NOW))["clock"].status == OK
+
+
+def test_quick_skips_the_controller(cfg: Config, sim: Simulator):
+    fill(cfg, NOW)
+    checks = by_name(run_checks(cfg, NOW, quick=True))
+    assert "controller" not in checks and "clock" not in checks
+    assert "integrity" not in checks["database"].detail
+    assert sim.requests == []
+
+
+def test_disk_usage_fails_at_the_limit(cfg: Config):
+    fill(cfg, NOW)
+
+    def at(used: int) -> Callable[[Path], DiskUsage]:
+        return lambda path: DiskUsage(path, "/srv", used, 10_000 - used)
+
+    ok = run_checks(cfg, NOW, quick=True, usage=at(8999))
+    assert ok.ok
+    full = run_checks(cfg, NOW, quick=True, usage=at(9000))
+    failed = [c for c in full.checks if c.status == FAIL]
+    assert {c.name for c in failed} == {
+        f"disk {cfg.output_dirs[0]}",
+        f"disk {cfg.cache_path.parent}",
+    }
+    assert "90.0 % used on the filesystem mounted at /srv" in failed[0].detail
+
+    def broken(path: Path) -> DiskUsage:
+        raise PermissionError(13, "Permission denied")
+
+    assert any(c.status == FAIL for c in run_checks(cfg, NOW, quick=True, usage=broken).checks)
+
+
+def test_output_dirs_are_checked_without_leaving_files(write_config, tmp_path: Path):
+    existing, new, bad = tmp_path / "logs", tmp_path / "new" / "deeper", tmp_path / "file"
+    existing.mkdir()
+    bad.write_text("x")
+    dirs = [existing, new, bad, bad / "sub"]
+    cfg = load_config(write_config(output_dirs=[str(d) for d in dirs]))
+    checks = by_name(run_checks(cfg, NOW, quick=True))
+    assert checks[f"output {existing}"] == Check(f"output {existing}", OK, "writable")
+    assert checks[f"output {new}"].status == OK
+    assert "report will create it" in checks[f"output {new}"].detail
+    assert checks[f"output {bad}"].status == FAIL
+    assert checks[f"output {bad / 'sub'}"].status == FAIL
+    assert list(existing.iterdir()) == []
+    assert not new.exists()

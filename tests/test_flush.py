@@ -1,0 +1,347 @@
+"""``luxlog flush`` and the poll/flush write paths: duplicates, corruption, disk full, versions."""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import os
+import re
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from luxlog.cli import run
+from luxlog.codec import Row, chunk_slots
+from luxlog.simulator import Model, Simulator
+from luxlog.store import FLUSH_BATCH, SCHEMA_VERSION, Store
+
+BASE = 1_700_000_000 // 3600 * 3600
+CORRUPT_NAME = re.compile(r"^luxlog\.db\.corrupt-\d{8}T\d{6}Z(-\d+)?$")
+
+
+def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = run(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def model_rows(n: int, start: int = BASE, step: int = 30) -> list[Row]:
+    model = Model("v3.78")
+    rows = []
+    for i in range(n):
+        p, c, v = model.sample(start + i * step)
+        rows.append(Row(start + i * step, 0, tuple(p), tuple(c), tuple(v)))
+    return rows
+
+
+def fill(path: Path, rows: list[Row]) -> None:
+    with Store(path) as s:
+        s.conn.execute("PRAGMA synchronous=OFF")  # test set-up speed only
+        for row in rows:
+            s.add_row(row)
+
+
+def stored_slot_counts(path: Path) -> dict[int, int]:
+    conn = sqlite3.connect(path)
+    try:
+        counts: dict[int, int] = {}
+        for (slot,) in conn.execute("SELECT slot FROM buffer"):
+            counts[slot] = counts.get(slot, 0) + 1
+        for bucket, blob in conn.execute("SELECT bucket, data FROM chunk"):
+            for slot in chunk_slots(bucket, blob):
+                counts[slot] = counts.get(slot, 0) + 1
+        return counts
+    finally:
+        conn.close()
+
+
+def integrity(path: Path) -> str:
+    conn = sqlite3.connect(path)
+    try:
+        result: str = conn.execute("PRAGMA integrity_check").fetchone()[0]
+        return result
+    finally:
+        conn.close()
+
+
+@pytest.fixture
+def db(isolated: Path) -> Path:
+    return isolated / "data" / "luxlog.db"
+
+
+# ---------------------------------------------------------------------------- the summary
+
+
+def test_flush_prints_one_line_with_how_many_moved_and_how_many_remain(
+    capsys: pytest.CaptureFixture[str], write_config: Callable[..., Path], db: Path
+) -> None:
+    write_config()
+    fill(db, model_rows(5))
+    code, out, err = cli(capsys, "flush")
+    assert code == 0, err
+    assert out.splitlines() == ["flushed 5 samples into the cache, 0 remain in the buffer"]
+    with Store(db) as s:
+        assert s.counts()["cached"] == 5 and s.counts()["buffered"] == 0
+    code, out, _ = cli(capsys, "flush")  # idempotent
+    assert (code, out.strip()) == (0, "flushed 0 samples into the cache, 0 remain in the buffer")
+
+
+def test_flush_of_a_missing_buffer_slot_duplicate_reports_it_and_keeps_the_first(
+    capsys: pytest.CaptureFixture[str], write_config: Callable[..., Path], db: Path
+) -> None:
+    write_config()
+    first, second = Row(BASE, 0, (1,), (10,), (0,)), Row(BASE, 0, (2,), (20,), (1,))
+    with Store(db) as s:
+        s.add_row(first)
+        s.flush()
+        # Bypass add_row's check, as an older luxlog (or a race) could have left it buffered.
+        s.conn.execute("INSERT INTO buffer(slot, data) SELECT ?, data FROM buffer", (BASE,))
+        from luxlog.codec import pack_row
+
+        s.conn.execute("INSERT INTO buffer(slot, data) VALUES (?, ?)", (BASE, pack_row(second)))
+    code, out, _ = cli(capsys, "flush")
+    assert code == 0
+    assert out.strip() == (
+        "flushed 0 samples into the cache, 0 remain in the buffer, 1 duplicate slots dropped"
+    )
+    with Store(db) as s:
+        assert list(s.iter_rows(BASE, BASE + 30)) == [first]
+
+
+# ---------------------------------------------------------------------------- duplicates
+
+
+def test_two_polls_within_one_slot_store_one_sample(
+    capsys: pytest.CaptureFixture[str],
+    sim: Simulator,
+    write_config: Callable[..., Path],
+    db: Path,
+) -> None:
+    write_config(host="127.0.0.1", port=sim.port, interval_sec=3600)
+    if time.time() % 3600 > 3590:  # pragma: no cover - do not straddle a slot boundary
+        time.sleep(11)
+    code, out, err = cli(capsys, "poll", "--once")
+    assert code == 0, err
+    assert out.startswith("stored sample")
+    code, out, err = cli(capsys, "poll", "--once")
+    assert code == 0, err
+    assert out.startswith("slot already stored, kept the first sample")
+    assert list(stored_slot_counts(db).values()) == [1]
+    # A poll of the same slot after a flush is still a duplicate, and stays one sample.
+    assert cli(capsys, "flush")[0] == 0
+    code, out, err = cli(capsys, "poll", "--once")
+    assert code == 0, err
+    assert out.startswith("slot already stored, kept the first sample")
+    assert cli(capsys, "flush")[0] == 0
+    assert list(stored_slot_counts(db).values()) == [1]
+
+
+def test_a_duplicate_of_a_flushed_slot_is_refused_and_the_first_sample_kept(
+    tmp_path: Path,
+) -> None:
+    first, again = Row(BASE + 60, 0, (1,), (10,), (0,)), Row(BASE + 60, 0, (2,), (20,), (1,))
+    with Store(tmp_path / "t.db") as s:
+        assert s.add_row(first) is True
+        assert s.add_row(again) is False
+        s.flush()
+        assert s.add_row(again) is False
+        assert s.add_row(Row(BASE + 90, 0, (3,), (30,), (0,))) is True  # same chunk, new slot
+        assert s.flush().moved == 1
+        assert next(iter(s.iter_rows(BASE, BASE + 3600))) == first
+    assert stored_slot_counts(tmp_path / "t.db") == {BASE + 60: 1, BASE + 90: 1}
+
+
+# ------------------------------------------------------------------- bounded batches, speed
+
+
+def test_a_day_of_simulator_samples_flushes_in_bounded_batches_and_round_trips(
+    tmp_path: Path,
+) -> None:
+    rows = model_rows(8640)
+    path = tmp_path / "t.db"
+    fill(path, rows)
+    watcher = sqlite3.connect(path)
+    seen: list[int] = []
+
+    def before_batch() -> bool:
+        seen.append(watcher.execute("SELECT count(*) FROM buffer").fetchone()[0])
+        return False
+
+    with Store(path) as s:
+        started = time.perf_counter()
+        result = s.flush(should_stop=before_batch)
+        elapsed = time.perf_counter() - started
+        print(f"flushed {result.moved} samples in {elapsed:.2f} s")
+        assert (result.moved, result.remaining) == (8640, 0)
+        # Each transaction moved at most FLUSH_BATCH rows.
+        steps = [a - b for a, b in itertools.pairwise(seen)]
+        assert seen[0] == 8640
+        assert steps and max(steps) <= FLUSH_BATCH
+        assert len(seen) >= 8640 // FLUSH_BATCH
+        assert list(s.iter_rows(BASE, BASE + 3 * 86400)) == rows
+    watcher.close()
+
+
+# ------------------------------------------------------------------------------ corruption
+
+
+def _corrupt_middle(path: Path, size: int = 4 * 4096) -> bytes:
+    data = bytearray(path.read_bytes())
+    middle = (len(data) // 2) // 4096 * 4096
+    data[middle : middle + size] = os.urandom(size)
+    path.write_bytes(bytes(data))
+    return bytes(data)
+
+
+def test_flush_quarantines_a_corrupt_database_with_its_wal_and_starts_a_fresh_file(
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+    write_config: Callable[..., Path],
+    db: Path,
+) -> None:
+    write_config()
+    fill(db, model_rows(600))  # buffered: the middle of the file is live b-tree pages
+    # A crashed writer leaves a -wal behind: snapshot one while a connection holds it open.
+    holder = Store(db)
+    holder.conn.execute("PRAGMA wal_autocheckpoint=0")
+    holder.add_row(Row(BASE - 30, 0, (1,), (2,), (0,)))
+    wal = Path(f"{db}-wal").read_bytes()
+    holder.close()
+    Path(f"{db}-wal").write_bytes(wal)
+    corrupt = _corrupt_middle(db)
+    caplog.set_level(logging.ERROR, logger="luxlog")
+
+    code, _out, err = cli(capsys, "flush")
+
+    assert code == 0, err
+    moved = [p for p in db.parent.iterdir() if CORRUPT_NAME.match(p.name)]
+    assert len(moved) == 1, list(db.parent.iterdir())
+    assert moved[0].read_bytes() == corrupt  # nothing silently overwritten
+    assert Path(f"{moved[0]}-wal").read_bytes() == wal
+    errors = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert errors and str(moved[0]) in errors[0].getMessage()
+    assert integrity(db) == "ok"
+    with Store(db) as s:
+        assert s.counts()["buffered"] == 0 and s.counts()["cached"] == 0
+
+
+def test_poll_on_a_database_with_a_garbage_header_quarantines_it_and_stores_the_sample(
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+    sim_config: Path,
+    db: Path,
+) -> None:
+    db.parent.mkdir(parents=True)
+    garbage = os.urandom(3 * 4096)
+    db.write_bytes(garbage)
+    caplog.set_level(logging.ERROR, logger="luxlog")
+
+    code, out, err = cli(capsys, "poll", "--once")
+
+    assert code == 0, err
+    assert out.startswith("stored sample")
+    moved = [p for p in db.parent.iterdir() if CORRUPT_NAME.match(p.name)]
+    assert len(moved) == 1 and moved[0].read_bytes() == garbage
+    assert any(r.levelno == logging.ERROR for r in caplog.records)
+    assert sum(stored_slot_counts(db).values()) == 1
+    assert integrity(db) == "ok"
+
+
+# ------------------------------------------------------------------------------- disk full
+
+
+@pytest.fixture
+def small_fs(tmp_path: Path) -> Iterator[Path]:
+    mnt = tmp_path / "small"
+    mnt.mkdir()
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mnt)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs to fill up: {done.stderr.strip()}")
+    try:
+        yield mnt
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)], check=False)
+
+
+def _fill_up(directory: Path) -> Path:
+    filler = directory / "filler"
+    with open(filler, "wb", buffering=0) as f:
+        try:
+            while True:
+                f.write(b"\0" * 4096)
+        except OSError:
+            pass
+    return filler
+
+
+@pytest.mark.parametrize("command", [["poll", "--once"], ["flush"]])
+def test_a_full_disk_fails_with_a_clear_message_keeps_the_data_and_the_next_run_succeeds(
+    capsys: pytest.CaptureFixture[str],
+    sim: Simulator,
+    write_config: Callable[..., Path],
+    small_fs: Path,
+    command: list[str],
+) -> None:
+    db = small_fs / "luxlog.db"
+    write_config(host="127.0.0.1", port=sim.port, cache_path=str(db))
+    earlier = model_rows(40, start=BASE)
+    fill(db, earlier)
+    with Store(db) as s:
+        s.flush(batch=10)
+    fill(db, model_rows(40, start=BASE + 3600))  # buffered, for flush to move
+    filler = _fill_up(small_fs)
+
+    code, out, err = cli(capsys, *command)
+
+    assert code == 1
+    assert out == ""
+    lines = err.strip().splitlines()
+    assert lines[-1].startswith("luxlog: disk full") and str(small_fs) in lines[-1], err
+    assert "Traceback" not in err
+
+    filler.unlink()  # (even opening read-only needs a few bytes for the -shm file)
+    assert integrity(db) == "ok"
+    with Store(db, readonly=True) as s:
+        assert list(s.iter_rows(BASE, BASE + 3600)) == earlier
+        assert s.counts()["buffered"] == 40
+    code, _out, err = cli(capsys, *command)
+    assert code == 0, err
+    assert integrity(db) == "ok"
+    counts = stored_slot_counts(db)
+    assert all(n == 1 for n in counts.values())
+    assert len(counts) == 80 + (command[0] == "poll")
+
+
+# ---------------------------------------------------------------------------- versions
+
+
+def test_flush_on_a_database_from_a_newer_luxlog_exits_with_one_line_and_no_traceback(
+    write_config: Callable[..., Path], db: Path
+) -> None:
+    write_config()
+    db.parent.mkdir(parents=True)
+    conn = sqlite3.connect(db)
+    conn.execute(f"PRAGMA user_version={SCHEMA_VERSION + 1}")
+    conn.close()
+    done = subprocess.run(
+        [sys.executable, "-m", "luxlog", "flush"],
+        capture_output=True,
+        text=True,
+        timeout=8,
+        check=False,
+    )
+    assert done.returncode in (1, 2)
+    assert "Traceback" not in done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "newer than this luxlog supports" in lines[0], done.stderr
+    assert done.stdout == ""

@@ -1,0 +1,163 @@
+"""``luxlog report`` through the CLI: flags, bad --date, --output, exit codes; clock faked."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from typer.testing import CliRunner
+
+from luxlog.cli import app, run
+from luxlog.codec import Row
+from luxlog.config import load_config
+from luxlog.simulator import Model
+from luxlog.store import Store, slot_of
+
+BERLIN = ZoneInfo("Europe/Berlin")
+NOW = dt.datetime(2026, 11, 25, 9, 0, tzinfo=BERLIN)  # a Wednesday, after 07:00
+
+
+def fill(config: Path, start: dt.datetime, end: dt.datetime, step: int = 1800) -> None:
+    cfg = load_config(config, environ={})
+    model = Model()
+    with Store(cfg.cache_path, interval=cfg.interval_sec) as store:
+        t = slot_of(start.timestamp(), cfg.interval_sec)
+        while t < end.timestamp():
+            p, c, v = model.sample(t)
+            store.add_row(Row(t, 0, tuple(p), tuple(c), tuple(v)))
+            t += step
+
+
+@pytest.fixture
+def config(write_config: Callable[..., Path]) -> Path:
+    return write_config(interval_sec=600)
+
+
+@pytest.fixture
+def clock() -> Any:
+    with time_machine.travel(NOW, tick=False) as traveller:
+        yield traveller
+
+
+def invoke(*args: str) -> Any:
+    return CliRunner().invoke(app, ["report", *args])
+
+
+def test_report_help_names_every_option() -> None:
+    result = invoke("--help")
+    assert result.exit_code == 0
+    for option in ("--daily", "--weekly", "--date", "--output", "--config", "YYYY-MM-DD"):
+        assert option in result.output
+    assert "Write every due daily/weekly CSV report" in result.output
+
+
+def test_scheduled_run_catches_up_and_prints_one_summary_line(
+    config: Path, isolated: Path, clock: Any
+) -> None:
+    fill(config, dt.datetime(2026, 11, 22, 7, tzinfo=BERLIN), NOW)
+    result = invoke("--config", str(config))
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == [
+        f"wrote 4 reports (2026-11-23_daily.csv, 2026-11-23_weekly.csv, 2026-11-24_daily.csv, …) "
+        f"to {isolated / 'logs'}"
+    ]
+    assert sorted(p.name for p in (isolated / "logs").iterdir()) == [
+        "2026-11-23_daily.csv", "2026-11-23_weekly.csv", "2026-11-24_daily.csv",
+        "2026-11-25_daily.csv",
+    ]  # fmt: skip
+    again = invoke("--config", str(config))
+    assert again.stdout.strip() == "no reports due"
+
+
+def test_daily_flag_writes_the_latest_closed_window(
+    config: Path, isolated: Path, clock: Any
+) -> None:
+    fill(config, dt.datetime(2026, 11, 20, 7, tzinfo=BERLIN), NOW)
+    result = invoke("--config", str(config), "--daily")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("wrote 1 report (2026-11-25_daily.csv)")
+    weekly = invoke("--config", str(config), "--weekly")
+    assert weekly.stdout.startswith("wrote 1 report (2026-11-23_weekly.csv)")
+    assert sorted(p.name for p in (isolated / "logs").iterdir()) == [
+        "2026-11-23_weekly.csv", "2026-11-25_daily.csv",
+    ]  # fmt: skip
+
+
+def test_date_and_output_write_that_window_to_the_given_dir(
+    config: Path, isolated: Path, clock: Any
+) -> None:
+    fill(config, dt.datetime(2026, 11, 19, 7, tzinfo=BERLIN), NOW)
+    out = isolated / "adhoc"
+    result = invoke("--config", str(config), "--date", "2026-11-20", "--output", str(out))
+    assert result.exit_code == 0, result.output
+    assert [p.name for p in out.iterdir()] == ["2026-11-20_daily.csv"]
+    assert not (isolated / "logs").exists()
+
+
+@pytest.mark.parametrize("bad", ["2026-13-01", "20.11.2026", "2026-11-31", "2026-1-5"])
+def test_bad_date_exits_2_naming_the_option_and_format(config: Path, bad: str) -> None:
+    result = invoke("--config", str(config), "--date", bad)
+    assert result.exit_code == 2
+    assert "--date" in result.output and "YYYY-MM-DD" in result.output
+    assert bad in result.output
+
+
+def test_empty_window_exits_0_with_a_warning(
+    config: Path, isolated: Path, clock: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fill(config, dt.datetime(2026, 11, 20, 7, tzinfo=BERLIN), dt.datetime(2026, 11, 20, 8))
+    code = run(["report", "--config", str(config), "--daily"])
+    out, err = capsys.readouterr()
+    assert code == 0
+    assert "1 window without data" in out
+    assert "WARNING" in err and "daily report 2026-11-25" in err
+    assert not (isolated / "logs" / "2026-11-25_daily.csv").exists()
+
+
+def test_unwritable_output_dir_exits_1_after_writing_the_others(
+    write_config: Callable[..., Path],
+    isolated: Path,
+    clock: Any,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    (isolated / "plain-file").write_text("")
+    bad = isolated / "plain-file" / "logs"
+    config = write_config(interval_sec=600, output_dirs=[str(isolated / "logs"), str(bad)])
+    fill(config, dt.datetime(2026, 11, 24, 7, tzinfo=BERLIN), NOW)
+    code = run(["report", "--config", str(config), "--daily"])
+    out, err = capsys.readouterr()
+    assert code == 1
+    assert (isolated / "logs" / "2026-11-25_daily.csv").is_file()
+    assert "retrying once" in err
+    assert f"luxlog: 1 report file(s) could not be written to {bad}" in err
+    assert "failed: 2026-11-25_daily.csv in" in out
+
+
+def test_unknown_column_is_a_config_error_exit_2(
+    write_config: Callable[..., Path], capsys: pytest.CaptureFixture[str], clock: Any
+) -> None:
+    config = write_config(columns=["ID_WEB_Temperatur_TVL", "Flow_*", "Foo"])
+    code = run(["report", "--config", str(config)])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "columns: 'Foo' is not a known sensor name" in err
+    assert "Traceback" not in err
+
+
+def test_report_prunes_expired_csvs_after_writing(
+    write_config: Callable[..., Path], isolated: Path, clock: Any
+) -> None:
+    config = write_config(interval_sec=600, retention_days=5)
+    logs = isolated / "logs"
+    logs.mkdir()
+    (logs / "2026-10-01_daily.csv").write_text("old")
+    fill(config, dt.datetime(2026, 11, 24, 7, tzinfo=BERLIN), NOW)
+    result = invoke("--config", str(config))
+    assert result.exit_code == 0, result.output
+    assert not (logs / "2026-10-01_daily.csv").exists()
+    assert (logs / "2026-11-25_daily.csv").exists()

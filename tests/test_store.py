@@ -1,0 +1,363 @@
+"""The store: lossless round trips, input errors, indexed reads, pruning and migrations.
+
+Everything runs against real SQLite files; hypothesis generates the sample streams.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sqlite3
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from luxlog import store as store_mod
+from luxlog.codec import Row, chunk_slots, decode_chunk, encode_chunk
+from luxlog.decode import fields_by_name
+from luxlog.errors import StoreError
+from luxlog.simulator import Model
+from luxlog.store import BUCKET_SEC, SCHEMA_VERSION, Store
+
+UTC = dt.UTC
+BASE = 1_700_000_000 // BUCKET_SEC * BUCKET_SEC  # an hour boundary, 2023-11-14T22:00Z
+INT32 = st.integers(-(2**31), 2**31 - 1)
+HYPO = settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+
+
+@contextmanager
+def fresh_store(**kwargs: object) -> Iterator[Store]:
+    """A store in its own temporary directory (hypothesis runs many examples per test)."""
+    with tempfile.TemporaryDirectory() as tmp, Store(Path(tmp) / "t.db", **kwargs) as s:  # type: ignore[arg-type]
+        yield s
+
+
+# ----------------------------------------------------------------------------- strategies
+
+
+def _values(draw: st.DrawFn, n: int, prev: tuple[int, ...] | None, bits: int) -> tuple[int, ...]:
+    """A block of n values: unchanged, a few changed (small steps, counter resets) or fresh."""
+    lo, hi = -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
+    elements = st.integers(lo, hi)
+    if prev is None or len(prev) != n:
+        return tuple(draw(st.lists(elements, min_size=n, max_size=n)))
+    mode = draw(st.sampled_from(["same", "steps", "fresh"]))
+    if mode == "same":
+        return prev
+    if mode == "fresh":
+        return tuple(draw(st.lists(elements, min_size=n, max_size=n)))
+    out = list(prev)
+    for i in draw(st.lists(st.integers(0, n - 1), max_size=n)) if n else []:
+        kind = draw(st.sampled_from(["step", "reset", "any"]))
+        if kind == "reset":
+            out[i] = 0  # a counter that wrapped or was reset
+        elif kind == "step":
+            out[i] = max(lo, min(hi, out[i] + draw(st.integers(-20, 20))))
+        else:
+            out[i] = draw(elements)
+    return tuple(out)
+
+
+@st.composite
+def row_streams(draw: st.DrawFn, max_rows: int = 30, spread: int = 400) -> list[Row]:
+    """Samples in arrival order: out of order, duplicate slots, block lengths changing."""
+    rows: list[Row] = []
+    lengths = (draw(st.integers(0, 6)), draw(st.integers(0, 8)), draw(st.integers(0, 4)))
+    prev: Row | None = None
+    for _ in range(draw(st.integers(0, max_rows))):
+        if draw(st.integers(0, 9)) == 0:  # a firmware update changes the block lengths
+            lengths = (draw(st.integers(0, 6)), draw(st.integers(0, 8)), draw(st.integers(0, 4)))
+        slot = BASE + 30 * draw(st.integers(0, spread))
+        row = Row(
+            slot,
+            draw(INT32),
+            _values(draw, lengths[0], prev.parameters if prev else None, 32),
+            _values(draw, lengths[1], prev.calculations if prev else None, 32),
+            _values(draw, lengths[2], prev.visibilities if prev else None, 8),
+        )
+        rows.append(row)
+        prev = row
+    return rows
+
+
+def first_wins(rows: list[Row]) -> list[Row]:
+    kept: dict[int, Row] = {}
+    for row in rows:
+        kept.setdefault(row.slot, row)
+    return [kept[s] for s in sorted(kept)]
+
+
+def stored_slot_counts(path: Path) -> dict[int, int]:
+    """How often each slot is physically stored (buffer rows plus cache chunk entries)."""
+    conn = sqlite3.connect(path)
+    try:
+        counts: dict[int, int] = {}
+        for (slot,) in conn.execute("SELECT slot FROM buffer"):
+            counts[slot] = counts.get(slot, 0) + 1
+        for bucket, blob in conn.execute("SELECT bucket, data FROM chunk"):
+            for slot in chunk_slots(bucket, blob):
+                counts[slot] = counts.get(slot, 0) + 1
+        return counts
+    finally:
+        conn.close()
+
+
+# ------------------------------------------------------------------------------ round trip
+
+
+@HYPO
+@given(rows=row_streams(spread=200))
+def test_codec_decodes_exactly_what_it_encoded(rows: list[Row]) -> None:
+    unique = first_wins(rows)
+    for bucket in sorted({r.slot // BUCKET_SEC * BUCKET_SEC for r in unique}):
+        in_bucket = [r for r in unique if r.slot // BUCKET_SEC * BUCKET_SEC == bucket]
+        blob = encode_chunk(bucket, in_bucket)
+        assert list(decode_chunk(bucket, blob)) == in_bucket
+        assert chunk_slots(bucket, blob) == [r.slot for r in in_bucket]
+
+
+def test_codec_round_trips_extreme_values_and_a_firmware_change() -> None:
+    lo, hi = -(2**31), 2**31 - 1
+    rows = [
+        Row(BASE, 0, (lo, hi), (hi, lo, 0), (-128, 127)),
+        Row(BASE + 30, -1, (hi, lo), (lo, hi, 0), (127, -128)),  # deltas of ±(2**32 - 1)
+        Row(BASE + 60, 7, (1,), (1, 2, 3, 4), ()),  # new block lengths
+        Row(BASE + 3570, 7, (1,), (1, 2, 3, 4), ()),  # unchanged, last slot of the hour
+    ]
+    assert list(decode_chunk(BASE, encode_chunk(BASE, rows))) == rows
+
+
+@HYPO
+@given(
+    rows=row_streams(),
+    flush_after=st.sets(st.integers(0, 30), max_size=5),
+    batch=st.sampled_from([1, 3, 720]),
+)
+def test_samples_come_back_exactly_before_and_after_flushes_in_small_batches(
+    rows: list[Row], flush_after: set[int], batch: int
+) -> None:
+    """Out of order, duplicates (also of flushed slots): the first sample of a slot wins."""
+    with fresh_store() as s:
+        for i, row in enumerate(rows):
+            s.add_row(row)
+            if i in flush_after:
+                s.flush(batch=batch)
+        expected = first_wins(rows)
+        assert list(s.iter_rows(BASE, BASE + 10 * BUCKET_SEC)) == expected
+        result = s.flush(batch=3)
+        assert result.remaining == 0
+        assert list(s.iter_rows(BASE, BASE + 10 * BUCKET_SEC)) == expected
+        assert all(n == 1 for n in stored_slot_counts(s.path).values())
+        # A sub-range starting and ending mid-chunk returns exactly its slots.
+        lo, hi = BASE + 1800, BASE + 2 * BUCKET_SEC + 900
+        assert list(s.iter_rows(lo, hi)) == [r for r in expected if lo <= r.slot < hi]
+
+
+NUMERIC = sorted(fields_by_name().values(), key=lambda f: f.index)
+
+
+@st.composite
+def named_samples(draw: st.DrawFn) -> list[tuple[int, dict[str, float]]]:
+    out = []
+    for _ in range(draw(st.integers(1, 12))):
+        slot = BASE + 30 * draw(st.integers(0, 250))
+        chosen = draw(
+            st.lists(st.sampled_from(NUMERIC), min_size=1, max_size=8, unique_by=lambda f: f.index)
+        )
+        # Values built from raw integers, so they are exactly on each sensor's grid.
+        values = {f.name: f.value(draw(st.integers(-30_000, 2**31 - 1))) for f in chosen}
+        out.append((slot, values))
+    return out
+
+
+@HYPO
+@given(samples=named_samples(), flush_first=st.integers(0, 12))
+def test_named_values_come_back_exactly_through_add_and_query(
+    samples: list[tuple[int, dict[str, float]]], flush_first: int
+) -> None:
+    with fresh_store() as s:
+        for i, (slot, values) in enumerate(samples):
+            offset = (i * 7) % 30  # any instant inside the slot keys the same slot
+            s.add(dt.datetime.fromtimestamp(slot + offset, UTC), values)
+            if i == flush_first:
+                s.flush(batch=3)
+        expected: dict[int, dict[str, float]] = {}
+        for slot, values in samples:
+            expected.setdefault(slot, values)
+        want = [(dt.datetime.fromtimestamp(t, UTC), expected[t]) for t in sorted(expected)]
+        start, end = (
+            dt.datetime.fromtimestamp(BASE, UTC),
+            dt.datetime.fromtimestamp(BASE + 5 * BUCKET_SEC, UTC),
+        )
+        assert s.query(start, end) == want
+        s.flush(batch=3)
+        assert s.query(start, end) == want
+
+
+def test_add_accepts_epoch_seconds_and_keys_the_sample_by_its_slot(tmp_path: Path) -> None:
+    with Store(tmp_path / "t.db", interval=30) as s:
+        assert s.add(BASE + 29.9, {"ID_WEB_Temperatur_TVL": 45.4}) is True
+        assert s.add(BASE + 5, {"ID_WEB_Temperatur_TVL": 50.0}) is False  # same slot
+        got = s.query(BASE, BASE + 30)
+    assert got == [(dt.datetime.fromtimestamp(BASE, UTC), {"ID_WEB_Temperatur_TVL": 45.4})]
+
+
+# ----------------------------------------------------------------------------------- errors
+
+
+def test_add_with_an_unknown_sensor_name_raises_store_error_naming_it(tmp_path: Path) -> None:
+    with Store(tmp_path / "t.db") as s, pytest.raises(StoreError, match="ID_WEB_NoSuchSensor"):
+        s.add(dt.datetime(2024, 1, 1, tzinfo=UTC), {"ID_WEB_NoSuchSensor": 1.0})
+
+
+def test_add_with_a_value_off_the_sensor_grid_raises_store_error(tmp_path: Path) -> None:
+    with Store(tmp_path / "t.db") as s:
+        with pytest.raises(StoreError, match=r"ID_WEB_Temperatur_TVL.*45\.43"):
+            s.add(dt.datetime(2024, 1, 1, tzinfo=UTC), {"ID_WEB_Temperatur_TVL": 45.43})
+        assert s.counts()["buffered"] == 0  # nothing half-stored
+
+
+def test_add_with_a_naive_datetime_raises_value_error(tmp_path: Path) -> None:
+    with Store(tmp_path / "t.db") as s, pytest.raises(ValueError, match="naive"):
+        s.add(dt.datetime(2024, 1, 1), {"ID_WEB_Temperatur_TVL": 45.4})
+
+
+@pytest.mark.parametrize("which", ["start", "end"])
+def test_query_with_a_naive_datetime_is_rejected(tmp_path: Path, which: str) -> None:
+    aware = dt.datetime(2024, 1, 1, tzinfo=UTC)
+    naive = dt.datetime(2024, 1, 2)
+    args = (naive, aware) if which == "start" else (aware, naive)
+    with Store(tmp_path / "t.db") as s, pytest.raises(ValueError, match=which):
+        s.query(*args)
+
+
+# ------------------------------------------------------------------------- indexed reads
+
+
+def test_a_query_for_one_day_reads_only_that_days_chunks_by_primary_key(tmp_path: Path) -> None:
+    days = 10
+    with Store(tmp_path / "t.db") as s:
+        s.conn.execute("PRAGMA synchronous=OFF")  # test set-up speed only
+        model = Model("v3.78")
+        for day in range(days):
+            for hour in range(24):
+                t = BASE + day * 86400 + hour * 3600
+                p, c, v = model.sample(t)
+                s.add_row(Row(t, 0, tuple(p), tuple(c), tuple(v)))
+                s.add_row(Row(t + 30, 0, tuple(p), tuple(c), tuple(v)))
+        s.flush()
+        day_start, day_end = BASE + 4 * 86400, BASE + 5 * 86400
+        # Poison every other day's chunk: decoding any of them would raise.
+        s.conn.execute(
+            "UPDATE chunk SET data = x'ff' WHERE bucket < ? OR bucket >= ?", (day_start, day_end)
+        )
+        statements: list[str] = []
+        s.conn.set_trace_callback(statements.append)
+        got = s.query(
+            dt.datetime.fromtimestamp(day_start, UTC), dt.datetime.fromtimestamp(day_end, UTC)
+        )
+        s.conn.set_trace_callback(None)
+        assert len(got) == 48
+        selects = [q for q in statements if q.lstrip().upper().startswith("SELECT")]
+        assert selects, statements
+        for sql in selects:
+            plan = " | ".join(r[3] for r in s.conn.execute("EXPLAIN QUERY PLAN " + sql))
+            assert "SEARCH" in plan and "PRIMARY KEY" in plan, (sql, plan)
+            assert "SCAN" not in plan, (sql, plan)
+
+
+# ------------------------------------------------------------------------------- pruning
+
+
+def _fill_cache(s: Store, hours: int, per_hour: int = 120) -> None:
+    s.conn.execute("PRAGMA synchronous=OFF")  # test set-up speed only
+    model = Model("v3.78")
+    for i in range(hours * per_hour):
+        t = BASE + i * (3600 // per_hour)
+        p, c, v = model.sample(t)
+        s.add_row(Row(t, 0, tuple(p), tuple(c), tuple(v)))
+    s.flush()
+
+
+def test_prune_deletes_old_cache_data_including_a_partial_hour_but_never_the_buffer(
+    tmp_path: Path,
+) -> None:
+    with Store(tmp_path / "t.db") as s:
+        _fill_cache(s, hours=48)
+        # Unflushed samples older than the cut-off are not safe yet: prune leaves them.
+        old = Row(BASE - 86400, 0, (1,), (2,), (0,))
+        s.add_row(old)
+        s.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        size_before = os.path.getsize(s.path)
+        cut = BASE + 40 * 3600 + 1234  # mid-hour: the chunk at the boundary is split
+        expected_deleted = len([t for t in range(BASE, cut, 30)])
+        result = s.prune(dt.datetime.fromtimestamp(cut, UTC))
+        assert result.samples == expected_deleted
+        assert result.bytes_freed > 0
+        assert os.path.getsize(s.path) < size_before
+        remaining = s.slots(0, BASE + 49 * 3600)
+        assert remaining[0] == old.slot
+        assert remaining[1] == (cut // 30 + 1) * 30
+        assert remaining[1:] == list(range((cut // 30 + 1) * 30, BASE + 48 * 3600, 30))
+        assert list(s.iter_rows(old.slot, old.slot + 1)) == [old]
+        again = s.prune(cut)
+        assert again.samples == 0
+        assert again.bytes_freed == 0
+        assert s.quick_check() == "ok"
+
+
+def test_prune_removes_whole_hours_before_the_boundary(tmp_path: Path) -> None:
+    with Store(tmp_path / "t.db") as s:
+        _fill_cache(s, hours=3, per_hour=4)
+        result = s.prune(BASE + 3600)  # exactly an hour boundary: the first chunk goes
+        assert result.samples == 4
+        assert s.slots(0, BASE + 10 * 3600)[0] == BASE + 3600
+
+
+# ---------------------------------------------------------------------------- migrations
+
+
+def test_a_new_database_at_user_version_0_is_upgraded_to_the_current_schema(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "old.db"
+    sqlite3.connect(path).close()  # an existing, empty file: user_version 0, no tables
+    with Store(path) as s:
+        assert s.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        tables = {r[0] for r in s.conn.execute("SELECT name FROM sqlite_master")}
+        assert {"buffer", "chunk", "attempts", "reports"} <= tables
+        assert s.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert s.add_row(Row(BASE, 0, (), (1,), ())) is True
+    with Store(path) as s:  # re-opening an up-to-date database runs nothing
+        assert s.counts()["buffered"] == 1
+
+
+def test_a_database_from_a_newer_luxlog_is_refused_with_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "new.db"
+    conn = sqlite3.connect(path)
+    conn.execute(f"PRAGMA user_version={SCHEMA_VERSION + 1}")
+    conn.close()
+    with pytest.raises(StoreError, match=r"schema version .*newer"):
+        Store(path)
+    with pytest.raises(StoreError, match=r"schema version .*newer"):
+        Store(path, readonly=True)
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION + 1  # untouched
+    conn.close()
+
+
+def test_every_connection_uses_wal_full_sync_and_a_long_busy_timeout(tmp_path: Path) -> None:
+    with Store(tmp_path / "t.db") as s:
+        assert s.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert s.conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+        assert s.conn.execute("PRAGMA busy_timeout").fetchone()[0] >= 10_000
+    assert len(store_mod.MIGRATIONS) == store_mod.SCHEMA_VERSION
