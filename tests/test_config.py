@@ -192,3 +192,19 @@ def test_a_missing_host_exits_2_naming_the_ways_to_set_it() -> None:
     assert result.exit_code == 2
     assert "host: required for poll" in result.stderr
     assert "LUXLOG_HOST" in result.stderr
+
+
+@pytest.mark.parametrize("name", ["Europe", "Europe/Berlin\x00", "posixrules/..", "", "UTC/x"])
+def test_odd_time_zone_names_are_refused(name: str) -> None:
+    from luxlog.config import _valid_zone
+
+    assert not _valid_zone(name)
+
+
+def test_the_system_time_zone_is_used_when_none_is_configured(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("TZ", "America/New_York")
+    cfg = load_config(environ={})
+    assert cfg.timezone == "" and cfg.zone_name == "America/New_York"
+    assert str(cfg.tz) == "America/New_York"

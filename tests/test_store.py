@@ -361,3 +361,61 @@ def test_every_connection_uses_wal_full_sync_and_a_long_busy_timeout(tmp_path: P
         assert s.conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
         assert s.conn.execute("PRAGMA busy_timeout").fetchone()[0] >= 10_000
     assert len(store_mod.MIGRATIONS) == store_mod.SCHEMA_VERSION
+
+
+def test_a_version_1_database_with_data_is_upgraded_without_losing_anything(
+    tmp_path: Path,
+) -> None:
+    """Schema 1 kept successful attempts in ``attempts(ts)``; schema 2 keys them by ms and
+    lets a successful attempt ride in its buffer row."""
+    path = tmp_path / "v1.db"
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("BEGIN")
+    store_mod.MIGRATIONS[0](conn)
+    conn.execute("PRAGMA user_version=1")
+    conn.execute("COMMIT")
+    from luxlog.codec import pack_row
+
+    row = Row(1_764_144_000, 0, (1, 2), (454, -40), (1,))
+    conn.execute("INSERT INTO buffer(slot, data) VALUES (?, ?)", (row.slot, pack_row(row)))
+    conn.executemany(
+        "INSERT INTO attempts(id, ts, ok, attempts, duration_ms, error) VALUES (?, ?, ?, ?, ?, ?)",
+        [(1, 1_764_144_001, 1, 1, 80, None), (2, 1_764_144_001, 0, 4, 7000, "refused")],
+    )
+    conn.close()
+    with Store(path, interval=30) as store:
+        assert store.counts()["schema_version"] == SCHEMA_VERSION
+        assert list(store.iter_rows(0, 2**31)) == [row]
+        assert store.attempts_since(0) == [
+            (1_764_144_001, True, 1, 80, None),
+            (1_764_144_001, False, 4, 7000, "refused"),
+        ]
+        store.flush()
+        assert list(store.iter_rows(0, 2**31)) == [row]
+
+
+def test_a_poll_writes_one_page_and_flush_files_its_attempt(tmp_path: Path) -> None:
+    model = Model()
+    path = tmp_path / "x.db"
+    t0 = 1_764_144_000
+    with Store(path, interval=30) as store:
+        store.add_rows([Row(t0 + 30 * k, 0, *map(tuple, model.sample(t0 + 30 * k)))
+                        for k in range(50)])  # fmt: skip
+    frames = []
+    for k in range(50, 56):
+        with Store(path, interval=30) as store:
+            store.conn.execute("PRAGMA wal_autocheckpoint=0")
+            wal = Path(f"{path}-wal")
+            before = wal.stat().st_size if wal.exists() else 32
+            row = Row(t0 + 30 * k, 0, *map(tuple, model.sample(t0 + 30 * k)))
+            assert store.add_row(row, (2, 0.25), now=t0 + 30 * k + 0.1)
+            frames.append((wal.stat().st_size - max(before, 32)) // (4096 + 24))
+    # one leaf page per poll, a few more only when the buffer grows by a page
+    assert sorted(frames)[len(frames) // 2] == 1
+    with Store(path, interval=30) as store:
+        assert store.last_success() == t0 + 30 * 55
+        assert [a[:4] for a in store.attempts_since(t0 + 30 * 55)] == [(t0 + 30 * 55, True, 2, 250)]
+        store.flush()
+        assert store.counts()["buffered"] == 0
+        assert len(store.attempts_since(0)) == 6
+        assert store.last_success() == t0 + 30 * 55

@@ -13,8 +13,10 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from zoneinfo import ZoneInfo
 
 from luxlog.errors import ConfigError
 
@@ -41,12 +43,26 @@ def system_timezone() -> str:
     return "UTC"
 
 
+# Checking the system's tz database directly spares the poll path the zoneinfo import
+# (~8 ms of a ~70 ms poll); anything not found there is left to zoneinfo (tzdata package).
+_SYSTEM_ZONEINFO = Path("/usr/share/zoneinfo")
+
+
 def _valid_zone(name: str) -> bool:
     if not name or name.startswith("/") or ".." in name:
         return False
+    candidate = _SYSTEM_ZONEINFO / name
+    try:
+        with candidate.open("rb") as f:
+            if f.read(4) == b"TZif":
+                return True
+    except (OSError, ValueError):
+        pass
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
     try:
         ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, IsADirectoryError):
         return False
     return True
 
@@ -59,7 +75,7 @@ class Config:
     timeout_sec: float = 60.0
     retries: int = 3
     csv_time: str = "07:00"
-    timezone: str = "UTC"
+    timezone: str = ""  # "" = the system's, resolved when first needed
     cache_path: Path = Path("data/luxlog.db")
     output_dirs: tuple[Path, ...] = (Path("logs"),)
     retention_days: int = 30
@@ -73,7 +89,14 @@ class Config:
 
     @property
     def tz(self) -> ZoneInfo:
-        return ZoneInfo(self.timezone)
+        from zoneinfo import ZoneInfo
+
+        return ZoneInfo(self.zone_name)
+
+    @property
+    def zone_name(self) -> str:
+        """The configured IANA zone, or the system's when none is configured."""
+        return self.timezone or system_timezone()
 
     @property
     def poll_deadline(self) -> float:
@@ -243,7 +266,6 @@ def _validate(raw: Mapping[str, Any], sources: tuple[str, ...]) -> Config:
                 )
     if problems:
         raise ConfigError(problems)
-    out.setdefault("timezone", system_timezone())
     return Config(**out, sources=sources)
 
 

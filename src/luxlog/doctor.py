@@ -122,7 +122,7 @@ def check_config(cfg: Config) -> Check:
     return Check(
         "config",
         OK,
-        f"valid ({sources}); {where}, every {cfg.interval_sec} s, timezone {cfg.timezone}",
+        f"valid ({sources}); {where}, every {cfg.interval_sec} s, timezone {cfg.zone_name}",
     )
 
 
