@@ -11,11 +11,14 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 from luxlog import disk
+from luxlog.cli import app
 from luxlog.config import Config, load_config
 from luxlog.disk import DiskUsage, disk_usage, explain_full, format_bytes, warn_if_full
 from luxlog.errors import DiskFullError
+from luxlog.simulator import Simulator
 
 
 @pytest.fixture(autouse=True)
@@ -144,3 +147,17 @@ def test_a_real_full_filesystem_is_named_and_warned_about(
     with caplog.at_level(logging.WARNING, logger="luxlog.disk"):
         assert [u.mount for u in warn_if_full(cfg)] == [str(tiny_tmpfs)]
     assert any(f"mounted at {tiny_tmpfs}" in w for w in warnings(caplog))
+
+
+@pytest.mark.parametrize("command", [["poll", "--once"], ["flush"], ["report"], ["prune"]])
+def test_every_command_warns_once_when_a_filesystem_is_over_the_limit(
+    sim: Simulator, write_config: Callable[..., Path], command: list[str]
+) -> None:
+    # any real filesystem is more than 0.001 % used: the limit is crossed without filling one
+    write_config(host="127.0.0.1", port=sim.port, disk_max_percent=0.001)
+    disk.forget_warnings()
+    result = CliRunner().invoke(app, command)
+    assert result.exit_code == 0, result.output
+    warnings = [line for line in result.stderr.splitlines() if "disk almost full" in line]
+    assert len(warnings) == len({line.split("mounted at ")[1].split(")")[0] for line in warnings})
+    assert warnings and "WARNING" in warnings[0] and "disk_max_percent" in warnings[0]

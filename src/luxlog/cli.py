@@ -12,7 +12,6 @@ import signal
 import sys
 from collections.abc import Callable
 from types import FrameType
-from typing import TYPE_CHECKING, Any
 
 from luxlog.errors import (
     EXIT_INTERNAL,
@@ -24,7 +23,11 @@ from luxlog.errors import (
 )
 from luxlog.logs import setup_logging
 
+# `typing` costs ~5 ms per process on the poll path; annotations are strings here.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     import typer
 
     app: typer.Typer  # built on first access, see __getattr__

@@ -18,10 +18,6 @@ import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from tenacity import RetryCallState
 
 from luxlog.errors import DeviceError, ProtocolError
 from luxlog.protocol import (
@@ -35,6 +31,12 @@ from luxlog.protocol import (
     encode_request,
     read_block,
 )
+
+# `typing` costs ~5 ms per process on the poll path; annotations are strings here.
+TYPE_CHECKING = False
+
+if TYPE_CHECKING:
+    from tenacity import RetryCallState
 
 log = logging.getLogger("luxlog.client")
 

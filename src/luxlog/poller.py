@@ -75,6 +75,9 @@ def poll_once(
     cfg: Config, *, backoff: bool = True, clock: Callable[[], float] = time.time
 ) -> PollReport:
     """Read once and buffer the sample; raises ``PollFailed`` after recording the failure."""
+    from luxlog.disk import warn_if_full
+
+    warn_if_full(cfg)
     client = make_client(cfg, backoff)
     client.clock = clock
     try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from luxlog.config import load_config
+from luxlog.disk import warn_if_full
 from luxlog.options import ConfigOption
 from luxlog.store import Store
 
@@ -12,6 +13,7 @@ from luxlog.store import Store
 def flush(config: ConfigOption = None) -> None:
     """Move buffered samples into the long-term cache (idempotent, kill-safe)."""
     cfg = load_config(config)
+    warn_if_full(cfg)
     with Store(cfg.cache_path, interval=cfg.interval_sec, check=True) as store:
         result = store.flush()
     extra = f", {result.duplicates} duplicate slots dropped" if result.duplicates else ""

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from luxlog.config import load_config
+from luxlog.disk import warn_if_full
 from luxlog.errors import ReportError
 from luxlog.options import ConfigOption
 from luxlog.prune import prune_csv
@@ -63,6 +64,7 @@ def report(
     """Write every due daily/weekly CSV report (catch-up included; safe to run often)."""
     day = parse_date(date)
     cfg = load_config(config)
+    warn_if_full(cfg)
     now = dt.datetime.now(dt.UTC)
     with Store(cfg.cache_path, interval=cfg.interval_sec) as store:
         if daily or weekly or day is not None:
