@@ -276,3 +276,45 @@ def test_long_running_poll_exits_on_a_signal_within_2_s(
     assert "Traceback" not in err
     with Store(Path("data/luxlog.db")) as s:
         assert s.counts()["buffered"] == 1
+
+
+def test_a_signal_during_a_poll_lets_the_sample_in_hand_be_stored(
+    make_sim: Callable[..., Simulator], write_config: Callable[..., Path]
+) -> None:
+    sim = make_sim(delay=0.25)  # three blocks: the round takes ~0.75 s
+    write_config(host="127.0.0.1", port=sim.port)
+    proc = luxlog("poll")
+    assert proc.stdout is not None
+    assert proc.stdout.readline().startswith("polling 127.0.0.1:")
+    deadline = time.monotonic() + 3
+    while not sim.requests and time.monotonic() < deadline:
+        time.sleep(0.01)  # the first round has started talking to the controller
+    proc.send_signal(signal.SIGTERM)
+    sent = time.monotonic()
+    out, err = proc.communicate(timeout=5)
+    assert time.monotonic() - sent < 2.0
+    assert proc.returncode == 143, err
+    assert "stored sample" in out
+    with Store(Path("data/luxlog.db")) as s:
+        assert s.counts()["buffered"] == 1
+
+
+def test_a_signal_during_a_hung_poll_still_stops_within_2_s_and_stores_nothing(
+    make_sim: Callable[..., Simulator], write_config: Callable[..., Path]
+) -> None:
+    sim = make_sim(faults={"hang"})
+    write_config(host="127.0.0.1", port=sim.port, timeout_sec=5)
+    proc = luxlog("poll")
+    assert proc.stdout is not None
+    assert proc.stdout.readline().startswith("polling 127.0.0.1:")
+    deadline = time.monotonic() + 3
+    while not sim.requests and time.monotonic() < deadline:
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGTERM)
+    sent = time.monotonic()
+    _out, err = proc.communicate(timeout=5)
+    assert time.monotonic() - sent < 2.0
+    assert proc.returncode == 143, err
+    assert "Traceback" not in err
+    with Store(Path("data/luxlog.db")) as s:
+        assert s.counts()["buffered"] == 0

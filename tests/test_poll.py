@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -166,3 +168,37 @@ def test_poll_help_is_one_sentence() -> None:
     result = CliRunner().invoke(app, ["poll", "--help"])
     assert result.exit_code == 0
     assert "Read the controller (read-only)" in result.stdout
+
+
+def test_a_database_found_corrupt_mid_write_is_kept_byte_exact_and_polling_goes_on(
+    sim: Simulator, sim_config: Path, isolated: Path
+) -> None:
+    path = isolated / "data" / "luxlog.db"
+    assert CliRunner().invoke(app, ["poll", "--once"]).exit_code == 0
+    conn = sqlite3.connect(path)
+    (root,) = conn.execute("SELECT rootpage FROM sqlite_master WHERE name = 'buffer'").fetchone()
+    page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+    conn.close()  # no connection of ours may stay open: the poll's must be the last one
+    # A process killed after committing leaves its pages in the -wal, not yet in the file.
+    script = (
+        "import os, sys; from luxlog.store import Store; "
+        "s = Store(sys.argv[1]); s.record_failure(1, 0.1, 'refused'); os._exit(0)"
+    )
+    subprocess.run([sys.executable, "-c", script, str(path)], check=True)
+    wal = Path(f"{path}-wal")
+    assert wal.stat().st_size > 0
+    with path.open("r+b") as f:  # the header stays valid: only the buffer's page is garbage
+        f.seek((root - 1) * page_size)
+        f.write(b"\xa5" * page_size)
+    damaged, damaged_wal = path.read_bytes(), wal.read_bytes()
+    result = CliRunner().invoke(app, ["poll", "--once"], env={"LUXLOG_INTERVAL_SEC": "60"})
+    assert result.exit_code == 0, result.output
+    assert "is corrupt" in result.stderr and "moved aside to" in result.stderr
+    (kept,) = [p for p in path.parent.iterdir() if p.name.endswith("Z")]
+    assert ".corrupt-" in kept.name
+    # nothing checkpointed into the damaged file, nothing lost from its -wal
+    assert kept.read_bytes() == damaged
+    assert Path(f"{kept}-wal").read_bytes() == damaged_wal
+    with Store(path, interval=60) as store:
+        assert store.quick_check() == "ok"
+        assert len(list(store.iter_rows(0, 2**31))) == 1

@@ -7,6 +7,7 @@ This is the whole poll path; it imports neither the decoder nor rich, so a cron-
 from __future__ import annotations
 
 import logging
+import signal
 import threading
 import time
 from collections.abc import Callable
@@ -21,6 +22,47 @@ from luxlog.store import CorruptError, Store, slot_of
 log = logging.getLogger("luxlog.poll")
 
 ROUND_ERROR_PAUSE_SEC = 5.0
+# SIGTERM during a round: the sample in hand gets this long to be read and stored before the
+# round is abandoned (its transaction rolls back). Below the 2 s a stop must take.
+STOP_GRACE_SEC = 1.5
+
+
+class GracefulStop:
+    """SIGTERM/SIGINT for the long-running poll: finish the sample in hand, then stop.
+
+    Between rounds a signal ends the loop at once. During a round it sets the stop flag and
+    arms a ``STOP_GRACE_SEC`` timer: a healthy controller answers in ~0.1 s, so the sample is
+    stored; a hung one cannot hold the stop, the timer raises ``Interrupted`` and the round's
+    transaction rolls back. Either way the process ends with 143/130.
+    """
+
+    def __init__(self, grace: float = STOP_GRACE_SEC) -> None:
+        self.event = threading.Event()
+        self.signum: int | None = None
+        self.busy = False
+        self.grace = grace
+
+    def install(self) -> None:
+        signal.signal(signal.SIGTERM, self._on_signal)
+        signal.signal(signal.SIGINT, self._on_signal)
+        signal.signal(signal.SIGALRM, self._on_alarm)
+
+    def _on_signal(self, signum: int, frame: object) -> None:
+        first = self.signum is None
+        self.signum = signum
+        self.event.set()
+        if not self.busy or not first:
+            raise Interrupted(signum)
+        signal.setitimer(signal.ITIMER_REAL, self.grace)
+
+    def _on_alarm(self, signum: int, frame: object) -> None:
+        raise Interrupted(self.signum or signal.SIGTERM)
+
+    def finish(self) -> None:
+        """After the loop: end as the signal asked (no-op when the loop ended otherwise)."""
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        if self.signum is not None:
+            raise Interrupted(self.signum)
 
 
 @dataclass(frozen=True)
@@ -62,8 +104,9 @@ def _store_with_recovery(cfg: Config, action: Callable[[Store], bool]) -> bool:
     try:
         return action(store)
     except CorruptError as exc:
-        store.close()
-        moved = store.quarantine(str(exc))
+        # Copy before closing: closing the last connection would checkpoint the -wal into
+        # the damaged file and delete the -wal, changing what we keep for inspection.
+        moved = store.abandon(str(exc))
         log.error("%s; moved aside to %s, recording continues in a fresh file", exc, moved)
         store = Store(cfg.cache_path, interval=cfg.interval_sec)
         return action(store)
@@ -114,10 +157,12 @@ def poll_forever(
     backoff: bool = True,
     clock: Callable[[], float] = time.time,
     error_pause: float = ROUND_ERROR_PAUSE_SEC,
+    guard: GracefulStop | None = None,
 ) -> int:
     """Poll on the slot grid until ``stop`` is set; one bad round never ends the loop.
 
-    Returns the number of rounds run.
+    ``guard`` (the CLI's signal handling) is told when a round is in hand. Returns the
+    number of rounds run.
     """
     rounds = 0
     while not stop.is_set():
@@ -127,7 +172,13 @@ def poll_forever(
             break
         rounds += 1
         try:
-            on_report(poll_once(cfg, backoff=backoff, clock=clock))
+            if guard is not None:
+                guard.busy = True
+            try:
+                on_report(poll_once(cfg, backoff=backoff, clock=clock))
+            finally:
+                if guard is not None:
+                    guard.busy = False
         except Interrupted:
             raise  # SIGTERM/SIGINT end the loop (exit 143/130), they are not a failed round
         except LuxlogError as exc:

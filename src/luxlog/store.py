@@ -307,18 +307,42 @@ class Store:
         if result != "ok":
             raise sqlite3.DatabaseError(f"database disk image is malformed: {result}")
 
-    def quarantine(self, reason: str) -> Path:
-        """Move the database and its -wal/-shm aside as ``<name>.corrupt-<UTC timestamp>``."""
+    def _quarantine_name(self) -> Path:
         stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
         target = self.path.with_name(f"{self.path.name}.corrupt-{stamp}")
         n = 1
         while target.exists():
             target = self.path.with_name(f"{self.path.name}.corrupt-{stamp}-{n}")
             n += 1
+        return target
+
+    def quarantine(self, reason: str) -> Path:
+        """Move the database and its -wal/-shm aside as ``<name>.corrupt-<UTC timestamp>``."""
+        target = self._quarantine_name()
         for suffix in ("", "-wal", "-shm"):
             src = Path(f"{self.path}{suffix}")
             if src.exists():
                 os.replace(src, Path(f"{target}{suffix}"))
+        return target
+
+    def abandon(self, reason: str) -> Path:
+        """Quarantine a database found damaged while this store has it open.
+
+        The files are copied aside *before* the connection closes (closing the last
+        connection checkpoints the -wal into the main file and deletes it), then removed.
+        """
+        import shutil
+
+        target = self._quarantine_name()
+        for suffix in ("", "-wal", "-shm"):
+            src = Path(f"{self.path}{suffix}")
+            if src.exists():
+                shutil.copy2(src, Path(f"{target}{suffix}"))
+        with contextlib.suppress(sqlite3.Error):
+            self.conn.close()
+        for suffix in ("", "-wal", "-shm"):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(f"{self.path}{suffix}")
         return target
 
     def _check_version(self, conn: sqlite3.Connection) -> int:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from typing import Annotated
 
 import typer
@@ -10,7 +9,7 @@ import typer
 from luxlog.config import load_config
 from luxlog.errors import Interrupted
 from luxlog.options import ConfigOption, HostOption, PortOption
-from luxlog.poller import PollReport, poll_forever, poll_once, summary
+from luxlog.poller import GracefulStop, PollReport, poll_forever, poll_once, summary
 
 
 def _summary(report: PollReport) -> str:
@@ -29,15 +28,17 @@ def poll(
     if once:
         typer.echo(_summary(poll_once(cfg)))
         return
-    stop = threading.Event()
+    guard = GracefulStop()
+    guard.install()
     typer.echo(
         f"polling {cfg.host}:{cfg.port} every {cfg.interval_sec} s into {cfg.cache_path}; "
         "Ctrl-C to stop"
     )
     try:
-        poll_forever(cfg, stop, lambda r: typer.echo(_summary(r)))
+        poll_forever(cfg, guard.event, lambda r: typer.echo(_summary(r)), guard=guard)
     except Interrupted:
-        # The signal arrived between rounds or inside one: the store's transaction rolled
-        # back or had committed; either way nothing half-written remains.
-        stop.set()
+        # The grace ran out inside a round, or the signal came between rounds: the store's
+        # transaction rolled back or had committed; either way nothing half-written remains.
+        guard.event.set()
         raise
+    guard.finish()
