@@ -144,25 +144,13 @@ def install_signal_handlers() -> None:
     signal.signal(signal.SIGINT, _raise_interrupted)
 
 
-def run(args: list[str] | None = None) -> int:
-    """Run the CLI and return the exit code (the testable core of ``main``)."""
-    import typer
-
-    click_exception = _click_exception()
+def _exit_code(body: Callable[[], int]) -> int:
+    """Run ``body`` and map what it raises to one line and an exit code (DESIGN.md §3)."""
     try:
-        result = get_app()(args=args, standalone_mode=False, prog_name="luxlog")
-        return int(result) if isinstance(result, int) else 0
+        return body()
     except LuxlogError as exc:
         print(f"luxlog: {exc}", file=sys.stderr)
         return exc.exit_code
-    except typer.Exit as exc:
-        return int(exc.exit_code)
-    except click_exception as exc:
-        exc.show()  # type: ignore[attr-defined]
-        return EXIT_USAGE
-    except typer.Abort:
-        print("luxlog: interrupted", file=sys.stderr)
-        return EXIT_SIGINT
     except KeyboardInterrupt:
         print("luxlog: interrupted by SIGINT", file=sys.stderr)
         return EXIT_SIGINT
@@ -172,6 +160,28 @@ def run(args: list[str] | None = None) -> int:
 
         traceback.print_exc()
         return EXIT_INTERNAL
+
+
+def run(args: list[str] | None = None) -> int:
+    """Run the CLI and return the exit code (the testable core of ``main``)."""
+    import typer
+
+    click_exception = _click_exception()
+
+    def body() -> int:
+        try:
+            result = get_app()(args=args, standalone_mode=False, prog_name="luxlog")
+            return int(result) if isinstance(result, int) else 0
+        except typer.Exit as exc:
+            return int(exc.exit_code)
+        except click_exception as exc:
+            exc.show()  # type: ignore[attr-defined]
+            return EXIT_USAGE
+        except typer.Abort:
+            print("luxlog: interrupted", file=sys.stderr)
+            return EXIT_SIGINT
+
+    return _exit_code(body)
 
 
 # --------------------------------------------------------------------------- fast path
@@ -250,7 +260,8 @@ def _fast_poll_args(args: list[str]) -> dict[str, Any] | None:
 
 def _fast_poll(opts: dict[str, Any]) -> int:
     """``poll --once`` without Typer; the same exit codes and messages as ``run``."""
-    try:
+
+    def body() -> int:
         setup_logging(verbose=opts["verbose"], quiet=opts["quiet"])
         from luxlog.config import load_config
         from luxlog.poller import poll_once, summary
@@ -259,18 +270,8 @@ def _fast_poll(opts: dict[str, Any]) -> int:
         cfg.require_host("poll")
         print(summary(poll_once(cfg)), flush=True)
         return 0
-    except LuxlogError as exc:
-        print(f"luxlog: {exc}", file=sys.stderr)
-        return exc.exit_code
-    except KeyboardInterrupt:
-        print("luxlog: interrupted by SIGINT", file=sys.stderr)
-        return EXIT_SIGINT
-    except Exception:  # a bug: one traceback, then exit 3
-        print("luxlog: internal error (please report it with the traceback below)", file=sys.stderr)
-        import traceback
 
-        traceback.print_exc()
-        return EXIT_INTERNAL
+    return _exit_code(body)
 
 
 def main() -> None:

@@ -240,7 +240,15 @@ class Store:
                 f"file:{self.path}?mode=ro", uri=True, isolation_level=None, timeout=10
             )
         else:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                if _is_full(exc):
+                    raise self._disk_full(exc) from exc
+                raise StoreError(
+                    f"cannot create the database directory {self.path.parent}: "
+                    f"{exc.strerror or exc} (check cache_path)"
+                ) from exc
             conn = sqlite3.connect(self.path, isolation_level=None, timeout=10)
         try:
             conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")

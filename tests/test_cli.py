@@ -1,0 +1,114 @@
+"""The CLI entry point: the fast path for ``poll --once`` behaves exactly like the Typer app."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from luxlog.cli import _fast_poll_args, run
+from luxlog.simulator import Simulator
+
+SRC = str(Path(__file__).resolve().parent.parent / "src")
+PROBE = (
+    "import atexit, sys; from luxlog.cli import main; "
+    "atexit.register(lambda: print('typer loaded' if 'typer' in sys.modules else 'no typer', "
+    "file=sys.stderr)); sys.argv = ['luxlog', *sys.argv[1:]]; main()"
+)
+
+
+def luxlog_main(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    full = {**os.environ, "PYTHONPATH": SRC, **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-c", PROBE, *args], capture_output=True, text=True, env=full, timeout=8
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["poll", "--once"], {"once": True}),
+        (["-v", "poll", "--once", "--port", "8888"], {"once": True, "verbose": True, "port": 8888}),
+        (["poll", "--host=h", "--once", "-c", "x.yaml"], {"once": True, "host": "h"}),
+        (["--quiet", "poll", "--once", "--port=1"], {"once": True, "quiet": True, "port": 1}),
+    ],
+)
+def test_plain_poll_once_command_lines_take_the_fast_path(
+    args: list[str], expected: dict[str, object]
+) -> None:
+    opts = _fast_poll_args(args)
+    assert opts is not None
+    for key, value in expected.items():
+        assert opts[key] == value
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        [],
+        ["poll"],
+        ["poll", "--help"],
+        ["poll", "--once", "--port", "abc"],
+        ["poll", "--once", "--port"],
+        ["poll", "--once", "--host", "--port"],
+        ["poll", "--once", "--once"],
+        ["poll", "--once=1"],
+        ["poll", "--once", "--unknown"],
+        ["-v", "-v", "poll", "--once"],
+        ["flush"],
+    ],
+)
+def test_anything_else_goes_to_the_typer_app(args: list[str]) -> None:
+    assert _fast_poll_args(args) is None
+
+
+def test_the_fast_path_stores_a_sample_without_loading_typer(
+    sim: Simulator, sim_config: Path
+) -> None:
+    result = luxlog_main("poll", "--once")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("stored sample ")
+    assert "no typer" in result.stderr
+
+
+def test_the_fast_path_and_the_typer_app_fail_alike(
+    make_sim: Callable[..., Simulator],
+    write_config: Callable[..., Path],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    sim = make_sim(faults={"refuse"})
+    write_config(host="127.0.0.1", port=sim.port, retries=0)
+    fast = luxlog_main("poll", "--once")
+    code = run(["poll", "--once"])
+    slow_err = capsys.readouterr().err
+    assert fast.returncode == code == 1
+    first = [line for line in fast.stderr.splitlines() if line.startswith("luxlog: ")]
+    assert len(first) == 1 and first[0].split(" in ")[0] in slow_err
+
+
+def test_the_fast_path_reports_config_errors_with_exit_2(write_config: Callable[..., Path]) -> None:
+    write_config(host="127.0.0.1", port=0)
+    result = luxlog_main("poll", "--once")
+    assert result.returncode == 2
+    assert "port: 0 is out of range" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_an_unusable_cache_path_is_one_clear_line_not_a_traceback(isolated: Path) -> None:
+    (isolated / "file").write_text("x")  # cache_path below a regular file
+    result = luxlog_main(
+        "poll", "--once", "--host", "127.0.0.1", "--port", "1",
+        env={"LUXLOG_CACHE_PATH": str(isolated / "file" / "db"), "LUXLOG_RETRIES": "0"},
+    )  # fmt: skip
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    assert "cannot create the database directory" in result.stderr and "cache_path" in result.stderr
+
+
+def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(["poll", "--bogus"]) == 2
+    assert "No such option" in capsys.readouterr().err
