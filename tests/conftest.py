@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 import yaml
 
+from luxlog import simulator
 from luxlog.protocol import CMD_WRITE_PARAMETER
 from luxlog.simulator import Simulator
 
@@ -29,6 +30,20 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.chdir(work)
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     return work
+
+
+@pytest.fixture(autouse=True)
+def no_parameter_writes(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Read-only toward the heat pump: no simulator, however started, may see a 3002 write.
+
+    Covers simulators made by tests, by ``luxlog demo`` and by the CLI in-process. Only a
+    test marked ``sends_writes`` (the simulator's own test of how it answers one) may.
+    """
+    simulator.WRITES_RECEIVED.clear()
+    yield
+    if request.node.get_closest_marker("sends_writes") is None:
+        assert simulator.WRITES_RECEIVED == [], "a parameter write (3002) reached a simulator"
+    simulator.WRITES_RECEIVED.clear()
 
 
 @pytest.fixture

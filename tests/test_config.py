@@ -208,3 +208,19 @@ def test_the_system_time_zone_is_used_when_none_is_configured(
     cfg = load_config(environ={})
     assert cfg.timezone == "" and cfg.zone_name == "America/New_York"
     assert str(cfg.tz) == "America/New_York"
+
+
+def test_the_polling_hint_goes_with_a_too_short_interval_only() -> None:
+    short = problems_of(interval_sec=5, retention_days=0)
+    assert "interval_sec: 5 is out of range (allowed 10..86400) — controllers crash" in short
+    assert "retention_days: 0 is out of range (allowed >= 1) —" not in short
+    long = problems_of(interval_sec=100_000)
+    assert "crash" not in long
+    from_env = load_config_error({"LUXLOG_INTERVAL_SEC": "5"})
+    assert "controllers crash when polled faster than every 10 s" in from_env
+
+
+def load_config_error(environ: dict[str, str]) -> str:
+    with pytest.raises(ConfigError) as info:
+        load_config(environ=environ)
+    return str(info.value)

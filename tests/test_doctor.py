@@ -229,10 +229,10 @@ def test_gaps_and_failed_attempts_are_named(cfg: Config):
     assert "connection refused" in checks["gaps"].detail
 
 
-def test_an_invalid_config_is_one_failing_line(write_config: Callable[..., Path]):
+def test_an_invalid_config_is_one_failing_line_and_exit_2(write_config: Callable[..., Path]):
     config = write_config(port=99999, interval_sec="soon")
     result = CliRunner().invoke(app, ["doctor", "--config", str(config)])
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # a configuration error, as for every other command
     assert result.stdout.startswith("FAIL  config  ")
     assert "port: 99999 is out of range" in result.stdout
     assert "interval_sec" in result.stdout
@@ -303,3 +303,31 @@ def test_output_dirs_are_checked_without_leaving_files(write_config, tmp_path: P
     assert checks[f"output {bad / 'sub'}"].status == FAIL
     assert list(existing.iterdir()) == []
     assert not new.exists()
+
+
+def test_doctor_stops_on_sigterm_instead_of_reporting_it_as_a_failed_check(
+    make_sim: Callable[..., Simulator], write_config: Callable[..., Path]
+) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    sim = make_sim(faults={"hang"})
+    write_config(host="127.0.0.1", port=sim.port, timeout_sec=8, retries=0)
+    src = str(Path(__file__).resolve().parent.parent / "src")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "luxlog", "doctor"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": src},
+    )
+    deadline = time.monotonic() + 5
+    while not sim.requests and time.monotonic() < deadline:
+        time.sleep(0.01)  # doctor is now waiting on the silent controller
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=5)
+    assert proc.returncode == 143, (out, err)
+    assert "interrupted by SIGTERM" in err
+    assert "FAIL controller" not in out

@@ -14,8 +14,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
-from luxlog.cli import run
+from luxlog.cli import app, run
 from luxlog.codec import Row, chunk_slots
 from luxlog.simulator import Model, Simulator
 from luxlog.store import FLUSH_BATCH, SCHEMA_VERSION, Store
@@ -345,3 +346,19 @@ def test_flush_on_a_database_from_a_newer_luxlog_exits_with_one_line_and_no_trac
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and "newer than this luxlog supports" in lines[0], done.stderr
     assert done.stdout == ""
+
+
+@pytest.mark.parametrize(
+    ("command", "line"),
+    [(["flush"], "nothing to flush (no database yet)"),
+     (["report"], "no reports due (no database yet)")],
+)  # fmt: skip
+def test_flush_and_report_do_not_create_a_database_that_does_not_exist(
+    write_config: Callable[..., Path], isolated: Path, command: list[str], line: str
+) -> None:
+    write_config(cache_path=str(isolated / "dta" / "luxlog.db"))  # a typo in cache_path
+    result = CliRunner().invoke(app, command)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == line
+    assert "no database at" in result.stderr and "check cache_path" in result.stderr
+    assert not (isolated / "dta").exists()

@@ -161,3 +161,34 @@ def test_report_prunes_expired_csvs_after_writing(
     assert result.exit_code == 0, result.output
     assert not (logs / "2026-10-01_daily.csv").exists()
     assert (logs / "2026-11-25_daily.csv").exists()
+
+
+def test_scheduled_output_elsewhere_does_not_steal_the_configured_directories_reports(
+    config: Path, isolated: Path, clock: Any
+) -> None:
+    fill(config, dt.datetime(2026, 11, 23, 7, tzinfo=BERLIN), NOW)
+    other = isolated / "other"
+    first = invoke("--config", str(config), "--output", str(other))
+    assert first.exit_code == 0, first.output
+    assert (other / "2026-11-24_daily.csv").exists()
+    assert not (isolated / "logs").exists()
+    # the configured directory still gets its reports on the next scheduled run
+    second = invoke("--config", str(config))
+    assert second.exit_code == 0, second.output
+    assert (isolated / "logs" / "2026-11-24_daily.csv").read_bytes() == (
+        other / "2026-11-24_daily.csv"
+    ).read_bytes()
+
+
+def test_an_on_demand_report_past_retention_is_written_kept_and_warned_about(
+    config: Path, isolated: Path, clock: Any
+) -> None:
+    fill(
+        config,
+        dt.datetime(2026, 10, 10, 7, tzinfo=BERLIN),
+        dt.datetime(2026, 10, 20, 7, tzinfo=BERLIN),
+    )
+    result = invoke("--config", str(config), "--date", "2026-10-15")
+    assert result.exit_code == 0, result.output
+    assert (isolated / "logs" / "2026-10-15_daily.csv").exists()  # not pruned by its own run
+    assert "older than retention_days (30)" in result.stderr

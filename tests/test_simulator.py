@@ -28,6 +28,7 @@ from luxlog.simulator import (
     INSTALLED,
     PROFILES,
     SENTINEL_ABSENT,
+    WRITES_RECEIVED,
     YEAR,
     Model,
     Simulator,
@@ -137,8 +138,10 @@ def test_luxlog_client_reads_the_simulator(sim: Simulator) -> None:
             assert (block.cmd, block.stat, len(block.values)) == (cmd, 0, n)
 
 
+@pytest.mark.sends_writes
 def test_write_is_logged_and_acknowledged_but_changes_nothing() -> None:
-    # Own simulator: the shared ``make_sim`` fixture fails any test whose simulator saw a write.
+    # Own simulator and the marker: the autouse fixture fails any test whose simulator saw a
+    # write.
     with Simulator(clock=lambda: T) as sim, connect(sim) as s:
         s.sendall(REQ_PARAMS)
         before = recv_exact(s, 8 + 4 * 1075)
@@ -150,6 +153,7 @@ def test_write_is_logged_and_acknowledged_but_changes_nothing() -> None:
     assert sim.requests == [(3003, 0), (3002, 105, 470), (3003, 0)]
     sim.clear_requests()
     assert sim.requests == []
+    assert [(sim.port, 105, 470)] == WRITES_RECEIVED  # what the autouse guard looks at
 
 
 def test_unknown_command_closes_the_connection(sim: Simulator) -> None:

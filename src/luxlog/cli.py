@@ -97,7 +97,7 @@ def _handled(func: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
-        except LuxlogError as exc:
+        except (LuxlogError, Interrupted) as exc:
             import typer
 
             print(f"luxlog: {exc}", file=sys.stderr)
@@ -148,7 +148,7 @@ def _exit_code(body: Callable[[], int]) -> int:
     """Run ``body`` and map what it raises to one line and an exit code (DESIGN.md §3)."""
     try:
         return body()
-    except LuxlogError as exc:
+    except (LuxlogError, Interrupted) as exc:
         print(f"luxlog: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:

@@ -159,6 +159,13 @@ def _int(name: str, value: Any, lo: int, hi: int | None, problems: list[str]) ->
     return n
 
 
+def _below(value: Any, lo: int) -> bool:
+    try:
+        return int(value) < lo
+    except (TypeError, ValueError):
+        return False
+
+
 def _float(name: str, value: Any, lo: float, hi: float, problems: list[str]) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         problems.append(f"{name}: {value!r} is not a number")
@@ -195,11 +202,12 @@ def _validate(raw: Mapping[str, Any], sources: tuple[str, ...]) -> Config:
     }
     for key, (lo, hi) in ints.items():
         if key in raw:
+            before = len(problems)
             n = _int(key, raw[key], lo, hi, problems)
             if n is not None:
                 out[key] = n
-    if "interval_sec" in raw and "interval_sec" not in out and isinstance(raw["interval_sec"], int):
-        problems[-1] += " — controllers crash when polled faster than every 10 s"
+            elif key == "interval_sec" and len(problems) > before and _below(raw[key], lo):
+                problems[-1] += " — controllers crash when polled faster than every 10 s"
     if "timeout_sec" in raw:
         x = _float("timeout_sec", raw["timeout_sec"], 0.0, 3600.0, problems)
         if x is not None:

@@ -50,8 +50,13 @@ class ReportError(LuxlogError):
     """A report could not be written to at least one output directory."""
 
 
-class Interrupted(LuxlogError):
-    """SIGINT/SIGTERM arrived; the transaction in hand was finished or rolled back."""
+class Interrupted(BaseException):
+    """SIGTERM/SIGINT arrived; the transaction in hand was finished or rolled back.
+
+    A ``BaseException`` like ``KeyboardInterrupt``: no ``except LuxlogError`` or ``except
+    Exception`` meant for failures (doctor's per-check guard, the poll loop) can swallow a
+    request to stop. Only the CLI's error mapping turns it into exit 130/143.
+    """
 
     def __init__(self, signum: int) -> None:
         import signal

@@ -500,13 +500,19 @@ def _prepare(cfg: Config, dirs: Sequence[Path]) -> Selection:
     return selection
 
 
-def run_scheduled(cfg: Config, store: Store, now: dt.datetime) -> ReportRun:
-    """Write every pending report (catch-up included) to every output directory."""
-    dirs = _unique(cfg.output_dirs)
+def run_scheduled(
+    cfg: Config, store: Store, now: dt.datetime, output: Path | None = None
+) -> ReportRun:
+    """Write every pending report (catch-up included) to every output directory.
+
+    With ``output`` the pending reports go there instead and are not recorded, so the
+    configured directories still get them on the next scheduled run.
+    """
+    dirs = _unique(cfg.output_dirs if output is None else (output,))
     selection = _prepare(cfg, dirs)
     run = ReportRun(output_dirs=tuple(dirs))
     for w in pending_reports(cfg, store, now):
-        write_window(w, cfg, store, selection, dirs, run)
+        write_window(w, cfg, store, selection, dirs, run, record=output is None)
     return run
 
 

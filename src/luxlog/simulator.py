@@ -383,6 +383,10 @@ class Model:
 # --------------------------------------------------------------------------------------------
 # The TCP server
 
+# Every 3002 write any simulator in this process received, as (port, index, value): the test
+# suite's autouse fixture proves no luxlog code path sends one (DESIGN decision 9).
+WRITES_RECEIVED: list[tuple[int, int, int]] = []
+
 FAULTS: tuple[str, ...] = (
     "refuse",  # the port refuses connections (listener closed; reopened when cleared)
     "hang",  # accept, read requests, never answer
@@ -625,6 +629,7 @@ class Simulator:
                 elif cmd == CMD_WRITE_PARAMETER:
                     index, value = self._read_int(conn), self._read_int(conn)
                     self._log((cmd, index, value))
+                    WRITES_RECEIVED.append((self.port, index, value))
                     log.warning("simulator received a 3002 write: parameter %d <- %d", index, value)
                     silent = silent or self._answer(conn, cmd, index)
                 else:

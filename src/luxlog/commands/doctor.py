@@ -7,8 +7,8 @@ from typing import Annotated
 
 import typer
 
-from luxlog.doctor import Diagnosis, diagnose
-from luxlog.errors import EXIT_FAILURE
+from luxlog.doctor import FAIL, Diagnosis, diagnose
+from luxlog.errors import EXIT_FAILURE, EXIT_USAGE
 from luxlog.options import ConfigOption, JsonOption
 
 
@@ -44,5 +44,7 @@ def doctor(
         typer.echo(json.dumps(diagnosis.as_dict(), indent=2))
     else:
         typer.echo(render(diagnosis))
+    if any(c.name == "config" and c.status == FAIL for c in diagnosis.checks):
+        raise typer.Exit(EXIT_USAGE)  # DESIGN §3: a configuration error is exit 2 everywhere
     if not diagnosis.ok:
         raise typer.Exit(EXIT_FAILURE)

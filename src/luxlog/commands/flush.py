@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import typer
 
 from luxlog.config import load_config
@@ -9,11 +11,20 @@ from luxlog.disk import warn_if_full
 from luxlog.options import ConfigOption
 from luxlog.store import Store
 
+log = logging.getLogger("luxlog.flush")
+
 
 def flush(config: ConfigOption = None) -> None:
     """Move buffered samples into the long-term cache (idempotent, kill-safe)."""
     cfg = load_config(config)
     warn_if_full(cfg)
+    if not cfg.cache_path.exists():
+        # Creating an empty database here would hide a mistyped cache_path.
+        log.warning(
+            "no database at %s yet: has 'luxlog poll' run? (check cache_path)", cfg.cache_path
+        )
+        typer.echo("nothing to flush (no database yet)")
+        return
     with Store(cfg.cache_path, interval=cfg.interval_sec, check=True) as store:
         result = store.flush()
     extra = f", {result.duplicates} duplicate slots dropped" if result.duplicates else ""

@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from luxlog.columns import select
 from luxlog.config import load_config
 from luxlog.disk import warn_if_full
 from luxlog.errors import ReportError
 from luxlog.options import ConfigOption
-from luxlog.prune import prune_csv
-from luxlog.report import run_on_demand, run_scheduled, with_output
+from luxlog.prune import csv_cutoff, prune_csv
+from luxlog.report import run_on_demand, run_scheduled
 from luxlog.store import Store
+
+log = logging.getLogger("luxlog.report")
 
 DATE_FORMAT = "YYYY-MM-DD"
 
@@ -66,13 +70,30 @@ def report(
     cfg = load_config(config)
     warn_if_full(cfg)
     now = dt.datetime.now(dt.UTC)
+    select(cfg.columns)  # an unknown column is a configuration error (exit 2) even before data
+    if not cfg.cache_path.exists():
+        # Creating an empty database here would hide a mistyped cache_path.
+        log.warning(
+            "no database at %s yet: has 'luxlog poll' run? (check cache_path)", cfg.cache_path
+        )
+        typer.echo("no reports due (no database yet)")
+        return
     with Store(cfg.cache_path, interval=cfg.interval_sec) as store:
         if daily or weekly or day is not None:
+            if day is not None and day < csv_cutoff(cfg, now) and output is None:
+                log.warning(
+                    "the window ending %s is older than retention_days (%d): the next scheduled "
+                    "prune deletes its file; use --output DIR to keep a copy elsewhere",
+                    day.isoformat(),
+                    cfg.retention_days,
+                )
             run = run_on_demand(cfg, store, now, daily, weekly, day, output)
         else:
-            run = run_scheduled(with_output(cfg, output), store, now)
-    # prune hook: expired CSVs and stale temp files go right after writing (luxlog.prune).
-    prune_csv(cfg, now)
+            run = run_scheduled(cfg, store, now, output)
+            # prune hook, scheduled runs only (as the original service did): expired CSVs and
+            # stale temp files go right after writing. An on-demand report is never deleted
+            # by the run that wrote it.
+            prune_csv(cfg, now)
     typer.echo(run.summary())
     if not run.ok:
         dirs = ", ".join(sorted({str(f.directory) for f in run.failed}))
