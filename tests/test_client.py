@@ -233,3 +233,12 @@ def test_an_unresolvable_host_is_named() -> None:
 
 def test_the_client_has_no_way_to_write() -> None:
     assert not [name for name in dir(HeatPumpClient) if "write" in name.lower()]
+
+
+def test_connecting_shares_one_budget_across_addresses(sim: Simulator) -> None:
+    from luxlog.client import _connect
+
+    with pytest.raises(TimeoutError):
+        _connect("127.0.0.1", sim.port, time.monotonic() - 1)  # nothing left: no attempt
+    with _connect("localhost", sim.port, time.monotonic() + 2) as sock:
+        assert sock.getpeername()[1] == sim.port

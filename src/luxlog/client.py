@@ -93,8 +93,7 @@ class HeatPumpClient:
 
     def _attempt(self, poll_deadline: float) -> RawSample:
         attempt_deadline = min(time.monotonic() + self.timeout, poll_deadline)
-        left = attempt_deadline - time.monotonic()
-        with socket.create_connection((self.host, self.port), timeout=max(left, 0.01)) as sock:
+        with _connect(self.host, self.port, attempt_deadline) as sock:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             reader = DeadlineReader(sock, attempt_deadline, self.timeout)
             blocks = {}
@@ -232,6 +231,28 @@ class HeatPumpClient:
         from luxlog.decode import decode_numeric
 
         return decode_numeric(self.read_raw().calculations)
+
+
+def _connect(host: str, port: int, deadline: float) -> socket.socket:
+    """Connect within ``deadline`` across all the host's addresses.
+
+    ``socket.create_connection`` gives every address the full timeout, so a name with two
+    unreachable addresses would take twice the budget; here they share what is left.
+    """
+    last: OSError = TimeoutError("no time left to connect")
+    for family, kind, proto, _, addr in socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM):
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
+        sock = socket.socket(family, kind, proto)
+        try:
+            sock.settimeout(left)
+            sock.connect(addr)
+            return sock
+        except OSError as exc:
+            sock.close()
+            last = exc
+    raise last
 
 
 def _describe(exc: BaseException | None) -> str:
