@@ -19,7 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from luxlog.codec import Row, chunk_slots
+from helpers import stored_slot_counts
+from luxlog.codec import Row
 from luxlog.simulator import Simulator
 from luxlog.store import Store
 
@@ -51,17 +52,6 @@ def luxlog(*args: str) -> subprocess.Popen[str]:
         text=True,
         env=child_env(),
     )
-
-
-def stored_slot_counts(conn: sqlite3.Connection) -> dict[int, int]:
-    """How often each slot is physically stored (buffer rows plus cache chunk entries)."""
-    counts: dict[int, int] = {}
-    for (slot,) in conn.execute("SELECT slot FROM buffer"):
-        counts[slot] = counts.get(slot, 0) + 1
-    for bucket, blob in conn.execute("SELECT bucket, data FROM chunk"):
-        for slot in chunk_slots(bucket, blob):
-            counts[slot] = counts.get(slot, 0) + 1
-    return counts
 
 
 def check_db(path: Path) -> dict[int, int]:

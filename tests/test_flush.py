@@ -16,8 +16,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from helpers import stored_slot_counts
 from luxlog.cli import app, run
-from luxlog.codec import Row, chunk_slots
+from luxlog.codec import Row
 from luxlog.simulator import Model, Simulator
 from luxlog.store import FLUSH_BATCH, SCHEMA_VERSION, Store
 
@@ -45,20 +46,6 @@ def fill(path: Path, rows: list[Row]) -> None:
         s.conn.execute("PRAGMA synchronous=OFF")  # test set-up speed only
         for row in rows:
             s.add_row(row)
-
-
-def stored_slot_counts(path: Path) -> dict[int, int]:
-    conn = sqlite3.connect(path)
-    try:
-        counts: dict[int, int] = {}
-        for (slot,) in conn.execute("SELECT slot FROM buffer"):
-            counts[slot] = counts.get(slot, 0) + 1
-        for bucket, blob in conn.execute("SELECT bucket, data FROM chunk"):
-            for slot in chunk_slots(bucket, blob):
-                counts[slot] = counts.get(slot, 0) + 1
-        return counts
-    finally:
-        conn.close()
 
 
 def integrity(path: Path) -> str:

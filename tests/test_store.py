@@ -17,6 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from helpers import stored_slot_counts
 from luxlog import store as store_mod
 from luxlog.codec import Row, chunk_slots, decode_chunk, encode_chunk
 from luxlog.decode import fields_by_name
@@ -94,21 +95,6 @@ def first_wins(rows: list[Row]) -> list[Row]:
     for row in rows:
         kept.setdefault(row.slot, row)
     return [kept[s] for s in sorted(kept)]
-
-
-def stored_slot_counts(path: Path) -> dict[int, int]:
-    """How often each slot is physically stored (buffer rows plus cache chunk entries)."""
-    conn = sqlite3.connect(path)
-    try:
-        counts: dict[int, int] = {}
-        for (slot,) in conn.execute("SELECT slot FROM buffer"):
-            counts[slot] = counts.get(slot, 0) + 1
-        for bucket, blob in conn.execute("SELECT bucket, data FROM chunk"):
-            for slot in chunk_slots(bucket, blob):
-                counts[slot] = counts.get(slot, 0) + 1
-        return counts
-    finally:
-        conn.close()
 
 
 # ------------------------------------------------------------------------------ round trip
