@@ -26,8 +26,11 @@ def db_rows(path: Path, sql: str) -> list[tuple[object, ...]]:
 
 
 def test_poll_once_stores_all_three_blocks_exactly_as_received(
-    sim: Simulator, sim_config: Path, isolated: Path
+    make_sim: Callable[..., Simulator], write_config: Callable[..., Path], isolated: Path
 ) -> None:
+    served_at = 1_764_144_007.25  # the simulator's clock: its values are a function of it
+    sim = make_sim(clock=lambda: served_at)
+    write_config(host="127.0.0.1", port=sim.port)
     result = CliRunner().invoke(app, ["poll", "--once"])
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith("stored sample ")
@@ -37,7 +40,7 @@ def test_poll_once_stores_all_three_blocks_exactly_as_received(
         attempts = store.attempts_since(0)
     assert len(rows) == 1
     row = rows[0]
-    params, calcs, visis = sim.model.sample(row.calculations[134])
+    params, calcs, visis = sim.model.sample(served_at)
     assert (row.parameters, row.calculations, row.visibilities) == (
         tuple(params),
         tuple(calcs),

@@ -405,3 +405,55 @@ def test_a_poll_writes_one_page_and_flush_files_its_attempt(tmp_path: Path) -> N
         assert store.counts()["buffered"] == 0
         assert len(store.attempts_since(0)) == 6
         assert store.last_success() == t0 + 30 * 55
+
+
+def test_polls_are_buffered_against_a_recent_keyframe_and_come_back_exactly(
+    tmp_path: Path,
+) -> None:
+    model = Model()
+    t0 = 1_764_144_000
+    rows = [Row(t0 + 30 * k, 0, *map(tuple, model.sample(t0 + 30 * k))) for k in range(80)]
+    with Store(tmp_path / "x.db", interval=30) as store:
+        for row in rows:
+            assert store.add_row(row, (1, 0.1), now=row.slot)
+        stored = store.conn.execute("SELECT slot, base, length(data) FROM buffer").fetchall()
+        full = [r for r in stored if r[1] is None]
+        deltas = [r for r in stored if r[1] is not None]
+        # a keyframe at least every KEYFRAME_SPAN_SEC, everything else a small difference
+        assert 80 * 30 // store_mod.KEYFRAME_SPAN_SEC <= len(full) <= 6
+        assert all(0 <= slot - base <= store_mod.KEYFRAME_SPAN_SEC for slot, base, _ in deltas)
+        assert max(size for _, _, size in deltas) * 3 < min(size for _, _, size in full)
+        assert list(store.iter_rows(t0, t0 + 30 * 80)) == rows
+        # flushing in batches that cut between a keyframe and its samples
+        store.flush(batch=7)
+        assert list(store.iter_rows(t0, t0 + 30 * 80)) == rows
+
+
+def test_a_sample_whose_keyframe_is_flushed_stays_exact_in_the_buffer(tmp_path: Path) -> None:
+    model = Model()
+    t0 = 1_764_144_000
+    rows = [Row(t0 + 30 * k, 0, *map(tuple, model.sample(t0 + 30 * k))) for k in range(4)]
+    with Store(tmp_path / "x.db", interval=30) as store:
+        for row in rows:
+            store.add_row(row)
+        assert (
+            store.conn.execute("SELECT count(*) FROM buffer WHERE base = ?", (t0,)).fetchone()[0]
+            == 3
+        )
+        batches = iter([False, True])
+        store.flush(batch=1, should_stop=lambda: next(batches))  # moves only the keyframe
+        assert (
+            store.conn.execute("SELECT count(*) FROM buffer WHERE base IS NULL").fetchone()[0] == 3
+        )  # its samples became full rows in the same transaction
+        assert list(store.iter_rows(t0, t0 + 120)) == rows
+
+
+def test_a_sample_without_its_keyframe_is_reported_as_corruption(tmp_path: Path) -> None:
+    model = Model()
+    t0 = 1_764_144_000
+    with Store(tmp_path / "x.db", interval=30) as store:
+        for k in range(2):
+            store.add_row(Row(t0 + 30 * k, 0, *map(tuple, model.sample(t0 + 30 * k))))
+        store.conn.execute("DELETE FROM buffer WHERE slot = ?", (t0,))
+        with pytest.raises(store_mod.CorruptError, match="missing keyframe"):
+            list(store.iter_rows(t0, t0 + 60))

@@ -2,14 +2,18 @@
 
 Layout (schema version in ``PRAGMA user_version``, numbered migrations run on open):
 
-* ``buffer(slot, data)``: one raw sample per time slot, exactly as polled (all three
-  blocks, zlib-packed). ``poll`` does one ``INSERT … ON CONFLICT DO NOTHING``; two polls of the
-  same slot keep the first. Before it, one primary-key lookup of the slot's cache chunk refuses
-  a sample whose slot was already flushed (the chunk is decoded only when the slot lies inside
-  its range), so ``add_row`` reports such a duplicate honestly instead of buffering it.
+* ``buffer(slot, data, base)``: one raw sample per time slot, exactly as polled (all three
+  blocks, zlib-packed), or, for a poll within ``KEYFRAME_SPAN_SEC`` of the newest full sample
+  (its keyframe, ``base``), the lossless difference to it: ~60–100 bytes instead of ~800, so
+  the buffer grows by a page far less often. Measured with a poll/flush cycle as in
+  production (distinct slots, a flush every 10 polls): 26.9 -> 19.6 KiB written per poll.
+  ``poll`` does one ``INSERT … ON CONFLICT DO NOTHING`` (after reading that keyframe); two
+  polls of the same slot keep the first. Before it, one primary-key lookup of the slot's cache
+  chunk refuses a sample whose slot was already flushed (the chunk is decoded only when the
+  slot lies inside its range), so ``add_row`` reports such a duplicate honestly.
 * ``chunk(bucket, n, first_slot, last_slot, data)``: the long-term cache, one row per UTC hour.
   ``codec.encode_chunk`` stores the first sample in full and the rest as sparse deltas, zlib'd
-  (measured: see README "Performance"; about 50–90 bytes per poll for all three blocks).
+  (measured: about 17 bytes per poll for all three blocks; 35 B/poll for the whole file).
   A query for one day reads 24–25 rows by primary key, whatever the size of the database.
 * ``attempts``: every poll attempt (ok or the error, attempts, duration) so gaps are never
   silent, keyed by time in ms. A successful attempt travels in its buffer row (one page per
@@ -42,7 +46,16 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from luxlog.codec import Row, chunk_slots, decode_chunk, encode_chunk, pack_row, unpack_row
+from luxlog.codec import (
+    Row,
+    chunk_slots,
+    decode_chunk,
+    encode_chunk,
+    pack_delta,
+    pack_row,
+    unpack_delta,
+    unpack_row,
+)
 from luxlog.errors import DiskFullError, StoreError
 
 # `typing` costs ~5 ms per process on the poll path; annotations are strings here.
@@ -55,6 +68,9 @@ log = logging.getLogger("luxlog.store")
 BUCKET_SEC = 3600  # one cache chunk per UTC hour
 FLUSH_BATCH = 720  # buffer rows per flush transaction: a few hours, well under a second
 BUSY_TIMEOUT_MS = 10_000
+# A poll is stored against the newest full sample of the buffer when that is at most this old
+# (and the difference is small); otherwise it is stored in full and becomes the next keyframe.
+KEYFRAME_SPAN_SEC = 1800
 LOW_SPACE_BYTES = 1 << 20  # an I/O error with less free space than this is a full disk
 
 
@@ -128,8 +144,20 @@ def _m2_one_page_polls(conn: sqlite3.Connection) -> None:
     )
 
 
+def _m3_buffer_keyframes(conn: sqlite3.Connection) -> None:
+    # A buffered sample may be stored as the difference to an earlier full sample of the
+    # buffer (its keyframe, ``base``): ~100 bytes instead of ~800, so the buffer grows by a
+    # page (three extra WAL frames) every ~30 polls instead of every 5. Rows without ``base``
+    # are full samples, as before.
+    conn.execute("ALTER TABLE buffer ADD COLUMN base INTEGER")
+
+
 # Numbered migrations: index i upgrades user_version i to i + 1. Append, never edit.
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_m1_initial, _m2_one_page_polls]
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
+    _m1_initial,
+    _m2_one_page_polls,
+    _m3_buffer_keyframes,
+]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -446,23 +474,29 @@ class Store:
     # ------------------------------------------------------------------ writing
 
     def add_row(
-        self, row: Row, attempt: tuple[int, float] | None = None, now: float | None = None
+        self,
+        row: Row,
+        attempt: tuple[int, float] | None = None,
+        now: float | None = None,
+        delta: bool = True,
     ) -> bool:
         """Buffer one raw sample; ``attempt`` = (attempts, duration s) is recorded with it.
 
+        With ``delta`` the sample is stored against the buffer's newest full sample when that
+        is recent and the difference small (lossless; see ``codec.pack_delta``).
         Returns False when the slot already held a sample (the first one is kept).
         """
-        blob = pack_row(row)
         ms = round((time.time() if now is None else now) * 1000)
         polled = (ms, attempt[0], round(attempt[1] * 1000)) if attempt else (None, None, None)
         with self.write() as conn:
             stored = False
             if not self._cached(conn, row.slot):
+                blob, base = self._pack_for_buffer(conn, row, delta)
                 stored = (
                     conn.execute(
-                        "INSERT INTO buffer(slot, data, polled_ms, attempts, duration_ms) "
-                        "VALUES (?, ?, ?, ?, ?) ON CONFLICT(slot) DO NOTHING",
-                        (row.slot, blob, *polled),
+                        "INSERT INTO buffer(slot, data, base, polled_ms, attempts, duration_ms) "
+                        "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(slot) DO NOTHING",
+                        (row.slot, blob, base, *polled),
                     ).rowcount
                     == 1
                 )
@@ -470,6 +504,42 @@ class Store:
                 # a duplicate slot: the sample is dropped, but the attempt still happened
                 _insert_attempt(conn, ms, True, attempt[0], polled[2] or 0, None)
             return stored
+
+    @staticmethod
+    def _pack_for_buffer(
+        conn: sqlite3.Connection, row: Row, delta: bool
+    ) -> tuple[bytes, int | None]:
+        full = pack_row(row)
+        if not delta:
+            return full, None
+        keyframe = conn.execute(
+            "SELECT slot, data FROM buffer WHERE base IS NULL AND slot < ? AND slot >= ? "
+            "ORDER BY slot DESC LIMIT 1",
+            (row.slot, row.slot - KEYFRAME_SPAN_SEC),
+        ).fetchone()
+        if keyframe is None:
+            return full, None
+        small = pack_delta(row, unpack_row(keyframe[0], keyframe[1]))
+        if small is None or len(small) * 2 > len(full):
+            return full, None
+        return small, keyframe[0]
+
+    @staticmethod
+    def _resolve(conn: sqlite3.Connection, raw: list[tuple[int, bytes, int | None]]) -> list[Row]:
+        """Buffer rows (slot, data, base) -> samples, fetching keyframes not among them."""
+        full = {slot: unpack_row(slot, blob) for slot, blob, base in raw if base is None}
+        missing = {ref for _, _, ref in raw if ref is not None and ref not in full}
+        for ref in missing:
+            hit = conn.execute(
+                "SELECT data FROM buffer WHERE slot = ? AND base IS NULL", (ref,)
+            ).fetchone()
+            if hit is None:
+                raise CorruptError(f"buffered sample references missing keyframe {ref}")
+            full[ref] = unpack_row(ref, hit[0])
+        out = []
+        for slot, blob, base in raw:
+            out.append(full[slot] if base is None else unpack_delta(slot, blob, full[base]))
+        return out
 
     @staticmethod
     def _cached(conn: sqlite3.Connection, slot: int) -> bool:
@@ -531,24 +601,37 @@ class Store:
                 break
             with self.write() as conn:
                 rows = conn.execute(
-                    "SELECT slot, data, polled_ms, attempts, duration_ms FROM buffer "
+                    "SELECT slot, data, base, polled_ms, attempts, duration_ms FROM buffer "
                     "ORDER BY slot LIMIT ?",
                     (batch,),
                 ).fetchall()
                 if not rows:
                     break
+                samples = self._resolve(conn, [(r[0], r[1], r[2]) for r in rows])
                 by_bucket: dict[int, list[Row]] = {}
-                for slot, blob, polled_ms, attempts, duration_ms in rows:
-                    by_bucket.setdefault(slot // BUCKET_SEC * BUCKET_SEC, []).append(
-                        unpack_row(slot, blob)
-                    )
+                for sample, (_, _, _, polled_ms, attempts, duration_ms) in zip(
+                    samples, rows, strict=True
+                ):
+                    by_bucket.setdefault(sample.slot // BUCKET_SEC * BUCKET_SEC, []).append(sample)
                     if polled_ms is not None:
                         _insert_attempt(conn, polled_ms, True, attempts, duration_ms, None)
                 for bucket, new in by_bucket.items():
                     dups += self._merge_chunk(conn, bucket, new)
-                conn.execute(
-                    "DELETE FROM buffer WHERE slot BETWEEN ? AND ?", (rows[0][0], rows[-1][0])
-                )
+                first, last = rows[0][0], rows[-1][0]
+                # Samples left in the buffer whose keyframe moves now become full samples.
+                moving = {sample.slot: sample for sample in samples}
+                for slot, blob, base in conn.execute(
+                    "SELECT slot, data, base FROM buffer WHERE slot > ? AND base <= ?",
+                    (last, last),
+                ).fetchall():
+                    if base not in moving:
+                        raise CorruptError(f"buffered sample {slot} lost its keyframe {base}")
+                    kept = unpack_delta(slot, blob, moving[base])
+                    conn.execute(
+                        "UPDATE buffer SET data = ?, base = NULL WHERE slot = ?",
+                        (pack_row(kept), slot),
+                    )
+                conn.execute("DELETE FROM buffer WHERE slot BETWEEN ? AND ?", (first, last))
             moved += len(rows)
             if len(rows) < batch:
                 break
@@ -600,14 +683,18 @@ class Store:
         lo, hi = int(start), int(end)
         if hi <= lo:
             return
-        # Snapshot the buffer first (small); cache rows are read chunk by chunk.
-        buffered = [
-            unpack_row(slot, blob)
-            for slot, blob in self.conn.execute(
-                "SELECT slot, data FROM buffer WHERE slot >= ? AND slot < ? ORDER BY slot",
+        # Snapshot the buffer first (small), keyframes included, in one read transaction so
+        # a concurrent flush cannot move a keyframe in between; the cache is read chunk by
+        # chunk (a sample flushed meanwhile is then in both: the cache copy wins below).
+        self.conn.execute("BEGIN")
+        try:
+            raw = self.conn.execute(
+                "SELECT slot, data, base FROM buffer WHERE slot >= ? AND slot < ? ORDER BY slot",
                 (lo, hi),
-            )
-        ]
+            ).fetchall()
+            buffered = self._resolve(self.conn, raw)
+        finally:
+            self.conn.execute("COMMIT")
         b = 0
         cur = self.conn.execute(
             "SELECT bucket, data FROM chunk WHERE bucket >= ? AND bucket < ? ORDER BY bucket",
