@@ -14,6 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from luxlog.cli import app
+from luxlog.codec import Row
 from luxlog.config import load_config
 from luxlog.poller import PollReport, poll_forever
 from luxlog.simulator import Simulator
@@ -205,3 +206,40 @@ def test_a_database_found_corrupt_mid_write_is_kept_byte_exact_and_polling_goes_
     with Store(path, interval=60) as store:
         assert store.quick_check() == "ok"
         assert len(list(store.iter_rows(0, 2**31))) == 1
+
+
+def test_graceful_stop_restores_handlers_and_never_leaves_a_timer_armed() -> None:
+    import signal
+
+    from luxlog.errors import Interrupted
+    from luxlog.poller import GracefulStop
+
+    before = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)
+    guard = GracefulStop(grace=5)
+    guard.install()
+    try:
+        guard.busy = True
+        guard._on_signal(signal.SIGTERM, None)  # during a round: arm the grace timer
+        assert guard.event.is_set() and signal.getitimer(signal.ITIMER_REAL)[0] > 0
+        with pytest.raises(Interrupted):  # a second signal does not wait for the grace
+            guard._on_signal(signal.SIGINT, None)
+    finally:
+        guard.uninstall()
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+    assert (signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)) == before
+    with pytest.raises(Interrupted) as info:
+        guard.finish()
+    assert info.value.exit_code == 143  # the first signal decides the exit code
+
+
+def test_abandon_leaves_a_fresh_database_another_process_started_alone(isolated: Path) -> None:
+    path = isolated / "data" / "luxlog.db"
+    row = Row(1_764_144_000, 0, (1,), (454,), (1,))
+    stale = Store(path, interval=30)
+    # meanwhile another process quarantined the file and started a fresh one with a sample
+    Store(path, interval=30).quarantine("test")
+    with Store(path, interval=30) as fresh:
+        fresh.add_row(row)
+    assert stale.abandon("found corrupt") is None
+    with Store(path, interval=30) as store:
+        assert list(store.iter_rows(0, 2**31)) == [row]

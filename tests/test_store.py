@@ -457,3 +457,23 @@ def test_a_sample_without_its_keyframe_is_reported_as_corruption(tmp_path: Path)
         store.conn.execute("DELETE FROM buffer WHERE slot = ?", (t0,))
         with pytest.raises(store_mod.CorruptError, match="missing keyframe"):
             list(store.iter_rows(t0, t0 + 60))
+
+
+def test_add_rows_keeps_the_first_sample_of_an_already_flushed_slot(tmp_path: Path) -> None:
+    first = Row(1_764_144_000, 0, (1,), (454,), (1,))
+    other = Row(1_764_144_000, 0, (2,), (999,), (0,))
+    with Store(tmp_path / "x.db", interval=30) as store:
+        store.add_row(first)
+        store.flush()
+        assert store.add_rows([other]) == 0
+        store.prune(1_764_144_000 + 3600)  # the cache copy goes; nothing may resurface
+        assert list(store.iter_rows(0, 2**31)) == []
+
+
+def test_a_query_inside_a_write_transaction_reads_in_it(tmp_path: Path) -> None:
+    row = Row(1_764_144_000, 0, (1,), (454,), (1,))
+    with Store(tmp_path / "x.db", interval=30) as store, store.write():
+        store.conn.execute(
+            "INSERT INTO buffer(slot, data) VALUES (?, ?)", (row.slot, store_mod.pack_row(row))
+        )
+        assert list(store.iter_rows(0, 2**31)) == [row]

@@ -23,7 +23,9 @@ log = logging.getLogger("luxlog.poll")
 
 ROUND_ERROR_PAUSE_SEC = 5.0
 # SIGTERM during a round: the sample in hand gets this long to be read and stored before the
-# round is abandoned (its transaction rolls back). Below the 2 s a stop must take.
+# round is abandoned (its transaction rolls back). Below the 2 s a stop must take. (A signal
+# cannot interrupt SQLite waiting for another process's write lock: in the worst case, a
+# flush holding the lock, the stop takes up to busy_timeout longer.)
 STOP_GRACE_SEC = 1.5
 
 
@@ -43,13 +45,25 @@ class GracefulStop:
         self.grace = grace
 
     def install(self) -> None:
-        signal.signal(signal.SIGTERM, self._on_signal)
-        signal.signal(signal.SIGINT, self._on_signal)
-        signal.signal(signal.SIGALRM, self._on_alarm)
+        self._previous = {
+            s: signal.signal(s, h)
+            for s, h in (
+                (signal.SIGTERM, self._on_signal),
+                (signal.SIGINT, self._on_signal),
+                (signal.SIGALRM, self._on_alarm),
+            )
+        }
+
+    def uninstall(self) -> None:
+        """Cancel the grace timer and put the previous handlers back (always, in ``finally``)."""
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        for signum, handler in getattr(self, "_previous", {}).items():
+            signal.signal(signum, handler)
+        self._previous = {}
 
     def _on_signal(self, signum: int, frame: object) -> None:
-        first = self.signum is None
-        self.signum = signum
+        # signum first: a second signal may run this handler in the middle of the first
+        first, self.signum = self.signum is None, self.signum or signum
         self.event.set()
         if not self.busy or not first:
             raise Interrupted(signum)
@@ -60,7 +74,6 @@ class GracefulStop:
 
     def finish(self) -> None:
         """After the loop: end as the signal asked (no-op when the loop ended otherwise)."""
-        signal.setitimer(signal.ITIMER_REAL, 0)
         if self.signum is not None:
             raise Interrupted(self.signum)
 
@@ -107,7 +120,10 @@ def _store_with_recovery(cfg: Config, action: Callable[[Store], bool]) -> bool:
         # Copy before closing: closing the last connection would checkpoint the -wal into
         # the damaged file and delete the -wal, changing what we keep for inspection.
         moved = store.abandon(str(exc))
-        log.error("%s; moved aside to %s, recording continues in a fresh file", exc, moved)
+        if moved is None:
+            log.error("%s; another process already moved it aside, continuing in the new file", exc)
+        else:
+            log.error("%s; moved aside to %s, recording continues in a fresh file", exc, moved)
         store = Store(cfg.cache_path, interval=cfg.interval_sec)
         return action(store)
     finally:

@@ -257,6 +257,7 @@ class Store:
         self.interval = interval
         self.readonly = readonly
         self.conn = self._open(check)
+        self._opened_identity = self._identity()
 
     # ----------------------------------------------------------------- opening
 
@@ -353,32 +354,65 @@ class Store:
         return target
 
     def quarantine(self, reason: str) -> Path:
-        """Move the database and its -wal/-shm aside as ``<name>.corrupt-<UTC timestamp>``."""
+        """Move the database and its -wal/-shm aside as ``<name>.corrupt-<UTC timestamp>``.
+
+        All three are linked under the new name before any original goes, so a kill in
+        between never separates the main file from its -wal (whose samples would be lost).
+        """
         target = self._quarantine_name()
+        moved = []
         for suffix in ("", "-wal", "-shm"):
             src = Path(f"{self.path}{suffix}")
             if src.exists():
-                os.replace(src, Path(f"{target}{suffix}"))
+                try:
+                    os.link(src, Path(f"{target}{suffix}"))
+                except OSError:  # a filesystem without hard links: rename instead
+                    os.replace(src, Path(f"{target}{suffix}"))
+                    continue
+                moved.append(src)
+        for src in moved:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(src)
         return target
 
-    def abandon(self, reason: str) -> Path:
+    def _identity(self) -> tuple[int, int] | None:
+        try:
+            st = os.stat(self.path)
+        except FileNotFoundError:
+            return None
+        return (st.st_dev, st.st_ino)
+
+    def abandon(self, reason: str) -> Path | None:
         """Quarantine a database found damaged while this store has it open.
 
-        The files are copied aside *before* the connection closes (closing the last
-        connection checkpoints the -wal into the main file and deletes it), then removed.
+        The files are copied aside under the write lock (no other process can commit or
+        restart the -wal meanwhile) and *before* the connection closes (closing the last
+        connection checkpoints the -wal into the main file and deletes it). They are removed
+        only if the path still is the file this store opened: another process may already
+        have quarantined it and started a fresh database there. Returns the quarantine path,
+        or None when that happened (nothing is touched then).
         """
         import shutil
 
+        opened = self._opened_identity
+        if opened is None or self._identity() != opened:
+            with contextlib.suppress(sqlite3.Error):
+                self.conn.close()
+            return None
         target = self._quarantine_name()
+        with contextlib.suppress(sqlite3.Error):
+            self.conn.execute("BEGIN IMMEDIATE")
         for suffix in ("", "-wal", "-shm"):
             src = Path(f"{self.path}{suffix}")
             if src.exists():
                 shutil.copy2(src, Path(f"{target}{suffix}"))
+        still_ours = self._identity() == opened
         with contextlib.suppress(sqlite3.Error):
             self.conn.close()
-        for suffix in ("", "-wal", "-shm"):
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(f"{self.path}{suffix}")
+        if still_ours:
+            for suffix in ("", "-wal", "-shm"):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(f"{self.path}{suffix}")
         return target
 
     def _check_version(self, conn: sqlite3.Connection) -> int:
@@ -560,6 +594,8 @@ class Store:
         for i in range(0, len(rows), batch):
             with self.write() as conn:
                 for row in rows[i : i + batch]:
+                    if self._cached(conn, row.slot):
+                        continue  # already flushed: the first sample of a slot wins
                     cur = conn.execute(
                         "INSERT INTO buffer(slot, data) VALUES (?, ?) ON CONFLICT(slot) DO NOTHING",
                         (row.slot, pack_row(row)),
@@ -686,15 +722,18 @@ class Store:
         # Snapshot the buffer first (small), keyframes included, in one read transaction so
         # a concurrent flush cannot move a keyframe in between; the cache is read chunk by
         # chunk (a sample flushed meanwhile is then in both: the cache copy wins below).
-        self.conn.execute("BEGIN")
+        own = not self.conn.in_transaction  # inside a caller's transaction: read in it
         try:
+            if own:
+                self.conn.execute("BEGIN")
             raw = self.conn.execute(
                 "SELECT slot, data, base FROM buffer WHERE slot >= ? AND slot < ? ORDER BY slot",
                 (lo, hi),
             ).fetchall()
             buffered = self._resolve(self.conn, raw)
         finally:
-            self.conn.execute("COMMIT")
+            if own and self.conn.in_transaction:
+                self.conn.execute("COMMIT")
         b = 0
         cur = self.conn.execute(
             "SELECT bucket, data FROM chunk WHERE bucket >= ? AND bucket < ? ORDER BY bucket",

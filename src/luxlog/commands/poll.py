@@ -7,7 +7,6 @@ from typing import Annotated
 import typer
 
 from luxlog.config import load_config
-from luxlog.errors import Interrupted
 from luxlog.options import ConfigOption, HostOption, PortOption
 from luxlog.poller import GracefulStop, PollReport, poll_forever, poll_once, summary
 
@@ -36,9 +35,8 @@ def poll(
     )
     try:
         poll_forever(cfg, guard.event, lambda r: typer.echo(_summary(r)), guard=guard)
-    except Interrupted:
+    finally:
         # The grace ran out inside a round, or the signal came between rounds: the store's
         # transaction rolled back or had committed; either way nothing half-written remains.
-        guard.event.set()
-        raise
+        guard.uninstall()
     guard.finish()
