@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
 import os
@@ -349,3 +350,47 @@ def test_flush_and_report_do_not_create_a_database_that_does_not_exist(
     assert result.stdout.strip() == line
     assert "no database at" in result.stderr and "check cache_path" in result.stderr
     assert not (isolated / "dta").exists()
+
+
+def test_flush_reports_progress_after_each_batch(tmp_path: Path) -> None:
+    model = Model()
+    t0 = 1_764_144_000
+    rows = [Row(t0 + 30 * k, 0, *map(tuple, model.sample(t0 + 30 * k))) for k in range(25)]
+    seen: list[int] = []
+    with Store(tmp_path / "x.db", interval=30) as store:
+        store.add_rows(rows)
+        assert store.buffered() == 25
+        result = store.flush(batch=10, progress=seen.append)
+    assert seen == [10, 20, 25] and result.moved == 25
+
+
+def test_a_person_watching_a_large_flush_sees_a_progress_bar(
+    write_config: Callable[..., Path], isolated: Path
+) -> None:
+    import pty
+
+    write_config(interval_sec=30)
+    model = Model()
+    t0 = 1_764_144_000
+    with Store(isolated / "data" / "luxlog.db", interval=30) as store:
+        store.add_rows(
+            [Row(t0 + 30 * k, 0, *map(tuple, model.sample(t0 + 30 * k))) for k in range(1600)]
+        )
+    primary, secondary = pty.openpty()  # stderr is a terminal, as for a person at a shell
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent / "src")}
+    proc = subprocess.run(
+        [sys.executable, "-m", "luxlog", "flush"],
+        stdout=subprocess.PIPE,
+        stderr=secondary,
+        env=env,
+        timeout=8,
+    )
+    os.close(secondary)
+    seen = b""
+    with contextlib.suppress(OSError):
+        while chunk := os.read(primary, 65536):
+            seen += chunk
+    os.close(primary)
+    assert proc.returncode == 0
+    assert proc.stdout.decode().startswith("flushed 1600 samples")
+    assert b"flushing" in seen

@@ -114,14 +114,14 @@ def _lazy(module: str, func: str) -> Callable[..., Any]:
 
 
 COMMANDS: dict[str, tuple[str, str]] = {
-    # name: (module, function)
+    # name: (module, function), in the order --help lists them: the data's path, then tools
     "poll": ("poll", "poll"),
     "flush": ("flush", "flush"),
-    "simulate": ("simulate", "simulate"),
-    "demo": ("demo", "demo"),
     "report": ("report", "report"),
     "prune": ("prune", "prune"),
     "doctor": ("doctor", "doctor"),
+    "simulate": ("simulate", "simulate"),
+    "demo": ("demo", "demo"),
 }
 
 

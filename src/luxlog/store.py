@@ -628,9 +628,15 @@ class Store:
     # ----------------------------------------------------------------- flushing
 
     def flush(
-        self, batch: int = FLUSH_BATCH, should_stop: Callable[[], bool] | None = None
+        self,
+        batch: int = FLUSH_BATCH,
+        should_stop: Callable[[], bool] | None = None,
+        progress: Callable[[int], None] | None = None,
     ) -> FlushResult:
-        """Move buffered samples into the cache, one bounded transaction per batch."""
+        """Move buffered samples into the cache, one bounded transaction per batch.
+
+        ``progress`` is called after each committed batch with the samples moved so far.
+        """
         moved = dups = 0
         while True:
             if should_stop is not None and should_stop():
@@ -669,6 +675,8 @@ class Store:
                     )
                 conn.execute("DELETE FROM buffer WHERE slot BETWEEN ? AND ?", (first, last))
             moved += len(rows)
+            if progress is not None:
+                progress(moved)
             if len(rows) < batch:
                 break
         remaining = self.conn.execute("SELECT count(*) FROM buffer").fetchone()[0]
@@ -780,6 +788,11 @@ class Store:
             )
         )
         return sorted(present)
+
+    def buffered(self) -> int:
+        """Samples waiting in the buffer."""
+        (n,) = self.conn.execute("SELECT count(*) FROM buffer").fetchone()
+        return int(n)
 
     def counts(self) -> dict[str, Any]:
         """Sizes for summaries and ``doctor``."""

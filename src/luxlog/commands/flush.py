@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
+import sys
 
 import typer
 
 from luxlog.config import load_config
 from luxlog.disk import warn_if_full
 from luxlog.options import ConfigOption
-from luxlog.store import Store
+from luxlog.store import FLUSH_BATCH, Store
 
 log = logging.getLogger("luxlog.flush")
 
@@ -26,7 +27,18 @@ def flush(config: ConfigOption = None) -> None:
         typer.echo("nothing to flush (no database yet)")
         return
     with Store(cfg.cache_path, interval=cfg.interval_sec, check=True) as store:
-        result = store.flush()
+        backlog = store.buffered()
+        if backlog > 2 * FLUSH_BATCH and sys.stderr.isatty():
+            # a person is watching a backlog of hours or days: show how far it has got
+            from rich.console import Console
+            from rich.progress import Progress
+
+            # on stderr: stdout carries only the summary line, for scripts
+            with Progress(console=Console(stderr=True), transient=True) as bar:
+                task = bar.add_task("flushing", total=backlog)
+                result = store.flush(progress=lambda moved: bar.update(task, completed=moved))
+        else:
+            result = store.flush()
     extra = f", {result.duplicates} duplicate slots dropped" if result.duplicates else ""
     typer.echo(
         f"flushed {result.moved} samples into the cache, {result.remaining} remain in the "
