@@ -459,6 +459,59 @@ def bench_poll(repeats: int, work: Path) -> list[Figure]:
     ]
 
 
+CYCLE_CHILD = """
+import sys
+from luxlog.codec import Row
+from luxlog.simulator import Model
+from luxlog.store import Store
+db, slot, mode = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+with Store(db, interval=30) as store:
+    if mode == "flush":
+        store.flush()
+    else:
+        p, c, v = Model().sample(slot)
+        row = Row(slot, 0, tuple(p), tuple(c), tuple(v))
+        store.add_row(row, (1, 0.1), now=slot, delta=(mode == "delta"))
+"""
+
+
+def bench_cycle(work: Path, polls: int, flush_every: int = 10) -> list[Figure]:
+    """Disk writes of the store's side of a production cycle, keyframe deltas vs full rows.
+
+    The CLI poll figure re-polls one slot (a real poll cannot be made to land in the next
+    slot without waiting 30 s), so the buffer never grows there. Here each child stores the
+    next slot's sample exactly as a poll does (``Store.add_row`` with its attempt) and every
+    ``flush_every``-th child flushes, as cron does; the two buffer formats run interleaved.
+    """
+    dbs = {mode: work / "cycle" / mode / "luxlog.db" for mode in ("delta", "full")}
+    written = {mode: 0 for mode in dbs}
+    counted = 0
+    env = clean_env()
+    for k in range(polls + 2 * flush_every):
+        slot = WEEK_START + INTERVAL * k
+        job = "flush" if k % flush_every == flush_every - 1 else None
+        for mode, db in dbs.items():
+            child = check(
+                run_child([sys.executable, "-c", CYCLE_CHILD, str(db), str(slot), job or mode],
+                          env, work),
+                f"cycle {mode}",
+            )  # fmt: skip
+            if k >= 2 * flush_every:  # steady state: the first cycles create the files
+                written[mode] += child.write_bytes - child.cancelled_write_bytes
+        if k >= 2 * flush_every and job is None:
+            counted += 1
+    per = {mode: written[mode] / max(counted, 1) for mode in dbs}
+    return [
+        Figure(
+            f"disk writes per poll, store side of a poll/flush cycle (flush every {flush_every})",
+            f"{per['delta'] / KIB:.1f} KiB (full-row buffer: {per['full'] / KIB:.1f} KiB)",
+            "(informational)",
+            None,
+            {"bytes": per["delta"], "full_row_bytes": per["full"], "polls": counted},
+        )
+    ]
+
+
 def _free_current_slot(db: Path, interval: int) -> None:
     """Delete the buffered sample of the current slot so the next poll inserts a new one."""
     slot = int(time.time() // interval) * interval
@@ -630,6 +683,7 @@ def _run_steps(full: bool, quick: bool, n: int, reps: int, week: int, scale: flo
         work = Path(tmp)
         steps: list[tuple[str, Callable[[], list[Figure]]]] = [
             ("poll", lambda: bench_poll(n, work)),
+            ("cycle", lambda: bench_cycle(work, 20 if quick else 60)),
             ("storage", lambda: bench_storage(work, week, 1 if not quick else 4)),
             ("flush", lambda: bench_flush(work, reps, max(120, round(BACKLOG_SAMPLES * scale)))),
             ("report", lambda: bench_report(work, reps)),
