@@ -331,3 +331,15 @@ def test_doctor_stops_on_sigterm_instead_of_reporting_it_as_a_failed_check(
     assert proc.returncode == 143, (out, err)
     assert "interrupted by SIGTERM" in err
     assert "FAIL controller" not in out
+
+
+def test_reports_falling_back_to_utc_are_a_warning_naming_the_setting(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from luxlog.doctor import check_config
+
+    monkeypatch.setenv("TZ", "UTC")  # as in the container
+    unset = check_config(load_config(environ={}))
+    assert unset.status == WARN and "LUXLOG_TIMEZONE" in unset.detail
+    chosen = check_config(load_config(environ={"LUXLOG_TIMEZONE": "UTC"}))
+    assert chosen.status == OK  # UTC on purpose is fine

@@ -119,11 +119,15 @@ def _guard(name: str, fn: Callable[[], list[Check]]) -> list[Check]:
 def check_config(cfg: Config) -> Check:
     sources = ", ".join(cfg.sources) if cfg.sources else "defaults only (no file, no LUXLOG_*)"
     where = f"{cfg.host}:{cfg.port}" if cfg.host else f"no host, port {cfg.port}"
-    return Check(
-        "config",
-        OK,
-        f"valid ({sources}); {where}, every {cfg.interval_sec} s, timezone {cfg.zone_name}",
-    )
+    detail = f"valid ({sources}); {where}, every {cfg.interval_sec} s, timezone {cfg.zone_name}"
+    if not cfg.timezone and cfg.zone_name in ("UTC", "Etc/UTC"):
+        # Containers run in UTC: without LUXLOG_TIMEZONE, 07:00 and the CSV times are UTC.
+        return Check(
+            "config",
+            WARN,
+            detail + " (the system's; set timezone / LUXLOG_TIMEZONE for local report windows)",
+        )
+    return Check("config", OK, detail)
 
 
 # ------------------------------------------------------------------------------- controller
