@@ -176,6 +176,7 @@ CONCURRENT = """
         cut = old
         while time.time() < until:
             s.prune(cut)
+            print(cut, flush=True)  # everything before this is gone for good
             cut = min(cut + 600, base)
             n += 1
     print("rounds", n, file=sys.stderr)
@@ -209,7 +210,10 @@ def test_poll_flush_query_and_prune_at_once_never_lock_out_and_lose_no_slot(
     counts = check_db(path)
     assert acked <= counts.keys(), sorted(acked - counts.keys())[:5]
     assert all(n == 1 for n in counts.values())
-    assert min(counts) >= BASE - 3600  # prune worked its way up to the new data
+    # prune removed everything before the last cut it reported (how far it got in 3 s
+    # depends on the machine's load; what it did must hold exactly)
+    last_cut = int(results["prune"][0].split()[-1])
+    assert last_cut >= old and min(counts) >= last_cut
 
 
 # -------------------------------------------------------------------------------- signals
