@@ -16,8 +16,7 @@ import pytest
 import yaml
 
 from luxlog import simulator
-from luxlog.protocol import CMD_WRITE_PARAMETER
-from luxlog.simulator import Simulator
+from luxlog.simulator import CMD_WRITE_PARAMETER, Simulator
 
 
 @pytest.fixture(autouse=True)

@@ -54,6 +54,28 @@ def luxlog(*args: str) -> subprocess.Popen[str]:
     )
 
 
+def poll_in_a_round(sim: Simulator) -> subprocess.Popen[str]:
+    """Start the long-running poll and return once its first round talks to ``sim``."""
+    proc = luxlog("poll")
+    assert proc.stdout is not None
+    assert proc.stdout.readline().startswith("polling 127.0.0.1:")
+    deadline = time.monotonic() + 3
+    while not sim.requests and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert sim.requests, "the poll never reached the controller"
+    return proc
+
+
+def stop(proc: subprocess.Popen[str], signum: int) -> tuple[str, str]:
+    """Send ``signum``; the process must end within 2 s and without a traceback."""
+    proc.send_signal(signum)
+    sent = time.monotonic()
+    out, err = proc.communicate(timeout=5)
+    assert time.monotonic() - sent < 2.0
+    assert "Traceback" not in err
+    return out, err
+
+
 def check_db(path: Path) -> dict[int, int]:
     conn = sqlite3.connect(path, timeout=10)
     try:
@@ -237,12 +259,8 @@ def test_flush_of_a_large_buffer_stops_on_a_signal_within_2_s_losing_and_doublin
         assert proc.poll() is None, proc.communicate()
         assert time.monotonic() < deadline
         time.sleep(0.005)
-    proc.send_signal(signum)
-    sent = time.monotonic()
-    _out, err = proc.communicate(timeout=5)
-    assert time.monotonic() - sent < 2.0
+    _out, err = stop(proc, signum)
     assert proc.returncode == code, err
-    assert "Traceback" not in err
     watcher.close()
     counts = check_db(path)
     assert sorted(counts) == slots
@@ -262,12 +280,8 @@ def test_long_running_poll_exits_on_a_signal_within_2_s(
     first = proc.stdout.readline()
     assert first.startswith("polling 127.0.0.1:"), proc.communicate()
     assert proc.stdout.readline().startswith("stored sample")  # first round done, now waiting
-    proc.send_signal(signum)
-    sent = time.monotonic()
-    _out, err = proc.communicate(timeout=5)
-    assert time.monotonic() - sent < 2.0
+    _out, err = stop(proc, signum)
     assert proc.returncode == code, err
-    assert "Traceback" not in err
     with Store(Path("data/luxlog.db")) as s:
         assert s.counts()["buffered"] == 1
 
@@ -277,16 +291,8 @@ def test_a_signal_during_a_poll_lets_the_sample_in_hand_be_stored(
 ) -> None:
     sim = make_sim(delay=0.25)  # three blocks: the round takes ~0.75 s
     write_config(host="127.0.0.1", port=sim.port)
-    proc = luxlog("poll")
-    assert proc.stdout is not None
-    assert proc.stdout.readline().startswith("polling 127.0.0.1:")
-    deadline = time.monotonic() + 3
-    while not sim.requests and time.monotonic() < deadline:
-        time.sleep(0.01)  # the first round has started talking to the controller
-    proc.send_signal(signal.SIGTERM)
-    sent = time.monotonic()
-    out, err = proc.communicate(timeout=5)
-    assert time.monotonic() - sent < 2.0
+    proc = poll_in_a_round(sim)
+    out, err = stop(proc, signal.SIGTERM)
     assert proc.returncode == 143, err
     assert "stored sample" in out
     with Store(Path("data/luxlog.db")) as s:
@@ -298,17 +304,8 @@ def test_a_signal_during_a_hung_poll_still_stops_within_2_s_and_stores_nothing(
 ) -> None:
     sim = make_sim(faults={"hang"})
     write_config(host="127.0.0.1", port=sim.port, timeout_sec=5)
-    proc = luxlog("poll")
-    assert proc.stdout is not None
-    assert proc.stdout.readline().startswith("polling 127.0.0.1:")
-    deadline = time.monotonic() + 3
-    while not sim.requests and time.monotonic() < deadline:
-        time.sleep(0.01)
-    proc.send_signal(signal.SIGTERM)
-    sent = time.monotonic()
-    _out, err = proc.communicate(timeout=5)
-    assert time.monotonic() - sent < 2.0
+    proc = poll_in_a_round(sim)
+    _out, err = stop(proc, signal.SIGTERM)
     assert proc.returncode == 143, err
-    assert "Traceback" not in err
     with Store(Path("data/luxlog.db")) as s:
         assert s.counts()["buffered"] == 0

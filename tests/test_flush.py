@@ -394,3 +394,20 @@ def test_a_person_watching_a_large_flush_sees_a_progress_bar(
     assert proc.returncode == 0
     assert proc.stdout.decode().startswith("flushed 1600 samples")
     assert b"flushing" in seen
+
+
+def test_flushing_a_large_backlog_gives_the_buffer_pages_back(tmp_path: Path) -> None:
+    model = Model()
+    t0 = 1_764_144_000
+    path = tmp_path / "x.db"
+    with Store(path, interval=30) as store:
+        assert store.conn.execute("PRAGMA auto_vacuum").fetchone()[0] == 2  # incremental
+        store.add_rows(
+            [Row(t0 + 30 * k, 0, *map(tuple, model.sample(t0 + 30 * k))) for k in range(2000)]
+        )
+        store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        backlog_size = path.stat().st_size
+        store.flush()
+        assert store.conn.execute("PRAGMA freelist_count").fetchone()[0] <= 256
+        store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    assert path.stat().st_size < backlog_size / 4

@@ -8,7 +8,7 @@ past its slot. Retries (tenacity, exponential back-off with jitter) cover networ
 timeouts and a busy controller only; a malformed reply is a ``ProtocolError`` and is never
 retried, because reading it again would not make it right and must never yield a shifted sample.
 
-There is deliberately no method that writes: command 3002 cannot be sent from here.
+There is deliberately no method that writes, and ``protocol`` can only encode read requests.
 """
 
 from __future__ import annotations

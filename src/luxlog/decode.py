@@ -13,7 +13,7 @@ numeric readings; ``firmware_version`` reads the string.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 # Marks "no value" in a stored calculations block: a real controller cannot send it in
@@ -184,7 +184,3 @@ def firmware_version(calculations: Sequence[int]) -> str:
     """The firmware string in calculations 81–90 (one ASCII code per int, NUL padded)."""
     chars = [c for c in calculations[81:91] if 0 < c < 128]
     return "".join(chr(c) for c in chars).strip()
-
-
-def numeric_names(indices: Iterable[int]) -> list[str]:
-    return [field_for(i).name for i in indices if field_for(i).numeric]

@@ -96,10 +96,6 @@ def watched_paths(cfg: Config) -> list[Path]:
     return paths
 
 
-def usage_by_path(cfg: Config, usage: UsageFn = disk_usage) -> list[DiskUsage]:
-    return [usage(p) for p in watched_paths(cfg)]
-
-
 _warned: set[str] = set()  # mount points warned about in this process ("once per run")
 
 

@@ -6,8 +6,9 @@ Every header field is a signed 32-bit big-endian integer. Reads are ``[cmd, 0]``
 * 3004 calculations  -> ``3004, stat, N, N x int32``
 * 3005 visibilities  -> ``3005, N, N x int8``
 
-3002 (write a parameter) exists on the wire but luxlog never sends it: writes have rebooted
-controllers. Only the simulator knows how to *answer* 3002, so a test can prove no client sent it.
+These are the only commands this module can encode: luxlog is read-only toward the controller
+(writes have rebooted controllers). The simulator alone knows the write command, to answer and
+log it, so a test can prove no luxlog code path ever sent one.
 
 There is no framing besides the counts, and real controllers send the command echo in its own
 TCP segment, so every read here is an exact byte count under a deadline (python-luxtronik 0.3.14
@@ -23,7 +24,6 @@ from dataclasses import dataclass
 
 from luxlog.errors import DeviceError, ProtocolError
 
-CMD_WRITE_PARAMETER = 3002  # never sent by luxlog
 CMD_READ_PARAMETERS = 3003
 CMD_READ_CALCULATIONS = 3004
 CMD_READ_VISIBILITIES = 3005
@@ -150,7 +150,6 @@ __all__ = [
     "CMD_READ_CALCULATIONS",
     "CMD_READ_PARAMETERS",
     "CMD_READ_VISIBILITIES",
-    "CMD_WRITE_PARAMETER",
     "MAX_ITEMS",
     "Block",
     "ControllerBusy",

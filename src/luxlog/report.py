@@ -49,7 +49,7 @@ import logging
 import os
 import shutil
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, TextIO, TypeVar, cast
 from zoneinfo import ZoneInfo
@@ -185,7 +185,6 @@ class RenderStats:
 
     rows: int = 0
     first_slot: int | None = None
-    last_slot: int | None = None
     longest_gap: int = 0  # seconds without a sample
     gap_start: int | None = None  # epoch where that gap starts
 
@@ -233,7 +232,6 @@ def render_csv(
             stats._gap(prev_end, row.slot)
         if stats.first_slot is None:
             stats.first_slot = row.slot
-        stats.last_slot = row.slot
         stats.rows += 1
         prev_end = row.slot + interval
     if end is not None and prev_end is not None:
@@ -563,8 +561,3 @@ def _unique(dirs: Iterable[Path]) -> list[Path]:
             seen.add(key)
             out.append(d)
     return out
-
-
-def with_output(cfg: Config, output: Path | None) -> Config:
-    """``cfg`` with ``output_dirs`` replaced by ``output`` (when given)."""
-    return cfg if output is None else replace(cfg, output_dirs=(output,))

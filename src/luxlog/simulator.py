@@ -42,13 +42,16 @@ from luxlog.protocol import (
     CMD_READ_CALCULATIONS,
     CMD_READ_PARAMETERS,
     CMD_READ_VISIBILITIES,
-    CMD_WRITE_PARAMETER,
     READ_COMMANDS,
     RawSample,
     encode_response,
 )
 
 log = logging.getLogger("luxlog.simulator")
+
+# The controller's "write a parameter" command. Defined here, not in ``protocol``: luxlog
+# itself never sends it; the simulator answers and logs it like a real controller would.
+CMD_WRITE_PARAMETER = 3002
 
 # --------------------------------------------------------------------------------------------
 # Profiles

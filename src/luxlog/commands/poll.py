@@ -8,11 +8,7 @@ import typer
 
 from luxlog.config import load_config
 from luxlog.options import ConfigOption, HostOption, PortOption
-from luxlog.poller import GracefulStop, PollReport, poll_forever, poll_once, summary
-
-
-def _summary(report: PollReport) -> str:
-    return summary(report)  # shared with cli's fast path for `poll --once`
+from luxlog.poller import GracefulStop, poll_forever, poll_once, summary
 
 
 def poll(
@@ -25,7 +21,7 @@ def poll(
     cfg = load_config(config, {"host": host, "port": port})
     cfg.require_host("poll")
     if once:
-        typer.echo(_summary(poll_once(cfg)))
+        typer.echo(summary(poll_once(cfg)))
         return
     guard = GracefulStop()
     guard.install()
@@ -34,7 +30,7 @@ def poll(
         "Ctrl-C to stop"
     )
     try:
-        poll_forever(cfg, guard.event, lambda r: typer.echo(_summary(r)), guard=guard)
+        poll_forever(cfg, guard.event, lambda r: typer.echo(summary(r)), guard=guard)
     finally:
         # The grace ran out inside a round, or the signal came between rounds: the store's
         # transaction rolled back or had committed; either way nothing half-written remains.
