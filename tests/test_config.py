@@ -91,7 +91,7 @@ def test_every_bad_field_is_reported_at_once_with_what_is_allowed() -> None:
         'csv_time: "7 o\'clock" is not a time HH:MM',
         "timezone: 'Mars/Olympus' is not an IANA time zone",
         "output_dirs: empty",
-        "retention_days: 0 is out of range (allowed >= 1)",
+        "retention_days: 0 is out of range (allowed 1..36500)",
         "db_retention_days: 0 is out of range",
         "colour: unknown key",
         "retries: 'many' is not a whole number",
@@ -213,7 +213,7 @@ def test_the_system_time_zone_is_used_when_none_is_configured(
 def test_the_polling_hint_goes_with_a_too_short_interval_only() -> None:
     short = problems_of(interval_sec=5, retention_days=0)
     assert "interval_sec: 5 is out of range (allowed 10..86400) — controllers crash" in short
-    assert "retention_days: 0 is out of range (allowed >= 1) —" not in short
+    assert "retention_days: 0 is out of range (allowed 1..36500) —" not in short
     long = problems_of(interval_sec=100_000)
     assert "crash" not in long
     from_env = load_config_error({"LUXLOG_INTERVAL_SEC": "5"})
@@ -224,3 +224,218 @@ def load_config_error(environ: dict[str, str]) -> str:
     with pytest.raises(ConfigError) as info:
         load_config(environ=environ)
     return str(info.value)
+
+
+# ------------------------------------------------------------ hardening: the file itself
+
+
+def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    code = run(args)
+    out = capsys.readouterr()
+    return code, out.out + out.err
+
+
+@pytest.mark.parametrize("command", [["doctor", "--quick"], ["flush"], ["prune"]])
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        ("host: 127.0.0.1\n".encode("utf-16"), "not UTF-8 (byte 0xff at offset 0, line 1; UTF-16?"),
+        ("host: 127.0.0.1\n".encode("utf-16-le"), "not UTF-8 (NUL byte at offset 1; UTF-16?"),
+        ("# Wärmepumpe\nhost: 127.0.0.1\n".encode("cp1252"), "byte 0xe4 at offset 3, line 1;"),
+    ],
+    ids=["utf-16", "utf-16-le-without-bom", "cp1252"],
+)
+def test_a_config_file_that_is_not_utf8_exits_2_in_every_command_naming_file_and_encoding(
+    command: list[str], data: bytes, expected: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    Path("notepad.yaml").write_bytes(data)
+    code, output = run_cli([*command, "--config", "notepad.yaml"], capsys)
+    assert code == 2, output
+    assert "notepad.yaml: not UTF-8" in output
+    assert expected in output and "save it as UTF-8" in output
+    assert "Traceback" not in output
+
+
+def test_a_utf8_bom_is_accepted() -> None:
+    Path("bom.yaml").write_bytes(b"\xef\xbb\xbfhost: heatpump.local\n")
+    assert load_config(Path("bom.yaml"), environ={}).host == "heatpump.local"
+
+
+def alias_bomb(levels: int) -> str:
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x]"]
+    for i in range(1, levels + 1):
+        lines.append(f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 9) + "]")
+    return "\n".join([*lines, f"columns: *a{levels}", ""])
+
+
+@pytest.mark.parametrize("command", [["doctor", "--quick"], ["flush"]])
+def test_a_yaml_alias_bomb_is_refused_with_one_short_line(
+    command: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    # 6 levels expand to 9**7 (4.8 million) items: the message once quoted all of them
+    Path("bomb.yaml").write_text(alias_bomb(6))
+    code, output = run_cli([*command, "--config", "bomb.yaml"], capsys)
+    assert code == 2
+    assert "bomb.yaml: line 2, column 10: aliases (*name) are not allowed" in output
+    assert len(output) < 300 and "Traceback" not in output
+
+
+def test_any_alias_is_refused_even_a_harmless_one() -> None:
+    path = Path("alias.yaml")
+    path.write_text("timezone: &tz Europe/Berlin\nhost: *tz\n")
+    with pytest.raises(ConfigError, match=r"alias.yaml: line 2, column 7: aliases .* not allowed"):
+        load_config(path, environ={})
+
+
+def test_a_long_bad_value_is_quoted_shortened_so_the_message_stays_one_short_line() -> None:
+    message = problems_of(timezone="x" * 100_000, weekly_day=["day"] * 10_000)
+    assert message.startswith("timezone: 'xxxx") and "…" in message
+    assert "weekly_day: ['day', " in message
+    assert len(message) < 300
+
+
+def test_many_problems_are_counted_beyond_the_first_twenty() -> None:
+    message = problems_of(**{f"key{i:02d}": 1 for i in range(25)})
+    assert "key19: unknown key" in message and "key20" not in message
+    assert message.endswith("… and 5 more problems")
+
+
+def test_duplicate_keys_are_a_config_error_naming_the_key_and_both_lines() -> None:
+    path = Path("dup.yaml")
+    path.write_text("port: 8888\nhost: heatpump.local\nretries: 2\nport: 8889\nretries: 3\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(path, environ={})
+    assert str(info.value) == (
+        "dup.yaml: duplicate key 'port' on lines 1 and 4; "
+        "dup.yaml: duplicate key 'retries' on lines 3 and 5"
+    )
+
+
+def test_duplicate_keys_on_one_line_and_in_nested_mappings_are_found_too() -> None:
+    path = Path("dup.yaml")
+    path.write_text("{host: a, host: b}\n")
+    with pytest.raises(ConfigError, match="duplicate key 'host' on lines 1 and 1"):
+        load_config(path, environ={})
+    path.write_text("output_dirs:\n  - {a: 1,\n     a: 2}\n")
+    with pytest.raises(ConfigError, match="duplicate key 'a' on lines 2 and 3"):
+        load_config(path, environ={})
+
+
+def test_a_duplicate_key_fails_doctor_with_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    Path("config.yaml").write_text("host: 127.0.0.1\nport: 8888\nport: 8889\n")
+    code, output = run_cli(["doctor", "--quick"], capsys)
+    assert code == 2
+    assert "FAIL  config  config.yaml: duplicate key 'port' on lines 2 and 3" in output
+
+
+# ------------------------------------------------------------ hardening: fields
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ({"host": "a" * 64 + ".local"}, "host: 'aaaa"),
+        ({"host": "a" * 64 + ".local"}, "has a label longer than 63 characters (64: "),
+        ({"host": ".".join(["a" * 60] * 5)}, "is longer than 253 characters (304)"),
+        ({"host": "heat..pump"}, "host: 'heat..pump' has an empty label"),
+        ({"host": "127.0.0.1:8889"}, "host: '127.0.0.1:8889' has a port suffix: set 'host: 127.0"),
+        ({"host": "127.0.0.1:8889"}, "and 'port: 8889'"),
+        ({"host": "[::1]:8889"}, "host: '[::1]:8889' is bracketed"),
+        ({"host": "::1::2"}, "host: '::1::2' is not a valid IPv6 address"),
+        ({"host": "http://heatpump"}, "host: 'http://heatpump' is not a host name or IP address"),
+        ({"host": "heat pump"}, "host: 'heat pump' is not a host name or IP address"),
+        ({"cache_path": "~nouser-luxlog/x.db"}, "cache_path: '~nouser-luxlog/x.db' cannot expand"),
+        ({"cache_path": "data/lux\x00log.db"}, "cache_path: 'data/lux\\x00log.db' contains a NUL"),
+        ({"cache_path": "d/" * 2100}, "cache_path: 'd/d/d/"),
+        ({"cache_path": "d/" * 2100}, "is too long (4200 bytes, at most 4095)"),
+        ({"cache_path": "x" * 256}, "has a component longer than 255 bytes"),
+        ({"output_dirs": ["logs", "~nouser-luxlog"]}, "output_dirs: '~nouser-luxlog' cannot"),
+        ({"output_dirs": ["lo\x00gs"]}, "output_dirs: 'lo\\x00gs' contains a NUL byte"),
+    ],
+)
+def test_unusable_hosts_and_paths_are_refused_at_config_time_naming_the_field(
+    raw: dict[str, object], expected: str
+) -> None:
+    message = problems_of(**raw)
+    assert expected in message
+    assert len(message) < 300
+
+
+@pytest.mark.parametrize(
+    "host",
+    ["heatpump.local", "wp-keller", "heatpump.", "192.168.1.50", "::1", "fe80::1%eth0", "bär.de"],
+)
+def test_ordinary_host_names_and_addresses_are_accepted(host: str) -> None:
+    Path("c.yaml").write_text(f"host: '{host}'\n", encoding="utf-8")
+    assert load_config(Path("c.yaml"), environ={}).host == host
+
+
+def test_a_port_suffix_on_host_exits_2_at_once_instead_of_retrying(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, output = run_cli(["poll", "--once", "--host", "127.0.0.1:8889"], capsys)
+    assert code == 2
+    assert "host: '127.0.0.1:8889' has a port suffix" in output
+
+
+def test_a_tilde_path_of_a_known_user_still_expands() -> None:
+    cfg = load_config(environ={"LUXLOG_CACHE_PATH": "~/lux.db"})
+    assert cfg.cache_path == Path.home() / "lux.db"
+
+
+@pytest.mark.parametrize("command", [["flush"], ["doctor", "--quick"], ["poll", "--once"]])
+def test_an_absurdly_long_config_path_exits_2_naming_the_option(
+    command: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, output = run_cli([*command, "--config", "x" * 5000], capsys)
+    assert code == 2, output
+    assert "--config: 'xxxx" in output and "is too long (5000 bytes, at most 4095)" in output
+    assert len(output) < 300 and "Traceback" not in output
+
+
+def test_a_config_path_below_a_regular_file_or_with_a_nul_byte_is_named() -> None:
+    Path("file").write_text("")
+    with pytest.raises(ConfigError, match=r"--config: file 'file/c.yaml' not found"):
+        load_config(Path("file/c.yaml"), environ={})
+    with pytest.raises(ConfigError, match="LUXLOG_CONFIG: 'c\\\\x00.yaml' contains a NUL byte"):
+        load_config(environ={"LUXLOG_CONFIG": "c\x00.yaml"})
+
+
+def test_retention_is_bounded_to_100_years() -> None:
+    message = problems_of(retention_days=800_000, db_retention_days="1e11")
+    assert "retention_days: 800000 is out of range (allowed 1..36500)" in message
+    assert "db_retention_days: '1e11' is not a whole number" in message
+    from_env = load_config_error({"LUXLOG_DB_RETENTION_DAYS": "100000000000"})
+    assert from_env == "db_retention_days: 100000000000 is out of range (allowed 1..36500)"
+    cfg = load_config(environ={"LUXLOG_RETENTION_DAYS": "36500"})
+    assert cfg.retention_days == 36500
+
+
+def test_huge_retention_exits_2_in_prune_instead_of_overflowing(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    Path("config.yaml").write_text("retention_days: 800000\n")
+    code, output = run_cli(["prune"], capsys)
+    assert code == 2
+    assert "retention_days: 800000 is out of range (allowed 1..36500)" in output
+
+
+def test_a_column_pattern_that_is_not_a_valid_glob_is_refused_at_load() -> None:
+    message = problems_of(columns=["ID_WEB_Temperatur_*", "ID_WEB_[", "x[!]"])
+    assert message == (
+        "columns: pattern 'ID_WEB_[' is not a valid glob ('[' at character 8 is never closed "
+        "by ']'); columns: pattern 'x[!]' is not a valid glob ('[' at character 2 is never "
+        "closed by ']')"
+    )
+    cfg = load_config(environ={"LUXLOG_COLUMNS": "ID_WEB_[A-Z]*, [!]x]*, ID_WEB_]"})
+    assert cfg.columns == ("ID_WEB_[A-Z]*", "[!]x]*", "ID_WEB_]")
+
+
+@pytest.mark.parametrize("command", [["doctor", "--quick"], ["flush"], ["prune"]])
+def test_a_bad_column_glob_fails_every_command_not_only_report(
+    command: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    Path("config.yaml").write_text("columns: ['ID_WEB_[']\n")
+    code, output = run_cli(command, capsys)
+    assert code == 2
+    assert "columns: pattern 'ID_WEB_[' is not a valid glob" in output
