@@ -112,3 +112,62 @@ def test_an_unusable_cache_path_is_one_clear_line_not_a_traceback(isolated: Path
 def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert run(["poll", "--bogus"]) == 2
     assert "No such option" in capsys.readouterr().err
+
+
+def store_one_sample(cache_path: Path) -> None:
+    import time
+
+    from luxlog.store import Store
+
+    with Store(cache_path) as store:
+        store.add(time.time() - 86400, {"ID_WEB_Temperatur_TVL": 35.0})
+
+
+@pytest.mark.parametrize("days", ["1000000", "36501", "0"])
+def test_prune_days_beyond_100_years_exits_2_naming_the_allowed_range(
+    days: str, write_config: Callable[..., Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_config()
+    assert run(["prune", "--days", days]) == 2
+    err = capsys.readouterr().err
+    assert f"Invalid value for '--days': {days} is out of range (allowed 1..36500)" in err
+    assert "Traceback" not in err
+
+
+def test_the_largest_allowed_retention_does_not_overflow(
+    write_config: Callable[..., Path], isolated: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_config(retention_days=36500, db_retention_days=36500)
+    store_one_sample(isolated / "data" / "luxlog.db")
+    assert run(["prune"]) == 0
+    assert run(["prune", "--days", "36500", "--dry-run"]) == 0
+    assert "0 cached samples" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("date", ["0001-01-01", "1999-12-31", "2100-01-01", "9999-12-31"])
+def test_report_date_outside_2000_to_2099_exits_2_naming_the_allowed_range(
+    date: str,
+    write_config: Callable[..., Path],
+    isolated: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    write_config()
+    store_one_sample(isolated / "data" / "luxlog.db")
+    assert run(["report", "--date", date]) == 2
+    err = capsys.readouterr().err
+    assert (
+        f"Invalid value for '--date': {date} is out of range (allowed 2000-01-01..2099-12-31)"
+        in err
+    )
+    assert "Traceback" not in err
+
+
+def test_report_dates_at_the_ends_of_the_range_get_past_the_range_check(
+    write_config: Callable[..., Path], isolated: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_config()
+    store_one_sample(isolated / "data" / "luxlog.db")
+    out = isolated / "out"
+    assert run(["report", "--date", "2000-01-01", "--weekly", "--output", str(out)]) == 0
+    assert run(["report", "--date", "2099-12-31", "--output", str(out)]) == 2
+    assert "has not closed yet" in capsys.readouterr().err

@@ -439,3 +439,10 @@ def test_a_bad_column_glob_fails_every_command_not_only_report(
     code, output = run_cli(command, capsys)
     assert code == 2
     assert "columns: pattern 'ID_WEB_[' is not a valid glob" in output
+
+
+def test_column_selection_outside_load_config_refuses_a_bad_glob_too() -> None:
+    from luxlog.columns import select
+
+    with pytest.raises(ConfigError, match=r"pattern 'ID_WEB_\[' is not a valid glob"):
+        select(("ID_WEB_Temperatur_TVL", "ID_WEB_["))

@@ -13,7 +13,9 @@ Three selections (config ``columns``):
 * a list of luxtronik names and glob patterns (``ID_WEB_Temperatur_*``, case-sensitive, like the
   names): columns in the order given, a pattern's matches in index order, duplicates once. A
   name or pattern that matches nothing luxlog knows is a configuration error (exit 2), checked
-  before any report is written, with close names suggested.
+  before any report is written, with close names suggested. A pattern that is not a valid
+  glob (``ID_WEB_[``) is refused already by ``load_config``, so by every command: that check
+  needs no decoder, unlike the names (see config.py).
 
 **Columns the firmware does not send are left out**, decided per report from the window's first
 sample: an index beyond its calculations block, or holding the "no value" marker (``ABSENT``:
@@ -41,6 +43,7 @@ import fnmatch
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from luxlog.config import glob_problem
 from luxlog.decode import ABSENT, SENTINEL_ABSENT_SENSOR, Field, field_for
 from luxlog.errors import ConfigError
 
@@ -240,6 +243,9 @@ def select(columns: str | Sequence[str]) -> Selection:
     seen: set[int] = set()
     problems: list[str] = []
     for spec in wanted:
+        if _is_pattern(spec) and (problem := glob_problem(spec)) is not None:
+            problems.append(f"columns: pattern {spec!r} is not a valid glob ({problem})")
+            continue
         if _is_pattern(spec):
             hits = sorted({i for n, i in by_index if fnmatch.fnmatchcase(n, spec)})
             if not hits:

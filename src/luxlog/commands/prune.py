@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from luxlog import disk
-from luxlog.config import load_config
+from luxlog.config import MAX_DAYS, load_config
 from luxlog.disk import format_bytes
 from luxlog.errors import LuxlogError
 from luxlog.options import ConfigOption
@@ -32,12 +32,19 @@ def summary(result: PruneSummary) -> str:
     )
 
 
+def check_days(value: int | None) -> int | None:
+    """``--days``: 1..MAX_DAYS (beyond that the cut-off date overflows)."""
+    if value is not None and not 1 <= value <= MAX_DAYS:
+        raise typer.BadParameter(f"{value} is out of range (allowed 1..{MAX_DAYS})")
+    return value
+
+
 def prune(
     days: Annotated[
         int | None,
         typer.Option(
             "--days",
-            min=1,
+            callback=check_days,
             help="Keep report CSVs dated within this many days (default: retention_days).",
             show_default=False,
         ),

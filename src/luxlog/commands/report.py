@@ -22,6 +22,9 @@ from luxlog.store import Store
 log = logging.getLogger("luxlog.report")
 
 DATE_FORMAT = "YYYY-MM-DD"
+# Window arithmetic (a week back, a day on, UTC offsets) overflows at the ends of datetime's
+# range (years 1 and 9999); this range is far from both and covers any controller's life.
+DATE_RANGE = (dt.date(2000, 1, 1), dt.date(2099, 12, 31))
 
 
 def parse_date(value: str | None) -> dt.date | None:
@@ -31,12 +34,19 @@ def parse_date(value: str | None) -> dt.date | None:
     try:
         if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
             raise ValueError
-        return dt.date.fromisoformat(value)
+        day = dt.date.fromisoformat(value)
     except ValueError:
         raise typer.BadParameter(
             f"{value!r} is not a date in the format {DATE_FORMAT} (e.g. 2026-11-24)",
             param_hint="'--date'",
         ) from None
+    lo, hi = DATE_RANGE
+    if not lo <= day <= hi:
+        raise typer.BadParameter(
+            f"{value} is out of range (allowed {lo.isoformat()}..{hi.isoformat()})",
+            param_hint="'--date'",
+        )
+    return day
 
 
 def report(
