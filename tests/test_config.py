@@ -446,3 +446,16 @@ def test_column_selection_outside_load_config_refuses_a_bad_glob_too() -> None:
 
     with pytest.raises(ConfigError, match=r"pattern 'ID_WEB_\[' is not a valid glob"):
         select(("ID_WEB_Temperatur_TVL", "ID_WEB_["))
+
+
+def test_absurdly_deep_nesting_is_a_config_error_not_a_recursion_traceback() -> None:
+    path = Path("deep.yaml")
+    path.write_text("columns: " + "[" * 100_000 + "]" * 100_000 + "\n")
+    with pytest.raises(ConfigError, match="deep.yaml: nested too deeply"):
+        load_config(path, environ={})
+
+
+def test_a_range_error_from_the_environment_quotes_the_number_as_given() -> None:
+    message = load_config_error({"LUXLOG_TIMEOUT_SEC": "-1", "LUXLOG_RETENTION_DAYS": "36501"})
+    assert "timeout_sec: -1 is out of range (allowed > 0 and <= 3600)" in message
+    assert "retention_days: 36501 is out of range (allowed 1..36500)" in message

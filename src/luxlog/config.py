@@ -298,7 +298,9 @@ def _float(name: str, value: Any, lo: float, hi: float, problems: list[str]) -> 
         problems.append(f"{name}: {_shown(value)} is not a number")
         return None
     if not lo < x <= hi:
-        problems.append(f"{name}: {_shown(value)} is out of range (allowed > {lo:g} and <= {hi:g})")
+        problems.append(
+            f"{name}: {_clip(str(value))} is out of range (allowed > {lo:g} and <= {hi:g})"
+        )
         return None
     return x
 
@@ -521,6 +523,8 @@ def _read_yaml(path: Path) -> dict[str, Any]:
         where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or "invalid YAML"
         raise ConfigError(f"{path}:{where}: {str(problem)[:200]}") from None
+    except RecursionError:  # PyYAML composes recursively: [[[[… thousands deep
+        raise ConfigError(f"{path}: nested too deeply") from None
     finally:
         loader.dispose()
     if loader.duplicates:
