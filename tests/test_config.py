@@ -459,3 +459,16 @@ def test_a_range_error_from_the_environment_quotes_the_number_as_given() -> None
     message = load_config_error({"LUXLOG_TIMEOUT_SEC": "-1", "LUXLOG_RETENTION_DAYS": "36501"})
     assert "timeout_sec: -1 is out of range (allowed > 0 and <= 3600)" in message
     assert "retention_days: 36501 is out of range (allowed 1..36500)" in message
+
+
+def test_odd_but_harmless_yaml_keys_and_unencodable_names_end_as_clear_errors() -> None:
+    path = Path("c.yaml")
+    path.write_text("<<: {port: 8888, retries: 1}\nport: 8889\n")  # a merge key is no duplicate
+    cfg = load_config(path, environ={})
+    assert (cfg.port, cfg.retries) == (8889, 1)
+    path.write_text("? [a, b]\n: 1\n")
+    with pytest.raises(ConfigError, match="c.yaml: line 1, column 3: found unhashable key"):
+        load_config(path, environ={})
+    message = load_config_error({"LUXLOG_CACHE_PATH": "db\ud800", "LUXLOG_HOST": "ä" * 64})
+    assert "cache_path: 'db\\ud800' cannot be encoded as a file name" in message
+    assert "host: 'ääää" in message and "longer than 63 characters or not valid IDNA" in message
