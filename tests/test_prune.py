@@ -192,7 +192,10 @@ def test_an_output_dir_that_cannot_be_listed_is_an_error_not_a_crash(
     not_a_dir = make(tmp_path / "file")
     cfg = load_config(write_config(output_dirs=[str(not_a_dir)]))
     result = prune_csv(cfg, NOW)
-    assert result.errors and "cannot list" in result.errors[0]
+    assert result.errors == [
+        f"{not_a_dir}: output directory is not a directory (a file, or under one); move it "
+        "away or fix output_dirs"
+    ]
 
 
 def test_report_names_are_defined_in_one_place():

@@ -170,6 +170,7 @@ def test_pending_starts_at_the_first_sample_and_stops_at_the_last_closed_window(
     cfg: Config, store: Store
 ) -> None:
     fill(store, local(2026, 11, 20, 12), local(2026, 11, 20, 13))
+    fill(store, local(2026, 11, 23, 6), local(2026, 11, 23, 6, 59))
     before = report.pending_reports(cfg, store, local(2026, 11, 23, 6, 59))
     assert [(w.kind, w.date.day) for w in before] == [("daily", 21), ("daily", 22)]
     at = report.pending_reports(cfg, store, local(2026, 11, 23, 7))
@@ -182,6 +183,7 @@ def test_pending_ignores_windows_older_than_retention(tmp_path: Path) -> None:
     cfg = make_cfg(tmp_path, retention_days=2)
     with Store(cfg.cache_path, interval=cfg.interval_sec) as store:
         fill(store, local(2026, 11, 1), local(2026, 11, 1, 1))
+        fill(store, local(2026, 11, 26, 6), local(2026, 11, 26, 7))
         due = report.pending_reports(cfg, store, local(2026, 11, 26, 8))
     assert [w.date.day for w in due] == [24, 25, 26]
 
@@ -477,7 +479,10 @@ def test_unwritable_second_dir_first_still_gets_its_file_after_one_retry(
     retries = [r for r in caplog.records if "retrying once" in r.getMessage()]
     errors = [r for r in caplog.records if r.levelno == logging.ERROR]
     assert len(retries) == 1 and len(errors) == 1
-    assert "Not a directory" in errors[0].getMessage() and str(bad) in errors[0].getMessage()
+    assert errors[0].getMessage().endswith(
+        f"cannot create output directory {bad}: {blocker} is a file; move it away or fix "
+        "output_dirs"
+    )
     assert "failed: 2026-11-25_daily.csv in" in run.summary()
     assert [p.name for p in good.iterdir()] == ["2026-11-25_daily.csv"]  # no temp left
 

@@ -17,6 +17,7 @@ from luxlog.codec import Row
 from luxlog.config import load_config
 from luxlog.simulator import Model
 from luxlog.store import Store, slot_of
+from support.clock import MONTHS_3, clock_at, clock_jumped
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NOW = dt.datetime(2026, 11, 25, 9, 0, tzinfo=BERLIN)  # a Wednesday, after 07:00
@@ -111,6 +112,7 @@ def test_empty_window_exits_0_with_a_warning(
     config: Path, isolated: Path, clock: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
     fill(config, dt.datetime(2026, 11, 20, 7, tzinfo=BERLIN), dt.datetime(2026, 11, 20, 8))
+    fill(config, dt.datetime(2026, 11, 25, 7, tzinfo=BERLIN), NOW)  # data after the window
     code = run(["report", "--config", str(config), "--daily"])
     out, err = capsys.readouterr()
     assert code == 0
@@ -192,3 +194,45 @@ def test_an_on_demand_report_past_retention_is_written_kept_and_warned_about(
     assert result.exit_code == 0, result.output
     assert (isolated / "logs" / "2026-10-15_daily.csv").exists()  # not pruned by its own run
     assert "older than retention_days (30)" in result.stderr
+
+
+def test_a_clock_three_months_ahead_deletes_no_csv_records_no_future_window_and_they_are_written_later(  # noqa: E501
+    write_config: Callable[..., Path], isolated: Path
+) -> None:
+    # The case: a power cut, NTP not yet synced, one scheduled run 3 months ahead.
+    config = write_config(interval_sec=600, retention_days=100)
+    logs = isolated / "logs"
+    logs.mkdir()
+    older = [f"2026-11-{d:02d}_daily.csv" for d in range(5, 13)] + [
+        "2026-11-02_weekly.csv", "2026-11-09_weekly.csv",
+    ]  # fmt: skip
+    for name in older:
+        (logs / name).write_text("timestamp\r\n")
+    fill(config, dt.datetime(2026, 11, 20, 7, tzinfo=BERLIN), NOW)
+    with clock_at(NOW):
+        assert invoke("--config", str(config)).exit_code == 0
+    before = sorted(p.name for p in logs.iterdir())
+    assert len(before) == 16
+
+    with clock_jumped(NOW, MONTHS_3):
+        jumped = invoke("--config", str(config))
+    assert jumped.exit_code == 0, jumped.output
+    assert sorted(p.name for p in logs.iterdir()) == before  # nothing expired by a wrong clock
+    assert "waiting for data" in jumped.stdout
+    waiting = [line for line in jumped.stderr.splitlines() if "waiting for data" in line]
+    assert len(waiting) == 1 and "WARNING" in waiting[0], jumped.stderr  # one line per run
+    cfg = load_config(config, environ={})
+    with Store(cfg.cache_path, interval=600, readonly=True) as store:
+        recorded = store.reports()
+    assert max(r["date"] for r in recorded) == "2026-11-25"
+    assert all(r["rows"] > 0 for r in recorded)
+
+    # The clock is right again and samples for a formerly "future" window arrive.
+    later = NOW + dt.timedelta(days=1)
+    fill(config, NOW, later)
+    with clock_at(later):
+        result = invoke("--config", str(config))
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("wrote 1 report (2026-11-26_daily.csv)")
+    lines = (logs / "2026-11-26_daily.csv").read_text().splitlines()
+    assert len(lines) == 1 + 48  # header and a sample every 30 minutes of the day
