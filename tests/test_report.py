@@ -400,6 +400,37 @@ def test_samples_stored_by_name_give_only_their_columns(tmp_path: Path) -> None:
     ]
 
 
+def test_one_short_block_first_in_the_window_does_not_strip_the_columns(tmp_path: Path) -> None:
+    # A controller once answered 3004 with 5 values and that sample opened the day.
+    cfg = make_cfg(tmp_path)
+    model = Model("v3.78")
+    with Store(cfg.cache_path, interval=cfg.interval_sec) as store:
+        start = slot_of(local(2026, 2, 1, 8).timestamp(), cfg.interval_sec)
+        for n in range(6):
+            p, c, v = model.sample(start + n * cfg.interval_sec)
+            calcs = tuple(c[:5]) if n == 0 else tuple(c)
+            store.add_row(Row(start + n * cfg.interval_sec, 0, tuple(p), calcs, tuple(v)))
+        run = report.run_on_demand(cfg, store, local(2026, 2, 2, 8), True, False)
+    assert run.ok
+    table = read_csv(tmp_path / "logs" / "2026-02-02_daily.csv")
+    full = [c.header for c in select("default").resolve(model.sample(start)[1])]
+    assert table[0] == ["timestamp", *full]
+    assert len(full) > 30
+    assert table[1][1:] == [""] * len(full)  # the short sample: empty cells, not the layout
+    assert table[2][full.index("Flow temperature TVL (°C)") + 1] != ""
+
+
+def test_window_layout_takes_the_common_block_length_and_every_sent_index() -> None:
+    def row(*calcs: int) -> Row:
+        return Row(0, 0, (), calcs, ())
+
+    assert report.window_layout([]) is None
+    rows = [row(1, 2), row(1, 2, 3), row(1, 2, 3), row(1, 2, 3, 4, 5, 6)]
+    assert report.window_layout(rows) == (0, 0, 0)  # neither the short nor the long one
+    absent = [row(1, ABSENT, ABSENT), row(ABSENT, ABSENT, 3)]
+    assert report.window_layout(absent) == (0, ABSENT, 0)
+
+
 def test_render_rejects_unknown_dialect() -> None:
     with pytest.raises(ValueError, match="excel-us"):
         _render([], [], "excel-us")
