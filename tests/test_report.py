@@ -510,9 +510,13 @@ def test_unwritable_second_dir_first_still_gets_its_file_after_one_retry(
     retries = [r for r in caplog.records if "retrying once" in r.getMessage()]
     errors = [r for r in caplog.records if r.levelno == logging.ERROR]
     assert len(retries) == 1 and len(errors) == 1
-    assert errors[0].getMessage().endswith(
-        f"cannot create output directory {bad}: {blocker} is a file; move it away or fix "
-        "output_dirs"
+    assert (
+        errors[0]
+        .getMessage()
+        .endswith(
+            f"cannot create output directory {bad}: {blocker} is a file; move it away or fix "
+            "output_dirs"
+        )
     )
     assert "failed: 2026-11-25_daily.csv in" in run.summary()
     assert [p.name for p in good.iterdir()] == ["2026-11-25_daily.csv"]  # no temp left

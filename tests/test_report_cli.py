@@ -18,6 +18,7 @@ from luxlog.config import load_config
 from luxlog.simulator import Model
 from luxlog.store import Store, slot_of
 from support.clock import MONTHS_3, clock_at, clock_jumped
+from support.fullfs import full_tmpfs
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NOW = dt.datetime(2026, 11, 25, 9, 0, tzinfo=BERLIN)  # a Wednesday, after 07:00
@@ -236,3 +237,42 @@ def test_a_clock_three_months_ahead_deletes_no_csv_records_no_future_window_and_
     assert result.stdout.startswith("wrote 1 report (2026-11-26_daily.csv)")
     lines = (logs / "2026-11-26_daily.csv").read_text().splitlines()
     assert len(lines) == 1 + 48  # header and a sample every 30 minutes of the day
+
+
+def test_a_full_disk_names_the_csv_and_the_last_line_says_disk_full(
+    write_config: Callable[..., Path], isolated: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with full_tmpfs(isolated / "full") as full:
+        config = write_config(interval_sec=600, output_dirs=[str(full)])
+        fill(config, dt.datetime(2026, 11, 24, 7, tzinfo=BERLIN), NOW)
+        with clock_at(NOW):
+            code = run(["report", "--config", str(config), "--daily"])
+        err = capsys.readouterr().err
+        assert code == 1
+        assert not (full / "2026-11-25_daily.csv").exists()
+    target = full / "2026-11-25_daily.csv"
+    errors = [line for line in err.splitlines() if " ERROR " in line]
+    assert len(errors) == 1 and f"disk full: cannot write {target}:" in errors[0], err
+    assert f"{full}/x" not in err
+    last = err.strip().splitlines()[-1]
+    assert last.startswith(f"luxlog: 1 report file(s) could not be written (disk full) to {full}:")
+    assert f"mounted at {full}" in last and "no space left" in last
+    assert "Traceback" not in err
+
+
+def test_an_output_dir_that_is_a_file_is_named_with_what_is_wrong(
+    write_config: Callable[..., Path], isolated: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    blocker = isolated / "logs"
+    blocker.write_text("I am a file")
+    config = write_config(interval_sec=600, output_dirs=[str(blocker)])
+    fill(config, dt.datetime(2026, 11, 24, 7, tzinfo=BERLIN), NOW)
+    with clock_at(NOW):
+        code = run(["report", "--config", str(config), "--daily"])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "File exists" not in err
+    assert err.strip().splitlines()[-1] == (
+        f"luxlog: 1 report file(s) could not be written to {blocker}: output directory "
+        f"{blocker} exists but is a file, not a directory; move it away or fix output_dirs"
+    )
