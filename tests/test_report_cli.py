@@ -276,3 +276,24 @@ def test_an_output_dir_that_is_a_file_is_named_with_what_is_wrong(
         f"luxlog: 1 report file(s) could not be written to {blocker}: output directory "
         f"{blocker} exists but is a file, not a directory; move it away or fix output_dirs"
     )
+
+
+def test_a_corrupt_database_moved_aside_is_a_failed_run_naming_the_quarantine(
+    config: Path, isolated: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fill(config, dt.datetime(2026, 11, 24, 7, tzinfo=BERLIN), NOW)
+    db = load_config(config, environ={}).cache_path
+    db.write_bytes(b"garbage, not SQLite " * 500)  # a real file SQLite refuses to open
+    for suffix in ("-wal", "-shm"):
+        Path(f"{db}{suffix}").unlink(missing_ok=True)
+    with clock_at(NOW):
+        code = run(["report", "--config", str(config)])
+    out, err = capsys.readouterr()
+    assert code == 1
+    moved = sorted(db.parent.glob("luxlog.db.corrupt-*"))
+    assert len(moved) == 1 and moved[0].read_bytes().startswith(b"garbage")
+    last = err.strip().splitlines()[-1]
+    assert last.startswith(f"luxlog: database {db} was corrupt and moved aside to {moved[0]};")
+    assert "nothing written this run" in last
+    assert "Traceback" not in err and out == ""
+    assert not (isolated / "logs").exists()
