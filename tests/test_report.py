@@ -707,3 +707,36 @@ def test_kill_9_during_a_report_leaves_no_file_or_the_complete_file(
     for d in dirs:
         assert [p.name for p in d.iterdir()] == ["2026-11-23_daily.csv"]
         assert (d / "2026-11-23_daily.csv").read_bytes() == reference
+
+
+def test_a_window_after_the_newest_sample_waits_and_is_never_recorded_empty(
+    cfg: Config, store: Store, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    fill(store, local(2026, 11, 20, 8), local(2026, 11, 20, 9))
+    # within a day of the data the clock is trusted: the day the data stops in is written
+    first = report.run_scheduled(cfg, store, local(2026, 11, 21, 7, 15))
+    assert [w.window.name for w in first.written] == ["2026-11-21_daily.csv"]
+    with caplog.at_level(logging.WARNING, logger="luxlog"):
+        run = report.run_scheduled(cfg, store, local(2026, 11, 24, 10))
+    assert run.written == []
+    assert [w.name for w in run.waiting] == [
+        "2026-11-22_daily.csv", "2026-11-23_daily.csv", "2026-11-23_weekly.csv",
+        "2026-11-24_daily.csv",
+    ]  # fmt: skip
+    assert run.empty == [] and run.ok
+    assert run.summary().endswith("; 4 windows waiting for data")
+    waiting = [r.getMessage() for r in caplog.records if "waiting for data" in r.getMessage()]
+    assert len(waiting) == 1  # one line per run, not one per window
+    assert "2026-11-22_daily.csv … 2026-11-24_daily.csv" in waiting[0]
+    # on demand, too, a window with nothing at or after it is not recorded as empty
+    demand = report.run_on_demand(cfg, store, local(2026, 11, 24, 10), True, False)
+    assert [w.name for w in demand.waiting] == ["2026-11-24_daily.csv"]
+    assert [r["date"] for r in store.reports()] == ["2026-11-21"]
+    # the samples arrive: the windows are written, the real gap days as empty ones
+    fill(store, local(2026, 11, 23, 12), local(2026, 11, 24, 9))
+    later = report.run_scheduled(cfg, store, local(2026, 11, 24, 10))
+    assert [w.window.name for w in later.written] == [
+        "2026-11-23_weekly.csv", "2026-11-24_daily.csv",
+    ]  # fmt: skip
+    assert [w.name for w in later.empty] == ["2026-11-22_daily.csv", "2026-11-23_daily.csv"]
+    assert later.waiting == []
