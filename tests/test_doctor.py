@@ -23,6 +23,7 @@ from luxlog.doctor import FAIL, OK, WARN, Check, Diagnosis, diagnose, run_checks
 from luxlog.report import pending_reports
 from luxlog.simulator import Model, Simulator
 from luxlog.store import Store, slot_of
+from support.clock import MONTHS_3, clock_at
 
 INTERVAL = 600  # few slots per day, so a full day of samples is quick to write
 NOW = dt.datetime(2026, 3, 1, 12, 0, tzinfo=ZoneInfo("Europe/Berlin")).timestamp()
@@ -343,3 +344,52 @@ def test_reports_falling_back_to_utc_are_a_warning_naming_the_setting(
     assert unset.status == WARN and "LUXLOG_TIMEZONE" in unset.detail
     chosen = check_config(load_config(environ={"LUXLOG_TIMEZONE": "UTC"}))
     assert chosen.status == OK  # UTC on purpose is fine
+
+
+def test_a_last_poll_in_the_future_fails_naming_the_clock(config: Path, cfg: Config):
+    # The line: "last poll 26693 d ago (2100-…)", ok. A poll ahead of the clock is wrong.
+    # (Samples are stored with 32-bit slots, so the future here is 2031, not 2100.)
+    future = dt.datetime(2031, 1, 1, 12, tzinfo=dt.UTC).timestamp()
+    fill(cfg, future, hours=1, reports=False)
+    checks = by_name(run_checks(cfg, NOW, quick=True))
+    last = checks["last poll"]
+    assert last.status == FAIL
+    assert last.detail.startswith("last successful poll 2031-01-01T12:00:00Z is ")
+    assert "in the future: this host's clock (2026-03-01T11:00:00Z) is behind" in last.detail
+    assert "ago" not in last.detail
+    with clock_at(dt.datetime.fromtimestamp(NOW, dt.UTC)):
+        result = CliRunner().invoke(app, ["doctor", "--quick", "--config", str(config)])
+    assert result.exit_code == 1
+    assert "FAIL  last poll" in result.stdout and "check the clock (NTP)" in result.stdout
+
+
+def test_a_poll_finishing_while_doctor_runs_is_not_in_the_future(cfg: Config):
+    fill(cfg, NOW + INTERVAL - 1, reports=False)  # polled within the slack of one interval
+    checks = by_name(run_checks(cfg, NOW, quick=True))
+    assert checks["last poll"].status == OK
+    assert checks["host clock"].status == OK
+
+
+def test_a_clock_behind_the_newest_sample_warns(cfg: Config):
+    fill(cfg, NOW)
+    checks = by_name(run_checks(cfg, NOW - 3 * 3600, quick=True))
+    clock = checks["host clock"]
+    assert clock.status == WARN
+    assert "the clock is 3 h behind the newest sample" in clock.detail
+    assert "newest sample 2026-03-01T11:00:00Z" in clock.detail
+
+
+def test_a_clock_months_ahead_of_the_newest_sample_warns_and_no_report_is_called_missing(
+    cfg: Config,
+):
+    fill(cfg, NOW)
+    ahead = dt.datetime.fromtimestamp(NOW, dt.UTC) + MONTHS_3
+    checks = by_name(run_checks(cfg, ahead, quick=True))
+    clock = checks["host clock"]
+    assert clock.status == WARN
+    assert "the clock is 91 d ahead of the newest sample" in clock.detail
+    assert "NTP" in clock.detail
+    # the windows after the data wait for it: not "due but not written"
+    assert checks["reports"].status == OK, checks["reports"]
+    within_a_day = by_name(run_checks(cfg, NOW + 20 * 3600, quick=True))
+    assert within_a_day["host clock"].status == OK

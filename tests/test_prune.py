@@ -17,6 +17,7 @@ from luxlog.codec import Row
 from luxlog.config import Config, load_config
 from luxlog.prune import (
     TEMP_MAX_AGE_SEC,
+    newest_slot,
     parse_report_name,
     prune,
     prune_csv,
@@ -26,6 +27,7 @@ from luxlog.prune import (
 )
 from luxlog.simulator import Model
 from luxlog.store import Store
+from support.clock import MONTHS_3, clock_jumped
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NOW = dt.datetime(2026, 3, 1, 12, 0, tzinfo=BERLIN)  # retention 30 days: cut-off 2026-01-30
@@ -192,7 +194,10 @@ def test_an_output_dir_that_cannot_be_listed_is_an_error_not_a_crash(
     not_a_dir = make(tmp_path / "file")
     cfg = load_config(write_config(output_dirs=[str(not_a_dir)]))
     result = prune_csv(cfg, NOW)
-    assert result.errors and "cannot list" in result.errors[0]
+    assert result.errors == [
+        f"{not_a_dir}: output directory is not a directory (a file, or under one); move it "
+        "away or fix output_dirs"
+    ]
 
 
 def test_report_names_are_defined_in_one_place():
@@ -305,3 +310,33 @@ def test_cli_prune_exits_1_when_a_directory_cannot_be_pruned(
     config = write_config(output_dirs=[str(make(tmp_path / "file"))])
     assert run(["prune", "--config", str(config)]) == 1
     assert "could not be pruned" in capsys.readouterr().err
+
+
+def test_a_clock_three_months_ahead_expires_no_csv_when_samples_say_otherwise(
+    cfg: Config, logs: Path, tmp_path: Path
+):
+    files = populate(logs, tmp_path)
+    now = NOW.timestamp()
+    with Store(cfg.cache_path, interval=cfg.interval_sec) as store:
+        fill(store, now - 3600, 3, cfg.interval_sec)  # cached
+        store.flush()
+        newest = fill(store, now - 600, 1, cfg.interval_sec)[0]  # still in the buffer
+    with Store(cfg.cache_path, interval=cfg.interval_sec, readonly=True) as store:
+        assert newest_slot(store) == newest
+    with clock_jumped(NOW, MONTHS_3):
+        result = CliRunner().invoke(app, ["prune"])
+    assert result.exit_code == 0, result.output
+    # exactly what a right clock expires (the files dated before 2026-01-30), nothing more
+    assert all(p.exists() for p in files["kept"])
+    assert not any(p.exists() for p in files["expired"])
+    assert "dated before 2026-01-30" in result.stderr
+
+
+def test_newest_slot_is_none_without_samples_and_reads_cache_and_buffer(cfg: Config):
+    with Store(cfg.cache_path, interval=cfg.interval_sec) as store:
+        assert newest_slot(store) is None
+        cached = fill(store, NOW.timestamp(), 2, cfg.interval_sec)
+        store.flush()
+        assert newest_slot(store) == cached[-1]
+        fill(store, NOW.timestamp() - 7200, 1, cfg.interval_sec)  # an older sample, buffered
+        assert newest_slot(store) == cached[-1]

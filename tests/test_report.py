@@ -170,6 +170,7 @@ def test_pending_starts_at_the_first_sample_and_stops_at_the_last_closed_window(
     cfg: Config, store: Store
 ) -> None:
     fill(store, local(2026, 11, 20, 12), local(2026, 11, 20, 13))
+    fill(store, local(2026, 11, 23, 6), local(2026, 11, 23, 6, 59))
     before = report.pending_reports(cfg, store, local(2026, 11, 23, 6, 59))
     assert [(w.kind, w.date.day) for w in before] == [("daily", 21), ("daily", 22)]
     at = report.pending_reports(cfg, store, local(2026, 11, 23, 7))
@@ -182,6 +183,7 @@ def test_pending_ignores_windows_older_than_retention(tmp_path: Path) -> None:
     cfg = make_cfg(tmp_path, retention_days=2)
     with Store(cfg.cache_path, interval=cfg.interval_sec) as store:
         fill(store, local(2026, 11, 1), local(2026, 11, 1, 1))
+        fill(store, local(2026, 11, 26, 6), local(2026, 11, 26, 7))
         due = report.pending_reports(cfg, store, local(2026, 11, 26, 8))
     assert [w.date.day for w in due] == [24, 25, 26]
 
@@ -398,6 +400,37 @@ def test_samples_stored_by_name_give_only_their_columns(tmp_path: Path) -> None:
     ]
 
 
+def test_one_short_block_first_in_the_window_does_not_strip_the_columns(tmp_path: Path) -> None:
+    # A controller once answered 3004 with 5 values and that sample opened the day.
+    cfg = make_cfg(tmp_path)
+    model = Model("v3.78")
+    with Store(cfg.cache_path, interval=cfg.interval_sec) as store:
+        start = slot_of(local(2026, 2, 1, 8).timestamp(), cfg.interval_sec)
+        for n in range(6):
+            p, c, v = model.sample(start + n * cfg.interval_sec)
+            calcs = tuple(c[:5]) if n == 0 else tuple(c)
+            store.add_row(Row(start + n * cfg.interval_sec, 0, tuple(p), calcs, tuple(v)))
+        run = report.run_on_demand(cfg, store, local(2026, 2, 2, 8), True, False)
+    assert run.ok
+    table = read_csv(tmp_path / "logs" / "2026-02-02_daily.csv")
+    full = [c.header for c in select("default").resolve(model.sample(start)[1])]
+    assert table[0] == ["timestamp", *full]
+    assert len(full) > 30
+    assert table[1][1:] == [""] * len(full)  # the short sample: empty cells, not the layout
+    assert table[2][full.index("Flow temperature TVL (°C)") + 1] != ""
+
+
+def test_window_layout_takes_the_common_block_length_and_every_sent_index() -> None:
+    def row(*calcs: int) -> Row:
+        return Row(0, 0, (), calcs, ())
+
+    assert report.window_layout([]) is None
+    rows = [row(1, 2), row(1, 2, 3), row(1, 2, 3), row(1, 2, 3, 4, 5, 6)]
+    assert report.window_layout(rows) == (0, 0, 0)  # neither the short nor the long one
+    absent = [row(1, ABSENT, ABSENT), row(ABSENT, ABSENT, 3)]
+    assert report.window_layout(absent) == (0, ABSENT, 0)
+
+
 def test_render_rejects_unknown_dialect() -> None:
     with pytest.raises(ValueError, match="excel-us"):
         _render([], [], "excel-us")
@@ -477,7 +510,14 @@ def test_unwritable_second_dir_first_still_gets_its_file_after_one_retry(
     retries = [r for r in caplog.records if "retrying once" in r.getMessage()]
     errors = [r for r in caplog.records if r.levelno == logging.ERROR]
     assert len(retries) == 1 and len(errors) == 1
-    assert "Not a directory" in errors[0].getMessage() and str(bad) in errors[0].getMessage()
+    assert (
+        errors[0]
+        .getMessage()
+        .endswith(
+            f"cannot create output directory {bad}: {blocker} is a file; move it away or fix "
+            "output_dirs"
+        )
+    )
     assert "failed: 2026-11-25_daily.csv in" in run.summary()
     assert [p.name for p in good.iterdir()] == ["2026-11-25_daily.csv"]  # no temp left
 
@@ -667,3 +707,36 @@ def test_kill_9_during_a_report_leaves_no_file_or_the_complete_file(
     for d in dirs:
         assert [p.name for p in d.iterdir()] == ["2026-11-23_daily.csv"]
         assert (d / "2026-11-23_daily.csv").read_bytes() == reference
+
+
+def test_a_window_after_the_newest_sample_waits_and_is_never_recorded_empty(
+    cfg: Config, store: Store, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    fill(store, local(2026, 11, 20, 8), local(2026, 11, 20, 9))
+    # within a day of the data the clock is trusted: the day the data stops in is written
+    first = report.run_scheduled(cfg, store, local(2026, 11, 21, 7, 15))
+    assert [w.window.name for w in first.written] == ["2026-11-21_daily.csv"]
+    with caplog.at_level(logging.WARNING, logger="luxlog"):
+        run = report.run_scheduled(cfg, store, local(2026, 11, 24, 10))
+    assert run.written == []
+    assert [w.name for w in run.waiting] == [
+        "2026-11-22_daily.csv", "2026-11-23_daily.csv", "2026-11-23_weekly.csv",
+        "2026-11-24_daily.csv",
+    ]  # fmt: skip
+    assert run.empty == [] and run.ok
+    assert run.summary().endswith("; 4 windows waiting for data")
+    waiting = [r.getMessage() for r in caplog.records if "waiting for data" in r.getMessage()]
+    assert len(waiting) == 1  # one line per run, not one per window
+    assert "2026-11-22_daily.csv … 2026-11-24_daily.csv" in waiting[0]
+    # on demand, too, a window with nothing at or after it is not recorded as empty
+    demand = report.run_on_demand(cfg, store, local(2026, 11, 24, 10), True, False)
+    assert [w.name for w in demand.waiting] == ["2026-11-24_daily.csv"]
+    assert [r["date"] for r in store.reports()] == ["2026-11-21"]
+    # the samples arrive: the windows are written, the real gap days as empty ones
+    fill(store, local(2026, 11, 23, 12), local(2026, 11, 24, 9))
+    later = report.run_scheduled(cfg, store, local(2026, 11, 24, 10))
+    assert [w.window.name for w in later.written] == [
+        "2026-11-23_weekly.csv", "2026-11-24_daily.csv",
+    ]  # fmt: skip
+    assert [w.name for w in later.empty] == ["2026-11-22_daily.csv", "2026-11-23_daily.csv"]
+    assert later.waiting == []

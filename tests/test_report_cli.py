@@ -17,6 +17,8 @@ from luxlog.codec import Row
 from luxlog.config import load_config
 from luxlog.simulator import Model
 from luxlog.store import Store, slot_of
+from support.clock import MONTHS_3, clock_at, clock_jumped
+from support.fullfs import full_tmpfs
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NOW = dt.datetime(2026, 11, 25, 9, 0, tzinfo=BERLIN)  # a Wednesday, after 07:00
@@ -111,6 +113,7 @@ def test_empty_window_exits_0_with_a_warning(
     config: Path, isolated: Path, clock: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
     fill(config, dt.datetime(2026, 11, 20, 7, tzinfo=BERLIN), dt.datetime(2026, 11, 20, 8))
+    fill(config, dt.datetime(2026, 11, 25, 7, tzinfo=BERLIN), NOW)  # data after the window
     code = run(["report", "--config", str(config), "--daily"])
     out, err = capsys.readouterr()
     assert code == 0
@@ -192,3 +195,105 @@ def test_an_on_demand_report_past_retention_is_written_kept_and_warned_about(
     assert result.exit_code == 0, result.output
     assert (isolated / "logs" / "2026-10-15_daily.csv").exists()  # not pruned by its own run
     assert "older than retention_days (30)" in result.stderr
+
+
+def test_a_clock_three_months_ahead_deletes_no_csv_records_no_future_window_and_they_are_written_later(  # noqa: E501
+    write_config: Callable[..., Path], isolated: Path
+) -> None:
+    # The case: a power cut, NTP not yet synced, one scheduled run 3 months ahead.
+    config = write_config(interval_sec=600, retention_days=100)
+    logs = isolated / "logs"
+    logs.mkdir()
+    older = [f"2026-11-{d:02d}_daily.csv" for d in range(5, 13)] + [
+        "2026-11-02_weekly.csv", "2026-11-09_weekly.csv",
+    ]  # fmt: skip
+    for name in older:
+        (logs / name).write_text("timestamp\r\n")
+    fill(config, dt.datetime(2026, 11, 20, 7, tzinfo=BERLIN), NOW)
+    with clock_at(NOW):
+        assert invoke("--config", str(config)).exit_code == 0
+    before = sorted(p.name for p in logs.iterdir())
+    assert len(before) == 16
+
+    with clock_jumped(NOW, MONTHS_3):
+        jumped = invoke("--config", str(config))
+    assert jumped.exit_code == 0, jumped.output
+    assert sorted(p.name for p in logs.iterdir()) == before  # nothing expired by a wrong clock
+    assert "waiting for data" in jumped.stdout
+    waiting = [line for line in jumped.stderr.splitlines() if "waiting for data" in line]
+    assert len(waiting) == 1 and "WARNING" in waiting[0], jumped.stderr  # one line per run
+    cfg = load_config(config, environ={})
+    with Store(cfg.cache_path, interval=600, readonly=True) as store:
+        recorded = store.reports()
+    assert max(r["date"] for r in recorded) == "2026-11-25"
+    assert all(r["rows"] > 0 for r in recorded)
+
+    # The clock is right again and samples for a formerly "future" window arrive.
+    later = NOW + dt.timedelta(days=1)
+    fill(config, NOW, later)
+    with clock_at(later):
+        result = invoke("--config", str(config))
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("wrote 1 report (2026-11-26_daily.csv)")
+    lines = (logs / "2026-11-26_daily.csv").read_text().splitlines()
+    assert len(lines) == 1 + 48  # header and a sample every 30 minutes of the day
+
+
+def test_a_full_disk_names_the_csv_and_the_last_line_says_disk_full(
+    write_config: Callable[..., Path], isolated: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with full_tmpfs(isolated / "full") as full:
+        config = write_config(interval_sec=600, output_dirs=[str(full)])
+        fill(config, dt.datetime(2026, 11, 24, 7, tzinfo=BERLIN), NOW)
+        with clock_at(NOW):
+            code = run(["report", "--config", str(config), "--daily"])
+        err = capsys.readouterr().err
+        assert code == 1
+        assert not (full / "2026-11-25_daily.csv").exists()
+    target = full / "2026-11-25_daily.csv"
+    errors = [line for line in err.splitlines() if " ERROR " in line]
+    assert len(errors) == 1 and f"disk full: cannot write {target}:" in errors[0], err
+    assert f"{full}/x" not in err
+    last = err.strip().splitlines()[-1]
+    assert last.startswith(f"luxlog: 1 report file(s) could not be written (disk full) to {full}:")
+    assert f"mounted at {full}" in last and "no space left" in last
+    assert "Traceback" not in err
+
+
+def test_an_output_dir_that_is_a_file_is_named_with_what_is_wrong(
+    write_config: Callable[..., Path], isolated: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    blocker = isolated / "logs"
+    blocker.write_text("I am a file")
+    config = write_config(interval_sec=600, output_dirs=[str(blocker)])
+    fill(config, dt.datetime(2026, 11, 24, 7, tzinfo=BERLIN), NOW)
+    with clock_at(NOW):
+        code = run(["report", "--config", str(config), "--daily"])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "File exists" not in err
+    assert err.strip().splitlines()[-1] == (
+        f"luxlog: 1 report file(s) could not be written to {blocker}: output directory "
+        f"{blocker} exists but is a file, not a directory; move it away or fix output_dirs"
+    )
+
+
+def test_a_corrupt_database_moved_aside_is_a_failed_run_naming_the_quarantine(
+    config: Path, isolated: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fill(config, dt.datetime(2026, 11, 24, 7, tzinfo=BERLIN), NOW)
+    db = load_config(config, environ={}).cache_path
+    db.write_bytes(b"garbage, not SQLite " * 500)  # a real file SQLite refuses to open
+    for suffix in ("-wal", "-shm"):
+        Path(f"{db}{suffix}").unlink(missing_ok=True)
+    with clock_at(NOW):
+        code = run(["report", "--config", str(config)])
+    out, err = capsys.readouterr()
+    assert code == 1
+    moved = sorted(db.parent.glob("luxlog.db.corrupt-*"))
+    assert len(moved) == 1 and moved[0].read_bytes().startswith(b"garbage")
+    last = err.strip().splitlines()[-1]
+    assert last.startswith(f"luxlog: database {db} was corrupt and moved aside to {moved[0]};")
+    assert "nothing written this run" in last
+    assert "Traceback" not in err and out == ""
+    assert not (isolated / "logs").exists()

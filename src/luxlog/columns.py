@@ -17,13 +17,15 @@ Three selections (config ``columns``):
   glob (``ID_WEB_[``) is refused already by ``load_config``, so by every command: that check
   needs no decoder, unlike the names (see config.py).
 
-**Columns the firmware does not send are left out**, decided per report from the window's first
-sample: an index beyond its calculations block, or holding the "no value" marker (``ABSENT``:
-a sample stored through ``Store.add`` without that sensor). A spreadsheet then never shows a
-column that is empty by construction (V3.78 has no 257/268). The exception is a name listed
-explicitly (not through a pattern): the user asked for it, so it stays, as an empty column if
-need be, and the file layout does not depend on the firmware. The layout is fixed for the whole
-file; a later sample with a shorter block (firmware change mid-window) gives empty cells.
+**Columns the firmware does not send are left out**, decided per report from the window's
+samples (``report.window_layout``: the block length most samples have, and the indices some
+sample holds a value for): an index beyond that block, or holding the "no value" marker
+(``ABSENT``: a sample stored through ``Store.add`` without that sensor) in every sample. A
+spreadsheet then never shows a column that is empty by construction (V3.78 has no 257/268).
+The exception is a name listed explicitly (not through a pattern): the user asked for it, so it
+stays, as an empty column if need be, and the file layout does not depend on the firmware. The
+layout is fixed for the whole file; a sample with a shorter block (one odd answer, a firmware
+change mid-window) gives empty cells.
 
 **Cells.** Numbers are formatted from the raw integers with integer arithmetic, so there is no
 float noise: a value scaled by 10 always has one decimal (``45.4``, ``45.0``, ``-4.0``), by 100
@@ -214,7 +216,7 @@ class Selection:
     specs: tuple[_Spec, ...] = ()
 
     def resolve(self, first: Sequence[int]) -> list[Column]:
-        """The columns of a report whose first sample has calculations ``first``."""
+        """The columns of a report whose samples send what ``first`` sends (see above)."""
 
         def sent(index: int) -> bool:
             return index < len(first) and first[index] != ABSENT

@@ -12,7 +12,11 @@ invalid, only the ``config`` line is produced: every other check needs it.
 Thresholds, and why:
 
 * last poll older than ``3 × interval_sec``: FAIL (one or two missed slots happen; three in a
-  row mean polling has stopped);
+  row mean polling has stopped); more than one interval in the future: FAIL naming this host's
+  clock (a poll may finish while doctor runs, hence the slack);
+* this host's clock behind the newest sample (by more than an interval), or more than
+  ``CLOCK_AHEAD_MAX_SEC`` (a day) ahead of it: warn (``host clock``; report then holds back the
+  windows after the data, and retention counts from the newest sample);
 * controller clock drift above ``CLOCK_WARN_SEC`` (a minute): warn (FHEM calls ≤ 2 s normal;
   the CSV timestamps are this host's, so drift only matters for the controller's own logs);
 * oldest unflushed sample older than ``BACKLOG_FAIL_SEC``: FAIL, above ``BACKLOG_WARN_SEC``:
@@ -40,7 +44,7 @@ from luxlog.config import Config, load_config
 from luxlog.decode import firmware_version
 from luxlog.disk import UsageFn, disk_usage, existing_ancestor, format_bytes, watched_paths
 from luxlog.errors import ConfigError, DeviceError, LuxlogError
-from luxlog.prune import REPORT_KINDS
+from luxlog.prune import CLOCK_AHEAD_MAX_SEC, REPORT_KINDS, newest_slot
 from luxlog.store import SCHEMA_VERSION, Store, slot_of, to_epoch
 
 OK, WARN, FAIL = "ok", "warn", "FAIL"
@@ -251,10 +255,48 @@ def check_last_poll(cfg: Config, store: Store, now: float) -> Check:
     if last is None:
         return Check("last poll", FAIL, "no successful poll recorded (is the poll job running?)")
     age = now - last
+    if -age > cfg.interval_sec:  # one interval of slack: a poll may finish while doctor runs
+        return Check(
+            "last poll",
+            FAIL,
+            f"last successful poll {_utc(last)} is {_duration(age)} in the future: this host's "
+            f"clock ({_utc(now)}) is behind, or was ahead when it polled; check the clock (NTP)",
+        )
     text = f"last successful poll {_duration(age)} ago ({_utc(last)})"
     if age > limit:
         return Check("last poll", FAIL, f"{text}, more than {STALE_POLL_INTERVALS} intervals")
     return Check("last poll", OK, text)
+
+
+def check_host_clock(cfg: Config, store: Store, now: float) -> Check:
+    """This host's clock against the newest stored sample: behind it, or far ahead of it.
+
+    Behind: samples were stored with a clock that was ahead, or the clock went back. Far ahead
+    (more than ``CLOCK_AHEAD_MAX_SEC``): polling stopped that long, or the clock jumped ahead;
+    either way ``report`` holds back the windows after the data and retention counts from the
+    newest sample, not the clock.
+    """
+    newest = newest_slot(store)
+    if newest is None:
+        return Check("host clock", OK, f"{_utc(now)}; no samples stored yet to compare with")
+    ahead = now - (newest + cfg.interval_sec)
+    text = f"this host's clock {_utc(now)}, newest sample {_utc(newest)}"
+    if newest - now > cfg.interval_sec:
+        return Check(
+            "host clock",
+            WARN,
+            f"{text}: the clock is {_duration(newest - now)} behind the newest sample (it went "
+            "back, or was ahead when samples were stored); check the clock (NTP)",
+        )
+    if ahead > CLOCK_AHEAD_MAX_SEC:
+        return Check(
+            "host clock",
+            WARN,
+            f"{text}: the clock is {_duration(now - newest)} ahead of the newest sample: polling "
+            "stopped that long, or the clock jumped ahead (NTP not synced?); reports after the "
+            "newest sample wait for data",
+        )
+    return Check("host clock", OK, text)
 
 
 def _missing_runs(expected: range, present: set[int]) -> Iterator[tuple[int, int]]:
@@ -358,6 +400,7 @@ def store_checks(cfg: Config, now: float, quick: bool) -> list[Check]:
     with store:
         checks = _guard("database", lambda: [check_database(cfg, store, quick)])
         checks += _guard("last poll", lambda: [check_last_poll(cfg, store, now)])
+        checks += _guard("host clock", lambda: [check_host_clock(cfg, store, now)])
         checks += _guard("gaps", lambda: [check_gaps(cfg, store, now)])
         checks += _guard("buffer", lambda: [check_buffer(store, now)])
         checks += _guard("reports", lambda: [check_reports(cfg, store, now)])

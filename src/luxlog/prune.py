@@ -23,6 +23,10 @@ Rules, each for a reason:
 * **Cached samples** older than ``db_retention_days`` go through ``Store.prune``, which never
   touches the buffer (unflushed samples). The cut-off is taken from the earlier of the clock and
   the newest cached sample, so here too a clock far ahead cannot empty the cache.
+* **"Today" is never later than the data.** Report files, too, are judged against the earlier
+  of the clock and the newest stored sample (cache or buffer; ``newest_slot``): a clock three
+  months ahead (NTP not yet synced after a power cut) cannot expire a single file. The price is
+  harmless: while polling is stopped, files stay until samples arrive again.
 
 ``prune_csv`` is also run by ``report`` after writing; ``prune`` runs both parts.
 """
@@ -33,11 +37,14 @@ import datetime as dt
 import logging
 import os
 import re
+import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal, cast
 
 from luxlog.config import Config
 from luxlog.disk import format_bytes
+from luxlog.errors import LuxlogError
 from luxlog.store import PruneResult, Store, to_epoch
 
 log = logging.getLogger("luxlog.prune")
@@ -50,6 +57,9 @@ TEMP_NAME = re.compile(rf"\.(?P<report>\d{{4}}-\d{{2}}-\d{{2}}_(?:{_KINDS})\.csv
 TEMP_MAX_AGE_SEC = 3600  # a report run is killed by `timeout` long before this
 
 DAY_SEC = 86_400
+# A clock more than this past the newest sample is not trusted to say a window has closed
+# (report) and is reported by doctor: polling stopped that long, or the clock jumped ahead.
+CLOCK_AHEAD_MAX_SEC = DAY_SEC
 
 
 def report_name(kind: str, date: dt.date) -> str:
@@ -124,12 +134,47 @@ def _now_epoch(now: dt.datetime | float) -> float:
     return to_epoch(now, "now")
 
 
-def csv_cutoff(cfg: Config, now: dt.datetime | float, days: int | None = None) -> dt.date:
-    """Report files dated before this local date are expired."""
+def newest_slot(store: Store) -> int | None:
+    """The slot of the newest stored sample, cache or buffer (None: no samples)."""
+    counts = store.counts()
+    last, oldest_buffered = counts["last_cached_slot"], counts["oldest_buffered"]
+    if oldest_buffered is None:
+        return cast(int | None, last)
+    # The buffer is small (flush runs every few minutes): its slots from the newest cached
+    # one on are few, and the newest of them is the newest sample.
+    lo = oldest_buffered if last is None else max(last, oldest_buffered)
+    present = store.slots(lo, 2**62)
+    return max([*present, *([int(last)] if last is not None else [])])
+
+
+def read_newest_slot(cfg: Config) -> int | None:
+    """``newest_slot`` of the configured database, opened read-only; None when there is none
+    yet or it cannot be read (then the clock alone decides, as before)."""
+    if not cfg.cache_path.exists():
+        return None
+    try:
+        with Store(cfg.cache_path, interval=cfg.interval_sec, readonly=True) as store:
+            return newest_slot(store)
+    except (LuxlogError, sqlite3.Error) as exc:
+        log.debug("cannot read the newest sample of %s: %s", cfg.cache_path, exc)
+        return None
+
+
+def anchor(cfg: Config, now: float, newest: int | None) -> float:
+    """ "Now" for retention: the earlier of the clock and the end of the newest sample's slot,
+    so a clock far in the future cannot expire anything."""
+    return now if newest is None else min(now, newest + cfg.interval_sec)
+
+
+def csv_cutoff(
+    cfg: Config, now: dt.datetime | float, days: int | None = None, newest: int | None = None
+) -> dt.date:
+    """Report files dated before this local date are expired (``newest``: the newest sample's
+    slot, which caps "today" when the clock is ahead of the data)."""
     keep = cfg.retention_days if days is None else days
     if keep < 0:
         raise ValueError(f"days: {keep} is negative")
-    today = dt.datetime.fromtimestamp(_now_epoch(now), cfg.tz).date()
+    today = dt.datetime.fromtimestamp(anchor(cfg, _now_epoch(now), newest), cfg.tz).date()
     return today - dt.timedelta(days=keep)
 
 
@@ -155,6 +200,12 @@ def _prune_dir(path: Path, cutoff: dt.date, now: float, dry_run: bool, verb: str
                     temps.append((Path(entry.path), entry.stat(follow_symlinks=False)))
     except FileNotFoundError:
         result.missing = True
+        return result
+    except NotADirectoryError:
+        result.errors.append(
+            f"{path}: output directory is not a directory (a file, or under one); move it away "
+            "or fix output_dirs"
+        )
         return result
     except OSError as exc:
         result.errors.append(f"{path}: cannot list ({exc.strerror or exc})")
@@ -197,15 +248,26 @@ def prune_csv(
     now: dt.datetime | float,
     days: int | None = None,
     dry_run: bool = False,
+    newest: int | Literal["read"] | None = "read",
 ) -> CsvPruneResult:
     """Delete expired report CSVs (and stale temp files) in every output directory.
 
     ``days`` overrides ``retention_days``; ``dry_run`` only lists what would go. Logs one line
     per directory. Problems in one directory (permissions) are collected in ``errors`` and the
-    other directories are still pruned.
+    other directories are still pruned. ``newest`` is the newest sample's slot (by default read
+    from the database): "today" is never later than it.
     """
     t = _now_epoch(now)
-    cutoff = csv_cutoff(cfg, t, days)
+    if newest == "read":
+        newest = read_newest_slot(cfg)
+    cutoff = csv_cutoff(cfg, t, days, newest)
+    if newest is not None and t > newest + cfg.interval_sec + CLOCK_AHEAD_MAX_SEC:
+        log.info(
+            "the clock (%s) is ahead of the newest sample (%s): retention counts from the "
+            "newest sample",
+            _utc(t),
+            _utc(newest),
+        )
     verb = "would delete" if dry_run else "deleted"
     results: list[DirPruneResult] = []
     seen: set[Path] = set()
@@ -238,11 +300,14 @@ def prune_csv(
     return CsvPruneResult(results, cutoff, dry_run)
 
 
+def _utc(t: float) -> str:
+    return dt.datetime.fromtimestamp(t, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def db_cutoff(cfg: Config, now: float, newest_slot: int | None) -> float:
     """Epoch before which cached samples go: retention counted back from the earlier of the
     clock and the newest sample, so a clock far in the future cannot empty the cache."""
-    anchor = now if newest_slot is None else min(now, newest_slot + cfg.interval_sec)
-    return anchor - cfg.db_retention_days * DAY_SEC
+    return anchor(cfg, now, newest_slot) - cfg.db_retention_days * DAY_SEC
 
 
 def prune_db(

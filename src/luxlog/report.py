@@ -22,6 +22,20 @@ a run after an outage catches up every missed report. A window without any sampl
 file and logs a WARNING once: it is recorded with 0 rows and no paths, so it is not warned about
 again every 15 minutes (``--date`` still rewrites it on demand).
 
+*A clock ahead of the data.* "Today" for retention is the earlier of the clock and the newest
+stored sample (``prune.csv_cutoff``), and a window that starts after the newest sample is
+*waiting for data*, never written empty: nothing after it proves it really had no samples (a
+clock three months ahead after a power cut, NTP not yet synced, would otherwise record months
+of future windows as empty and never write them when their day really comes). When the clock
+is more than ``CLOCK_AHEAD_MAX_SEC`` (a day) past the newest sample, the window the data stops
+in waits too, so a wrong clock cannot record it half-filled. Waiting windows stay due; a run
+logs them in one line, and each is written once samples at or after it exist. ``doctor``
+leaves them out of its overdue reports and warns about the clock instead.
+
+*Columns* are chosen from the whole window, not its first sample (``window_layout``): the
+calculations-block length most samples have (a lone short or long block cannot change it), and
+within it every index that some sample holds a value for.
+
 **Writing.** Rows stream from ``Store.iter_rows`` (cache and buffer merged, so nothing waits for a
 flush) straight into the temp file ``.<name>.tmp-<pid>`` of the first output directory while the
 bytes are hashed; memory stays flat however long the window. The temp file is fsynced, renamed
@@ -60,7 +74,15 @@ from luxlog.config import WEEKDAYS, Config
 from luxlog.decode import ABSENT
 from luxlog.disk import disk_full_error, is_disk_full
 from luxlog.errors import ConfigError
-from luxlog.prune import REPORT_KINDS, TEMP_NAME, csv_cutoff, report_name, temp_name
+from luxlog.prune import (
+    CLOCK_AHEAD_MAX_SEC,
+    REPORT_KINDS,
+    TEMP_NAME,
+    csv_cutoff,
+    newest_slot,
+    report_name,
+    temp_name,
+)
 from luxlog.store import Store
 
 log = logging.getLogger("luxlog.report")
@@ -155,14 +177,49 @@ def _first_slot(store: Store) -> int | None:
     return min(firsts) if firsts else None
 
 
-def pending_reports(cfg: Config, store: Store, now: dt.datetime) -> list[Window]:
+@dataclass(frozen=True)
+class Due:
+    """Windows due at a run: ``ready`` to write, ``waiting`` for data (after the newest
+    sample), and the newest sample's slot that split them."""
+
+    ready: list[Window]
+    waiting: list[Window]
+    newest: int | None
+
+
+def due_reports(cfg: Config, store: Store, now: dt.datetime) -> Due:
     """Every closed daily/weekly window within retention, after the first sample, not yet
-    recorded as written; oldest first, daily before weekly on the same date."""
+    recorded as written; oldest first, daily before weekly on the same date. Those starting
+    after the newest sample's slot are ``waiting`` (see the module docstring)."""
     first = _first_slot(store)
     if first is None:
-        return []
+        return Due([], [], None)
+    newest = newest_slot(store)
+    assert newest is not None
+    after = newest + cfg.interval_sec  # no sample exists at or after this instant
+    # A clock far past the data may be wrong: then only a sample after a window's end proves
+    # that the window has closed, and a window the data stops in waits with the later ones.
+    trusted = _aware(now).timestamp() - after <= CLOCK_AHEAD_MAX_SEC
+    ready: list[Window] = []
+    waiting: list[Window] = []
+    for w in pending_windows(cfg, store, now, first, newest):
+        wait = w.start_epoch >= after or (not trusted and w.end_epoch > after)
+        (waiting if wait else ready).append(w)
+    return Due(ready, waiting, newest)
+
+
+def pending_reports(cfg: Config, store: Store, now: dt.datetime) -> list[Window]:
+    """The windows ``report`` would write now (``due_reports(...).ready``)."""
+    return due_reports(cfg, store, now).ready
+
+
+def pending_windows(
+    cfg: Config, store: Store, now: dt.datetime, first: int, newest: int
+) -> list[Window]:
+    """Closed windows within retention (counted from ``newest`` when the clock is ahead),
+    ending after ``first``, not recorded as written."""
     latest = latest_closed_date(cfg, now)
-    day = csv_cutoff(cfg, now)
+    day = csv_cutoff(cfg, now, newest=newest)
     done = {(r["kind"], r["date"]) for r in store.reports()}
     weekly_day = WEEKDAYS.index(cfg.weekly_day)
     out: list[Window] = []
@@ -270,7 +327,7 @@ def _fsync_dir(directory: Path) -> None:
 
 def atomic_write(directory: Path, name: str, produce: Callable[[BinaryIO], T]) -> T:
     """Create ``directory/name`` whole or not at all: temp file, fsync, rename, dir fsync."""
-    directory.mkdir(parents=True, exist_ok=True)
+    make_output_dir(directory)
     tmp = directory / temp_name(name)
     try:
         with open(tmp, "wb") as f:
@@ -284,6 +341,32 @@ def atomic_write(directory: Path, name: str, produce: Callable[[BinaryIO], T]) -
         raise
     _fsync_dir(directory)
     return result
+
+
+class OutputDirError(OSError):
+    """An output directory that is not a directory: the message says which path and why."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+def make_output_dir(directory: Path) -> None:
+    """Create ``directory`` (and parents) when missing; a file in the way is named plainly
+    instead of mkdir's bare "File exists" / "Not a directory"."""
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError) as exc:
+        blocker = next(
+            (p for p in (directory, *directory.parents) if p.exists() and not p.is_dir()), None
+        )
+        if blocker is None:
+            raise
+        what = "a file" if blocker.is_file() else "not a directory"
+        if blocker == directory:
+            text = f"output directory {directory} exists but is {what}, not a directory"
+        else:
+            text = f"cannot create output directory {directory}: {blocker} is {what}"
+        raise OutputDirError(f"{text}; move it away or fix output_dirs") from exc
 
 
 def _alive(pid: int) -> bool:
@@ -324,9 +407,12 @@ def remove_stray_temps(dirs: Iterable[Path]) -> list[Path]:
     return removed
 
 
-def _describe_error(directory: Path, exc: OSError) -> str:
+def _describe_error(target: Path, exc: OSError) -> str:
+    """The reason a write of the report file ``target`` failed, for the log and the summary."""
     if is_disk_full(exc):
-        return str(disk_full_error(directory / "x"))
+        return str(disk_full_error(target))
+    if isinstance(exc, OutputDirError):
+        return str(exc)
     return f"{exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else "")
 
 
@@ -347,6 +433,7 @@ class Failure:
     window: Window
     directory: Path
     error: str
+    disk_full: bool = False
 
 
 @dataclass
@@ -357,6 +444,7 @@ class ReportRun:
     empty: list[Window] = field(default_factory=list)
     failed: list[Failure] = field(default_factory=list)
     output_dirs: tuple[Path, ...] = ()
+    waiting: list[Window] = field(default_factory=list)  # after the newest sample
 
     @property
     def ok(self) -> bool:
@@ -374,6 +462,9 @@ class ReportRun:
             parts.append(f"wrote {len(names)} report{plural} ({shown}) to {dirs}")
         elif not self.failed:
             parts.append("no reports due" if not self.empty else "wrote no reports")
+        if self.waiting:
+            plural = "s" if len(self.waiting) != 1 else ""
+            parts.append(f"{len(self.waiting)} window{plural} waiting for data")
         if self.empty:
             plural = "s" if len(self.empty) != 1 else ""
             parts.append(f"{len(self.empty)} window{plural} without data")
@@ -381,6 +472,21 @@ class ReportRun:
             failures = ", ".join(f"{f.window.name} in {f.directory}" for f in self.failed)
             parts.append(f"failed: {failures}")
         return "; ".join(parts)
+
+    def failure_message(self) -> str:
+        """The command's error line: which directories, and why (disk full said first)."""
+        by_dir: dict[Path, list[Failure]] = {}
+        for f in self.failed:
+            by_dir.setdefault(f.directory, []).append(f)
+        reasons = []
+        for directory, failures in by_dir.items():
+            more = f" (and {len(failures) - 1} more)" if len(failures) > 1 else ""
+            reasons.append(f"{directory}: {failures[0].error}{more}")
+        full = any(f.disk_full for f in self.failed)
+        head = f"{len(self.failed)} report file(s) could not be written"
+        if full:
+            head += " (disk full)"
+        return f"{head} to {'; '.join(reasons)}"
 
 
 def _format_gap(seconds: int) -> str:
@@ -396,14 +502,27 @@ def _copy_from(source: Path, f: BinaryIO) -> None:
         shutil.copyfileobj(s, f, 1 << 16)
 
 
-def _first_row(store: Store, w: Window) -> Row | None:
-    rows = store.iter_rows(w.start_epoch, w.end_epoch)
-    try:
-        return next(rows, None)
-    finally:
-        close = getattr(rows, "close", None)  # a generator: release its cursor now
-        if close is not None:
-            close()
+def window_layout(rows: Iterable[Row]) -> tuple[int, ...] | None:
+    """Calculations standing for the whole window when choosing its columns (None: no rows).
+
+    The block length is the one most samples have (ties: the longer), so one odd sample, a
+    controller answering 3004 with 5 values, cannot strip the file down to timestamps; an index
+    counts as sent when any sample holds a value there. Only "sent or not" is used by
+    ``Selection.resolve``, so the values are placeholders (0) or ``ABSENT``.
+    """
+    lengths: dict[int, int] = {}
+    sent: set[int] = set()
+    for row in rows:
+        calcs = row.calculations
+        lengths[len(calcs)] = lengths.get(len(calcs), 0) + 1
+        if ABSENT in calcs:
+            sent.update(i for i, v in enumerate(calcs) if v != ABSENT)
+        else:
+            sent.update(range(len(calcs)))
+    if not lengths:
+        return None
+    length = max(lengths, key=lambda n: (lengths[n], n))
+    return tuple(0 if i in sent else ABSENT for i in range(length))
 
 
 def write_window(
@@ -418,8 +537,17 @@ def write_window(
     """Write one window to every directory; add the outcome to ``run``."""
     tz = cfg.tz
     expected = w.expected_slots(cfg.interval_sec)
-    first = _first_row(store, w)
-    if first is None:
+    layout = window_layout(store.iter_rows(w.start_epoch, w.end_epoch))
+    if layout is None:
+        newest = newest_slot(store)
+        if newest is None or newest + cfg.interval_sec <= w.start_epoch:
+            # Nothing after it either: it may simply not have happened yet (a clock ahead).
+            log.warning(
+                "%s: no samples in the window and none after it; not written, waiting for data",
+                w.describe(tz),
+            )
+            run.waiting.append(w)
+            return
         log.warning(
             "%s: no samples in the window (0 of %d slots); no file written",
             w.describe(tz),
@@ -429,7 +557,7 @@ def write_window(
         if record:
             store.record_report(w.kind, w.date.isoformat(), [], 0, expected, "")
         return
-    columns = selection.resolve(first.calculations)
+    columns = selection.resolve(layout)
     encoding = ENCODINGS[cfg.csv_dialect]
 
     def render(f: BinaryIO) -> tuple[RenderStats, str]:
@@ -462,14 +590,14 @@ def write_window(
                 paths.append(directory / w.name)
                 break
             except OSError as exc:
-                reason = _describe_error(directory, exc)
+                reason = _describe_error(directory / w.name, exc)
                 if attempt == 1:
                     log.warning(
                         "%s: writing to %s failed (%s); retrying once", w.name, directory, reason
                     )
                     continue
                 log.error("%s: could not write to %s: %s", w.name, directory, reason)
-                run.failed.append(Failure(w, directory, reason))
+                run.failed.append(Failure(w, directory, reason, is_disk_full(exc)))
                 failed = True
     if outcome is None:
         return  # no directory could be written
@@ -509,8 +637,23 @@ def run_scheduled(
     dirs = _unique(cfg.output_dirs if output is None else (output,))
     selection = _prepare(cfg, dirs)
     run = ReportRun(output_dirs=tuple(dirs))
-    for w in pending_reports(cfg, store, now):
+    due = due_reports(cfg, store, now)
+    for w in due.ready:
         write_window(w, cfg, store, selection, dirs, run, record=output is None)
+    if due.waiting:
+        assert due.newest is not None
+        first, last = due.waiting[0], due.waiting[-1]
+        span = first.name if first is last else f"{first.name} … {last.name}"
+        plural = "s" if len(due.waiting) != 1 else ""
+        log.warning(
+            "%d report window%s (%s) start after the newest sample (%s): waiting for data, not "
+            "written; if polling is running, check this host's clock (NTP)",
+            len(due.waiting),
+            plural,
+            span,
+            local_timestamp(due.newest, cfg.tz),
+        )
+        run.waiting = due.waiting
     return run
 
 

@@ -256,6 +256,7 @@ class Store:
         self.path = Path(path)
         self.interval = interval
         self.readonly = readonly
+        self.quarantined: Path | None = None  # where a corrupt file found on open went
         self.conn = self._open(check)
         self._opened_identity = self._identity()
 
@@ -316,7 +317,7 @@ class Store:
                 if self.readonly and _is_corrupt(exc):
                     raise StoreError(f"database {self.path} is corrupt: {exc}") from exc
                 raise StoreError(f"cannot open database {self.path}: {exc}") from exc
-            moved = self.quarantine(str(exc))
+            moved = self.quarantined = self.quarantine(str(exc))
             log.error(
                 "database %s failed its integrity check (%s); moved aside to %s, "
                 "recording continues in a fresh file",

@@ -13,9 +13,9 @@ import typer
 from luxlog.columns import select
 from luxlog.config import load_config
 from luxlog.disk import warn_if_full
-from luxlog.errors import ReportError
+from luxlog.errors import ReportError, StoreError
 from luxlog.options import ConfigOption
-from luxlog.prune import csv_cutoff, prune_csv
+from luxlog.prune import csv_cutoff, newest_slot, prune_csv
 from luxlog.report import run_on_demand, run_scheduled
 from luxlog.store import Store
 
@@ -89,6 +89,13 @@ def report(
         typer.echo("no reports due (no database yet)")
         return
     with Store(cfg.cache_path, interval=cfg.interval_sec) as store:
+        if store.quarantined is not None:
+            # The fresh file has no samples: "no reports due" would hide a lost history.
+            raise StoreError(
+                f"database {cfg.cache_path} was corrupt and moved aside to "
+                f"{store.quarantined}; nothing written this run (recording continues in a "
+                "fresh database; the reports of the moved history can be recovered from it)"
+            )
         if daily or weekly or day is not None:
             if day is not None and day < csv_cutoff(cfg, now) and output is None:
                 log.warning(
@@ -102,9 +109,9 @@ def report(
             run = run_scheduled(cfg, store, now, output)
             # prune hook, scheduled runs only (as the original service did): expired CSVs and
             # stale temp files go right after writing. An on-demand report is never deleted
-            # by the run that wrote it.
-            prune_csv(cfg, now)
+            # by the run that wrote it. "Today" is capped by the newest sample: a clock far
+            # ahead cannot expire files.
+            prune_csv(cfg, now, newest=newest_slot(store))
     typer.echo(run.summary())
     if not run.ok:
-        dirs = ", ".join(sorted({str(f.directory) for f in run.failed}))
-        raise ReportError(f"{len(run.failed)} report file(s) could not be written to {dirs}")
+        raise ReportError(run.failure_message())
