@@ -79,7 +79,18 @@ def test_two_polls_in_one_slot_store_one_sample(sim_config: Path, isolated: Path
 
 
 @pytest.mark.parametrize(
-    "fault", ["refuse", "hang", "stall", "close", "trickle", "wrong-echo", "absurd-length", "busy"]
+    "fault",
+    [
+        "refuse",
+        "hang",
+        "stall",
+        "close",
+        "trickle",
+        "wrong-echo",
+        "absurd-length",
+        "busy",
+        "short-calculations",
+    ],
 )
 def test_a_failed_poll_exits_1_stores_nothing_and_records_the_attempts(
     make_sim: Callable[..., Simulator],
@@ -103,6 +114,24 @@ def test_a_failed_poll_exits_1_stores_nothing_and_records_the_attempts(
     _, ok, n, duration_ms, error = attempts[0]
     assert not ok and n >= 1 and error and str(sim.port) in error
     assert duration_ms >= 0
+
+
+def test_a_short_calculations_block_is_a_recorded_failure_never_a_sample(
+    make_sim: Callable[..., Simulator], write_config: Callable[..., Path], isolated: Path
+) -> None:
+    sim = make_sim(faults={"short-calculations"})
+    write_config(host="127.0.0.1", port=sim.port)
+    result = CliRunner().invoke(app, ["poll", "--once"])
+    assert result.exit_code == 1
+    reason = (
+        "reading 3004 (calculations): calculations block has 5 values, fewer than any known "
+        "firmware (200): controller still booting?"
+    )
+    assert reason in result.stderr
+    with Store(isolated / "data" / "luxlog.db", interval=10) as store:
+        assert list(store.iter_rows(0, 2**31)) == []
+        ((_, ok, n, _, error),) = store.attempts_since(0)
+    assert not ok and n == 1 and error and reason in error
 
 
 def test_a_poll_never_outlives_its_slot_even_with_a_long_timeout(
