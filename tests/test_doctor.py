@@ -343,3 +343,22 @@ def test_reports_falling_back_to_utc_are_a_warning_naming_the_setting(
     assert unset.status == WARN and "LUXLOG_TIMEZONE" in unset.detail
     chosen = check_config(load_config(environ={"LUXLOG_TIMEZONE": "UTC"}))
     assert chosen.status == OK  # UTC on purpose is fine
+
+
+def test_an_interval_that_leaves_the_poll_deadline_at_the_cron_wrappers_bound_warns() -> None:
+    from luxlog.doctor import check_schedule
+
+    # interval 10: deadline 8 s, wrapper `timeout 7`: SIGTERM would always come first
+    short = check_schedule(load_config(environ={"LUXLOG_INTERVAL_SEC": "10"}))
+    assert short.status == WARN
+    assert "poll deadline (8 s)" in short.detail and "timeout -s TERM -k 2 7" in short.detail
+    assert "interval_sec >= 20" in short.detail
+    assert check_schedule(load_config(environ={"LUXLOG_INTERVAL_SEC": "19"})).status == WARN
+    for interval in ("20", "30", "60", "3600"):
+        fine = check_schedule(load_config(environ={"LUXLOG_INTERVAL_SEC": interval}))
+        assert fine.status == OK, fine.detail
+    shipped = check_schedule(load_config(environ={}))
+    assert shipped.detail == (
+        "poll deadline 25 s, 2 s below the cron wrapper for every 30 s: "
+        "timeout -s TERM -k 2 27 (interval - 3 s)"
+    )
