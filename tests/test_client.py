@@ -21,14 +21,17 @@ from luxlog.decode import decode_numeric, firmware_version
 from luxlog.errors import ProtocolError
 from luxlog.protocol import encode_request
 from luxlog.simulator import PROFILES, Simulator
+from support.network import filtered_port
 
-# 3003: echo 3003, N=3, values 0, 500 (50.0 °C DHW target), -4 (0xfffffffc)
-P_REPLY = bytes.fromhex("00000bbb 00000003 00000000 000001f4 fffffffc".replace(" ", ""))
-# 3004: echo 3004, stat 0, N=12; calc 10 (TVL) = 454 -> 45.4 °C, calc 11 = -40 -> -4.0 °C
-C_VALUES = "00000000 " * 10 + "000001c6 ffffffd8"
-C_REPLY = bytes.fromhex(("00000bbc 00000000 0000000c " + C_VALUES).replace(" ", ""))
-# 3005: echo 3005, N=4, one byte each
-V_REPLY = bytes.fromhex("00000bbd 00000004 01010001".replace(" ", ""))
+# Block lengths are V1.80's (protocol.md §2.4), the shortest any known firmware sends.
+# 3003: echo 3003, N=1086 (0x43e), values 0, 500 (50.0 °C DHW target), -4 (0xfffffffc), zeros
+P_VALUES = "00000000 000001f4 fffffffc " + "00000000 " * 1083
+P_REPLY = bytes.fromhex(("00000bbb 0000043e " + P_VALUES).replace(" ", ""))
+# 3004: echo 3004, stat 0, N=200 (0xc8); calc 10 (TVL) = 454 -> 45.4 °C, calc 11 = -40 -> -4.0 °C
+C_VALUES = "00000000 " * 10 + "000001c6 ffffffd8 " + "00000000 " * 188
+C_REPLY = bytes.fromhex(("00000bbc 00000000 000000c8 " + C_VALUES).replace(" ", ""))
+# 3005: echo 3005, N=336 (0x150), one byte each
+V_REPLY = bytes.fromhex(("00000bbd 00000150 01010001" + "00" * 332).replace(" ", ""))
 REPLIES = {3003: P_REPLY, 3004: C_REPLY, 3005: V_REPLY}
 
 
@@ -98,9 +101,9 @@ def test_client_reads_hand_written_replies_exactly(
 ) -> None:
     ctl = scripted()
     sample = HeatPumpClient("127.0.0.1", ctl.port, timeout=2, retries=0).read_raw()
-    assert sample.parameters == (0, 500, -4)
-    assert sample.calculations[10:12] == (454, -40)
-    assert sample.visibilities == (1, 1, 0, 1)
+    assert sample.parameters[:4] == (0, 500, -4, 0) and len(sample.parameters) == 1086
+    assert sample.calculations[10:12] == (454, -40) and len(sample.calculations) == 200
+    assert sample.visibilities[:5] == (1, 1, 0, 1, 0) and len(sample.visibilities) == 336
     assert ctl.requests == [
         bytes.fromhex(h) for h in ("00000bbb00000000", "00000bbc00000000", "00000bbd00000000")
     ]
@@ -227,8 +230,10 @@ def test_retries_use_backoff_and_stop_at_the_deadline(make_sim: Callable[..., Si
 
 def test_an_unresolvable_host_is_named() -> None:
     client = HeatPumpClient("no-such-host.invalid", 8889, timeout=0.5, retries=0, deadline=1)
-    with pytest.raises(PollFailed, match="no-such-host.invalid:8889"):
+    with pytest.raises(PollFailed) as info:
         client.read()
+    assert str(info.value).startswith("no-such-host.invalid:8889: ")
+    assert "name resolution: cannot resolve host" in str(info.value)
 
 
 def test_the_client_has_no_way_to_write() -> None:
@@ -238,7 +243,74 @@ def test_the_client_has_no_way_to_write() -> None:
 def test_connecting_shares_one_budget_across_addresses(sim: Simulator) -> None:
     from luxlog.client import _connect
 
-    with pytest.raises(TimeoutError):
-        _connect("127.0.0.1", sim.port, time.monotonic() - 1)  # nothing left: no attempt
-    with _connect("localhost", sim.port, time.monotonic() + 2) as sock:
+    addresses = [(f, k, p, a) for f, k, p, _, a in socket.getaddrinfo("localhost", sim.port, 0, 1)]
+    with pytest.raises(TimeoutError, match="poll deadline"):  # nothing left: no attempt
+        _connect(addresses, time.monotonic() - 1, "poll deadline of 1 s reached")
+    with _connect(addresses, time.monotonic() + 2, "never") as sock:
         assert sock.getpeername()[1] == sim.port
+
+
+def test_a_calculations_block_shorter_than_any_firmware_is_refused_not_returned(
+    scripted: Callable[..., ScriptedController],
+) -> None:
+    # half-booted firmware: 3004 with stat 0 and N = 5
+    short = {**REPLIES, 3004: bytes.fromhex("00000bbc 00000000 00000005" + "000001c6" * 5)}
+    with pytest.raises(PollFailed) as info:
+        HeatPumpClient("127.0.0.1", scripted(short).port, timeout=2, retries=3).read()
+    assert (
+        "reading 3004 (calculations): calculations block has 5 values, fewer than any known "
+        "firmware (200): controller still booting?" in str(info.value)
+    )
+    assert isinstance(info.value.__cause__, ProtocolError)
+
+
+@pytest.mark.parametrize(
+    ("cmd", "n"), [(3003, 1021), (3005, 326)], ids=["parameters", "visibilities"]
+)
+def test_every_block_shorter_than_any_firmware_is_refused(
+    scripted: Callable[..., ScriptedController], cmd: int, n: int
+) -> None:
+    size = 4 if cmd == 3003 else 1
+    reply = cmd.to_bytes(4, "big") + n.to_bytes(4, "big") + b"\x00" * (n * size)
+    with pytest.raises(PollFailed, match=f"has {n} values, fewer than any known firmware"):
+        HeatPumpClient("127.0.0.1", scripted({**REPLIES, cmd: reply}).port, timeout=2).read()
+
+
+def test_a_trickling_controller_names_the_poll_deadline_and_the_block(
+    make_sim: Callable[..., Simulator],
+) -> None:
+    sim = make_sim(faults={"trickle"})
+    client = HeatPumpClient("127.0.0.1", sim.port, timeout=5, retries=2, deadline=1.0)
+    with pytest.raises(PollFailed) as info:
+        client.read()
+    message = str(info.value)
+    assert "reading 3003 (parameters): poll deadline of 1 s reached" in message
+    assert "no data for" not in message
+
+
+def test_a_silent_controller_names_the_attempt_timeout_and_the_block(
+    make_sim: Callable[..., Simulator],
+) -> None:
+    sim = make_sim(faults={"hang"})
+    client = HeatPumpClient(
+        "127.0.0.1", sim.port, timeout=0.3, retries=1, deadline=5, backoff=False
+    )
+    with pytest.raises(PollFailed) as info:
+        client.read()
+    assert "after 2 attempts" in str(info.value)
+    assert (
+        "reading 3003 (parameters): no answer within the attempt timeout of 0.3 s "
+        "(parameters command echo: 0/4 bytes)" in str(info.value)
+    )
+
+
+def test_a_filtered_port_names_connect_and_the_bound_that_fired() -> None:
+    with filtered_port() as port:
+        short = HeatPumpClient("127.0.0.1", port, timeout=0.3, retries=0, deadline=5)
+        with pytest.raises(PollFailed) as info:
+            short.read()
+        assert str(info.value).endswith("connect: no answer within the attempt timeout of 0.3 s")
+        capped = HeatPumpClient("127.0.0.1", port, timeout=60, retries=0, deadline=0.5)
+        with pytest.raises(PollFailed) as info:
+            capped.read()
+        assert str(info.value).endswith("connect: poll deadline of 0.5 s reached")

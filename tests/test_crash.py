@@ -23,6 +23,7 @@ from helpers import stored_slot_counts
 from luxlog.codec import Row
 from luxlog.simulator import Simulator
 from luxlog.store import Store
+from support.network import filtered_port
 
 BASE = 1_700_000_000 // 3600 * 3600
 SRC = str(Path(__file__).resolve().parents[1] / "src")
@@ -309,3 +310,64 @@ def test_a_signal_during_a_hung_poll_still_stops_within_2_s_and_stores_nothing(
     assert proc.returncode == 143, err
     with Store(Path("data/luxlog.db")) as s:
         assert s.counts()["buffered"] == 0
+        ((_, ok, _, _, error),) = s.attempts_since(0)
+    assert not ok and error and "interrupted by SIGTERM during reading 3003 (parameters)" in error
+
+
+def has_a_socket(pid: int) -> bool:
+    fds = Path(f"/proc/{pid}/fd")
+    try:
+        return any(os.readlink(fd).startswith("socket:") for fd in fds.iterdir())
+    except FileNotFoundError:  # the process, or one of its fds, just went
+        return False
+
+
+@pytest.mark.parametrize("where", ["connect", "reading 3003 (parameters)"])
+def test_poll_once_cut_short_by_sigterm_records_the_attempt_and_its_phase(
+    make_sim: Callable[..., Simulator], write_config: Callable[..., Path], where: str
+) -> None:
+    # the cron wrapper's SIGTERM arriving before the poll deadline (interval 10 s: deadline 8 s)
+    with filtered_port() as filtered:
+        sim = None if where == "connect" else make_sim(faults={"hang"})
+        port = filtered if sim is None else sim.port
+        write_config(host="127.0.0.1", port=port, timeout_sec=5)
+        proc = luxlog("poll", "--once")
+        deadline = time.monotonic() + 3
+        # in the phase: connecting (a socket is open, nothing answers) or the request was read
+        while not (has_a_socket(proc.pid) if sim is None else sim.requests):
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "the poll never reached the controller"
+            time.sleep(0.005)
+        time.sleep(0.05)  # from socket() into connect()
+        _out, err = stop(proc, signal.SIGTERM)
+    assert proc.returncode == 143, err
+    assert err.strip().endswith("luxlog: interrupted by SIGTERM")
+    assert f"interrupted by SIGTERM during {where} (attempt 1," in err
+    with Store(Path("data/luxlog.db")) as s:
+        assert s.counts()["buffered"] == 0
+        ((_, ok, n, _, error),) = s.attempts_since(0)
+    assert not ok and n == 1
+    assert error and error.startswith(f"127.0.0.1:{port}: interrupted by SIGTERM during {where}")
+
+
+def test_an_interrupted_poll_never_waits_long_to_record_on_a_locked_database(
+    make_sim: Callable[..., Simulator], write_config: Callable[..., Path]
+) -> None:
+    sim = make_sim(faults={"hang"})
+    write_config(host="127.0.0.1", port=sim.port, timeout_sec=5)
+    Store(Path("data/luxlog.db")).close()
+    holder = sqlite3.connect("data/luxlog.db", isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another writer (a long flush) holds the lock
+    try:
+        proc = luxlog("poll", "--once")
+        deadline = time.monotonic() + 3
+        while not sim.requests:
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline
+            time.sleep(0.005)
+        _out, err = stop(proc, signal.SIGTERM)  # within 2 s despite the 10 s busy timeout
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert proc.returncode == 143, err
+    assert "the attempt could not be recorded: " in err and "locked" in err

@@ -393,3 +393,22 @@ def test_a_clock_months_ahead_of_the_newest_sample_warns_and_no_report_is_called
     assert checks["reports"].status == OK, checks["reports"]
     within_a_day = by_name(run_checks(cfg, NOW + 20 * 3600, quick=True))
     assert within_a_day["host clock"].status == OK
+
+
+def test_an_interval_that_leaves_the_poll_deadline_at_the_cron_wrappers_bound_warns() -> None:
+    from luxlog.doctor import check_schedule
+
+    # interval 10: deadline 8 s, wrapper `timeout 7`: SIGTERM would always come first
+    short = check_schedule(load_config(environ={"LUXLOG_INTERVAL_SEC": "10"}))
+    assert short.status == WARN
+    assert "poll deadline (8 s)" in short.detail and "timeout -s TERM -k 2 7" in short.detail
+    assert "interval_sec >= 20" in short.detail
+    assert check_schedule(load_config(environ={"LUXLOG_INTERVAL_SEC": "19"})).status == WARN
+    for interval in ("20", "30", "60", "3600"):
+        fine = check_schedule(load_config(environ={"LUXLOG_INTERVAL_SEC": interval}))
+        assert fine.status == OK, fine.detail
+    shipped = check_schedule(load_config(environ={}))
+    assert shipped.detail == (
+        "poll deadline 25 s, 2 s below the cron wrapper for every 30 s: "
+        "timeout -s TERM -k 2 27 (interval - 3 s)"
+    )

@@ -19,6 +19,7 @@ from luxlog.config import load_config
 from luxlog.poller import PollReport, poll_forever
 from luxlog.simulator import Simulator
 from luxlog.store import Store
+from support.resolver import BLACKHOLE_NAME, run_with_blackhole_dns, unavailable_reason
 
 
 def db_rows(path: Path, sql: str) -> list[tuple[object, ...]]:
@@ -79,7 +80,18 @@ def test_two_polls_in_one_slot_store_one_sample(sim_config: Path, isolated: Path
 
 
 @pytest.mark.parametrize(
-    "fault", ["refuse", "hang", "stall", "close", "trickle", "wrong-echo", "absurd-length", "busy"]
+    "fault",
+    [
+        "refuse",
+        "hang",
+        "stall",
+        "close",
+        "trickle",
+        "wrong-echo",
+        "absurd-length",
+        "busy",
+        "short-calculations",
+    ],
 )
 def test_a_failed_poll_exits_1_stores_nothing_and_records_the_attempts(
     make_sim: Callable[..., Simulator],
@@ -103,6 +115,72 @@ def test_a_failed_poll_exits_1_stores_nothing_and_records_the_attempts(
     _, ok, n, duration_ms, error = attempts[0]
     assert not ok and n >= 1 and error and str(sim.port) in error
     assert duration_ms >= 0
+
+
+def test_a_short_calculations_block_is_a_recorded_failure_never_a_sample(
+    make_sim: Callable[..., Simulator], write_config: Callable[..., Path], isolated: Path
+) -> None:
+    sim = make_sim(faults={"short-calculations"})
+    write_config(host="127.0.0.1", port=sim.port)
+    result = CliRunner().invoke(app, ["poll", "--once"])
+    assert result.exit_code == 1
+    reason = (
+        "reading 3004 (calculations): calculations block has 5 values, fewer than any known "
+        "firmware (200): controller still booting?"
+    )
+    assert reason in result.stderr
+    with Store(isolated / "data" / "luxlog.db", interval=10) as store:
+        assert list(store.iter_rows(0, 2**31)) == []
+        ((_, ok, n, _, error),) = store.attempts_since(0)
+    assert not ok and n == 1 and error and reason in error
+
+
+needs_namespaces = pytest.mark.skipif(
+    unavailable_reason() is not None, reason=str(unavailable_reason())
+)
+
+
+@needs_namespaces
+def test_a_resolver_that_never_answers_fails_the_poll_in_time_with_one_line_and_a_record(
+    write_config: Callable[..., Path], isolated: Path
+) -> None:
+    # glibc alone would wait ~34 s for this name; the attempt timeout must end it
+    write_config(host=BLACKHOLE_NAME, port=8889, timeout_sec=0.5, retries=0)
+    start = time.monotonic()
+    result = run_with_blackhole_dns(
+        "import sys; sys.argv = ['luxlog', 'poll', '--once']\nfrom luxlog.cli import main; main()",
+        isolated,
+    )
+    assert time.monotonic() - start < 0.5 + 2  # the bound plus two interpreter start-ups
+    assert result.returncode == 1, result.stderr
+    assert "queries swallowed" in result.stderr and "0 queries" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.startswith("luxlog: ")]
+    assert lines == [
+        f"luxlog: {BLACKHOLE_NAME}:8889: controller not readable after 1 attempt in 0.5 s: "
+        "name resolution: no answer within the attempt timeout of 0.5 s "
+        f"looking up {BLACKHOLE_NAME}"
+    ]
+    with Store(isolated / "data" / "luxlog.db", interval=10) as store:
+        ((_, ok, n, _, error),) = store.attempts_since(0)
+    assert not ok and n == 1 and error and "name resolution" in error
+
+
+@needs_namespaces
+def test_name_resolution_counts_against_the_poll_deadline(isolated: Path) -> None:
+    result = run_with_blackhole_dns(
+        f"""
+        from luxlog.client import HeatPumpClient, PollFailed
+        client = HeatPumpClient({BLACKHOLE_NAME!r}, 8889, timeout=60, retries=3, deadline=0.8)
+        try:
+            client.read()
+        except PollFailed as exc:
+            print(exc, exc.attempts)
+        """,
+        isolated,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "name resolution: poll deadline of 0.8 s reached" in result.stdout
+    assert f"{BLACKHOLE_NAME}:8889" in result.stdout
 
 
 def test_a_poll_never_outlives_its_slot_even_with_a_long_timeout(

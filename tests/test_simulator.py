@@ -350,6 +350,16 @@ def test_fault_names_are_validated() -> None:
     idle.stop()
 
 
+def test_short_calculations_answers_3004_with_five_values_and_the_rest_whole() -> None:
+    with Simulator(faults={"short-calculations"}) as sim, connect(sim) as s:
+        s.sendall(REQ_CALCS)
+        data = recv_exact(s, reply_size(3004, 5))
+        assert struct.unpack_from(">iii", data, 0) == (3004, 0, 5)
+        s.sendall(REQ_PARAMS)
+        data = recv_exact(s, reply_size(3003, LENGTHS["v3.78"][0]))
+        assert struct.unpack_from(">ii", data, 0) == (3003, LENGTHS["v3.78"][0])
+
+
 def test_refuse_fails_connect_fast_and_recovers() -> None:
     with Simulator(faults={"refuse"}) as sim:
         assert sim.port > 0

@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import logging
 import socket
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from luxlog.errors import DeviceError, ProtocolError
 from luxlog.protocol import (
+    BLOCK_NAMES,
     CMD_READ_CALCULATIONS,
     CMD_READ_PARAMETERS,
     CMD_READ_VISIBILITIES,
@@ -36,7 +38,12 @@ from luxlog.protocol import (
 TYPE_CHECKING = False
 
 if TYPE_CHECKING:
+    from typing import Any
+
     from tenacity import RetryCallState
+
+    # (family, type, proto, sockaddr) of each address, as getaddrinfo gives them
+    Addresses = list[tuple[int, int, int, tuple[Any, ...]]]
 
 log = logging.getLogger("luxlog.client")
 
@@ -86,25 +93,48 @@ class HeatPumpClient:
         self.deadline = deadline if deadline is not None else timeout * (retries + 1)
         self.backoff = backoff
         self.clock = clock
+        # Progress of the poll in hand, for the record of one that a signal cuts short.
+        self.phase = "starting"
+        self.attempts = 0
+        self.started: float | None = None
 
     @property
     def where(self) -> str:
         return f"{self.host}:{self.port}"
 
-    def _attempt(self, poll_deadline: float) -> RawSample:
-        attempt_deadline = min(time.monotonic() + self.timeout, poll_deadline)
-        with _connect(self.host, self.port, attempt_deadline) as sock:
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            reader = DeadlineReader(sock, attempt_deadline, self.timeout)
-            blocks = {}
-            for cmd in (CMD_READ_PARAMETERS, CMD_READ_CALCULATIONS, CMD_READ_VISIBILITIES):
-                sock.settimeout(max(reader.remaining(), 0.01))
-                sock.sendall(encode_request(cmd))
-                blocks[cmd] = read_block(reader, cmd)
-            calcs = blocks[CMD_READ_CALCULATIONS]
-            # The payload of a busy reply is still complete, but the controller is mid-change:
-            # FHEM and node-luxtronik2 discard it and retry, and so do we.
-            check_stat(calcs.stat)
+    def _bound(self, poll_deadline: float) -> tuple[float, str]:
+        """This attempt's deadline and, in words, what reaching it means."""
+        own = time.monotonic() + self.timeout
+        if own < poll_deadline:
+            return own, f"no answer within the attempt timeout of {self.timeout:g} s"
+        return poll_deadline, f"poll deadline of {self.deadline:g} s reached"
+
+    def _attempt(self, poll_deadline: float, resolver: _Resolver) -> RawSample:
+        attempt_deadline, reached = self._bound(poll_deadline)
+        try:
+            self.phase = "name resolution"
+            addresses = resolver.result(attempt_deadline, reached)
+            self.phase = "connect"
+            with _connect(addresses, attempt_deadline, reached) as sock:
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                reader = DeadlineReader(sock, attempt_deadline, self.timeout, reached)
+                blocks = {}
+                for cmd in (CMD_READ_PARAMETERS, CMD_READ_CALCULATIONS, CMD_READ_VISIBILITIES):
+                    self.phase = f"reading {cmd} ({BLOCK_NAMES[cmd]})"
+                    sock.settimeout(max(reader.remaining(), 0.01))
+                    sock.sendall(encode_request(cmd))
+                    blocks[cmd] = read_block(reader, cmd)
+                calcs = blocks[CMD_READ_CALCULATIONS]
+                # The payload of a busy reply is still complete, but the controller is
+                # mid-change: FHEM and node-luxtronik2 discard it and retry, and so do we.
+                check_stat(calcs.stat)
+        except ProtocolError as exc:
+            raise ProtocolError(f"{self.phase}: {exc}") from exc
+        except ControllerBusy as exc:
+            raise ControllerBusy(f"{self.phase}: {exc}") from exc
+        except OSError as exc:
+            raise AttemptError(self.phase, exc) from exc
+        self.phase = "storing"
         return RawSample(
             timestamp=self.clock(),
             parameters=blocks[CMD_READ_PARAMETERS].values,
@@ -125,14 +155,16 @@ class HeatPumpClient:
 
     def read(self) -> PollOutcome:
         """One poll with retries; raises ``PollFailed`` or ``ProtocolError`` on failure."""
-        start = time.monotonic()
+        start = self.started = time.monotonic()
         poll_deadline = start + self.deadline
         total = self.retries + 1
-        attempts = 0
+        attempts = self.attempts = 0
+        resolver = _Resolver(self.host, self.port)
 
         def before_sleep(state: RetryCallState) -> None:
             exc = state.outcome.exception() if state.outcome else None
             wait = state.next_action.sleep if state.next_action else 0.0
+            self.phase = "waiting to retry"
             log.warning(
                 "%s attempt %d/%d failed after %.2f s: %s; retrying in %.1f s",
                 self.where,
@@ -145,10 +177,13 @@ class HeatPumpClient:
 
         def attempt() -> RawSample:
             nonlocal attempts
-            attempts += 1
+            attempts = self.attempts = attempts + 1
             if poll_deadline - time.monotonic() < MIN_ATTEMPT_SEC:
-                raise TimeoutError("poll deadline reached before the attempt could start")
-            return self._attempt(poll_deadline)
+                raise TimeoutError(
+                    f"poll deadline of {self.deadline:g} s reached before attempt "
+                    f"{attempts} could start"
+                )
+            return self._attempt(poll_deadline, resolver)
 
         try:
             # The first attempt runs without tenacity (~6 ms of imports on every cron poll);
@@ -233,22 +268,87 @@ class HeatPumpClient:
         return decode_numeric(self.read_raw().calculations)
 
 
-def _connect(host: str, port: int, deadline: float) -> socket.socket:
+class AttemptError(OSError):
+    """An attempt's network failure, named by the phase it happened in (retried)."""
+
+    def __init__(self, phase: str, cause: OSError) -> None:
+        super().__init__(f"{phase}: {_describe(cause)}")
+        self.phase = phase
+        self.cause = cause
+
+
+class _Resolver:
+    """The host's addresses, looked up once per poll under the attempt's deadline.
+
+    ``getaddrinfo`` cannot be given a timeout: with a resolver that never answers, glibc
+    waits 5 s per server and try (34 s measured), longer than any poll deadline and past
+    the cron wrapper's SIGKILL. So a host name is looked up in a daemon thread and waited for
+    only as long as the attempt may last; a later attempt waits for the same lookup instead of
+    starting another. An address literal needs no lookup and no thread.
+    """
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host = host
+        self.port = port
+        self._done: threading.Event | None = None
+        self._found: Addresses | None = None
+        self._error: OSError | None = None
+
+    def _lookup(self, done: threading.Event) -> None:
+        try:
+            found = socket.getaddrinfo(self.host, self.port, 0, socket.SOCK_STREAM)
+            self._found = [(f, k, p, a) for f, k, p, _, a in found]
+        except OSError as exc:
+            self._error = exc
+        finally:
+            done.set()
+
+    def result(self, deadline: float, reached: str) -> Addresses:
+        if self._found is not None:
+            return self._found
+        try:
+            found = socket.getaddrinfo(
+                self.host, self.port, 0, socket.SOCK_STREAM, 0, socket.AI_NUMERICHOST
+            )
+        except socket.gaierror:
+            pass  # a name, not an address literal
+        else:
+            self._found = [(f, k, p, a) for f, k, p, _, a in found]
+            return self._found
+        if self._done is None or (self._done.is_set() and self._found is None):
+            self._error = None
+            self._done = threading.Event()
+            threading.Thread(
+                target=self._lookup, args=(self._done,), name="resolve", daemon=True
+            ).start()
+        if not self._done.wait(max(deadline - time.monotonic(), 0.0)):
+            raise TimeoutError(f"{reached} looking up {self.host}")
+        if self._error is not None:
+            raise self._error
+        assert self._found is not None
+        return self._found
+
+
+def _connect(addresses: Addresses, deadline: float, reached: str) -> socket.socket:
     """Connect within ``deadline`` across all the host's addresses.
 
     ``socket.create_connection`` gives every address the full timeout, so a name with two
     unreachable addresses would take twice the budget; here they share what is left.
     """
-    last: OSError = TimeoutError("no time left to connect")
-    for family, kind, proto, _, addr in socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM):
+    last: OSError = TimeoutError(reached)
+    for family, kind, proto, addr in addresses:
         left = deadline - time.monotonic()
         if left <= 0:
+            last = TimeoutError(reached)
             break
         sock = socket.socket(family, kind, proto)
         try:
             sock.settimeout(left)
             sock.connect(addr)
             return sock
+        except TimeoutError:
+            sock.close()
+            last = TimeoutError(reached)
         except OSError as exc:
             sock.close()
             last = exc
@@ -263,6 +363,6 @@ def _describe(exc: BaseException | None) -> str:
     if isinstance(exc, socket.gaierror):
         return f"cannot resolve host ({exc.strerror})"
     if isinstance(exc, TimeoutError):
-        return f"timed out ({exc})" if str(exc) else "timed out"
+        return str(exc) or "timed out"
     text = str(exc) or type(exc).__name__
     return text

@@ -134,6 +134,40 @@ def check_config(cfg: Config) -> Check:
     return Check("config", OK, detail)
 
 
+# The cron wrapper of `poll --once` (crontab, README): `timeout -s TERM -k 2 <interval - 3>`,
+# so the job, SIGKILL included, ends 1 s before the next tick (supercronic skips a tick while a
+# job runs). The poll's own deadline must fire well before that SIGTERM, or a dead controller
+# ends every poll as "interrupted" instead of with its real error: it needs the process
+# start-up (before the deadline clock starts) and the failure's record, 1 s on a small board.
+WRAPPER_BELOW_INTERVAL_SEC = 3
+WRAPPER_HEADROOM_SEC = 1.0
+
+
+def check_schedule(cfg: Config) -> Check:
+    """Warn when the interval leaves the poll deadline too close to the cron wrapper's bound.
+
+    Doctor cannot read the crontab in use; it checks the documented rule for this interval.
+    """
+    bound = cfg.interval_sec - WRAPPER_BELOW_INTERVAL_SEC
+    deadline = cfg.poll_deadline
+    wrapper = f"timeout -s TERM -k 2 {bound} (interval - {WRAPPER_BELOW_INTERVAL_SEC} s)"
+    if bound - deadline < WRAPPER_HEADROOM_SEC:
+        return Check(
+            "schedule",
+            WARN,
+            f"interval_sec {cfg.interval_sec}: the poll deadline ({deadline:g} s) is less than "
+            f"{WRAPPER_HEADROOM_SEC:g} s below the cron wrapper's bound, {wrapper}: a "
+            "controller that does not answer ends the poll by SIGTERM (recorded as "
+            "interrupted) instead of its own deadline; use interval_sec >= 20",
+        )
+    return Check(
+        "schedule",
+        OK,
+        f"poll deadline {deadline:g} s, {bound - deadline:g} s below the cron wrapper for "
+        f"every {cfg.interval_sec} s: {wrapper}",
+    )
+
+
 # ------------------------------------------------------------------------------- controller
 
 
@@ -477,6 +511,7 @@ def run_checks(
     checks = [check_config(cfg)]
     if not quick:
         checks += _guard("controller", lambda: check_controller(cfg))
+    checks.append(check_schedule(cfg))
     checks += store_checks(cfg, t, quick)
     checks += _guard("disk", lambda: check_disk(cfg, usage))
     for path in cfg.output_dirs:

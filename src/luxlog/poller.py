@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -27,6 +28,10 @@ ROUND_ERROR_PAUSE_SEC = 5.0
 # cannot interrupt SQLite waiting for another process's write lock: in the worst case, a
 # flush holding the lock, the stop takes up to busy_timeout longer.)
 STOP_GRACE_SEC = 1.5
+# A poll cut short by a signal records its attempt before it exits (gaps are never silent), but
+# may wait this long at most for another process's write lock: after the long-running poll's
+# grace this still ends within 2 s of the signal, the `-k 2` of the crontab's wrappers.
+INTERRUPTED_RECORD_BUSY_MS = 400
 
 
 class GracefulStop:
@@ -130,6 +135,46 @@ def _store_with_recovery(cfg: Config, action: Callable[[Store], bool]) -> bool:
         store.close()
 
 
+def _ignore_signal(signum: int, frame: object) -> None:
+    pass  # the stop is already under way; the record below is bounded by its busy timeout
+
+
+def _record_interrupted(
+    cfg: Config, client: HeatPumpClient, stop: Interrupted, clock: Callable[[], float]
+) -> None:
+    """Record the attempt a signal cut short, naming the phase it was in; never blocks long.
+
+    Best effort within the stop's time: a database locked by another writer for longer than
+    ``INTERRUPTED_RECORD_BUSY_MS`` (or unusable) costs the record, logged, never the exit.
+    """
+    duration = time.monotonic() - client.started if client.started is not None else 0.0
+    attempts = max(client.attempts, 1)
+    error = f"{client.where}: {stop} during {client.phase} (attempt {attempts}, {duration:.1f} s)"
+    # A second signal (or the long-running poll's grace alarm) must not cut the record short.
+    main = threading.current_thread() is threading.main_thread()
+    previous = (
+        {
+            s: signal.signal(s, _ignore_signal)
+            for s in (signal.SIGTERM, signal.SIGINT, signal.SIGALRM)
+        }
+        if main
+        else {}
+    )
+    try:
+        store = Store(cfg.cache_path, interval=cfg.interval_sec)
+        try:
+            store.conn.execute(f"PRAGMA busy_timeout={INTERRUPTED_RECORD_BUSY_MS}")
+            store.record_failure(attempts, duration, error, now=clock())
+        finally:
+            store.close()
+        log.error("%s; attempt recorded", error)
+    except (LuxlogError, OSError, sqlite3.Error) as exc:
+        log.error("%s; the attempt could not be recorded: %s", error, exc)
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
 def poll_once(
     cfg: Config, *, backoff: bool = True, clock: Callable[[], float] = time.time
 ) -> PollReport:
@@ -141,6 +186,9 @@ def poll_once(
     client.clock = clock
     try:
         outcome = client.read()
+    except Interrupted as stop:
+        _record_interrupted(cfg, client, stop, clock)
+        raise
     except PollFailed as exc:
         failure = exc
 

@@ -32,6 +32,14 @@ READ_COMMANDS = (CMD_READ_PARAMETERS, CMD_READ_CALCULATIONS, CMD_READ_VISIBILITI
 # Clients in the field cap N at 2000 (openHAB) or 10 000 (BenPru); real firmware sends < 1 200.
 MAX_ITEMS = 10_000
 
+# The shortest block any known firmware sends (reference/protocol.md §2.4): parameters 1022
+# (V1.73), calculations 200 (series 1, V1.80; series 3 grew from there to 275), visibilities
+# 327 (V3.78). A shorter block comes from half-booted firmware (seen: 3004 with 5 values) and
+# is a failed attempt, never a sample: stored, it would be the first row of a report window and
+# leave every column but the timestamp empty. Firmware before 1.73 (port 8888) is undocumented;
+# should one really send less, the error names the count, and this floor is the one to lower.
+MIN_ITEMS = {3003: 1022, 3004: 200, 3005: 327}
+
 BLOCK_NAMES = {
     CMD_READ_PARAMETERS: "parameters",
     CMD_READ_CALCULATIONS: "calculations",
@@ -74,13 +82,21 @@ class DeadlineReader:
 
     ``deadline`` is a ``time.monotonic()`` instant. Each ``recv`` gets the smaller of the
     per-read timeout and the time left, so a controller that trickles one byte per second
-    still cannot hold a poll past its deadline.
+    still cannot hold a poll past its deadline. ``deadline_reached`` says in words which bound
+    the deadline is (the attempt's timeout or the whole poll's), so a timeout names its cause.
     """
 
-    def __init__(self, sock: socket.socket, deadline: float, read_timeout: float) -> None:
+    def __init__(
+        self,
+        sock: socket.socket,
+        deadline: float,
+        read_timeout: float,
+        deadline_reached: str = "deadline reached",
+    ) -> None:
         self.sock = sock
         self.deadline = deadline
         self.read_timeout = read_timeout
+        self.deadline_reached = deadline_reached
 
     def remaining(self) -> float:
         return self.deadline - time.monotonic()
@@ -90,15 +106,19 @@ class DeadlineReader:
         while len(buf) < n:
             left = self.remaining()
             if left <= 0:
-                raise TimeoutError(f"deadline passed while reading {what} ({len(buf)}/{n} bytes)")
+                raise TimeoutError(f"{self.deadline_reached} ({what}: {len(buf)}/{n} bytes)")
             self.sock.settimeout(min(self.read_timeout, left))
             try:
                 chunk = self.sock.recv(n - len(buf))
             except TimeoutError as exc:
-                raise TimeoutError(
-                    f"no data for {min(self.read_timeout, left):.1f} s while reading {what} "
-                    f"({len(buf)}/{n} bytes)"
-                ) from exc
+                # Name the bound that fired: a trickling controller runs into the deadline,
+                # not into the (longer) per-read timeout.
+                cause = (
+                    f"no data for {self.read_timeout:g} s"
+                    if self.read_timeout < left
+                    else self.deadline_reached
+                )
+                raise TimeoutError(f"{cause} ({what}: {len(buf)}/{n} bytes)") from exc
             if not chunk:
                 raise ConnectionError(
                     f"controller closed the connection while sending {what} ({len(buf)}/{n} bytes)"
@@ -128,6 +148,11 @@ def read_block(reader: DeadlineReader, cmd: int) -> Block:
     n = reader.read_int(f"{name} length")
     if not 0 < n <= MAX_ITEMS:
         raise ProtocolError(f"controller announced {n} {name} (allowed 1..{MAX_ITEMS})")
+    if n < MIN_ITEMS[cmd]:
+        raise ProtocolError(
+            f"{name} block has {n} values, fewer than any known firmware ({MIN_ITEMS[cmd]}): "
+            "controller still booting?"
+        )
     if cmd == CMD_READ_VISIBILITIES:
         payload = reader.read_exact(n, f"{n} {name}")
         return Block(cmd, stat, struct.unpack(f">{n}b", payload))
@@ -151,6 +176,7 @@ __all__ = [
     "CMD_READ_PARAMETERS",
     "CMD_READ_VISIBILITIES",
     "MAX_ITEMS",
+    "MIN_ITEMS",
     "Block",
     "ControllerBusy",
     "DeadlineReader",

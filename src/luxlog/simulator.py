@@ -402,11 +402,13 @@ FAULTS: tuple[str, ...] = (
     "absurd-length",  # announce N = 1_000_000 items
     "negative-length",  # announce N = -1
     "busy",  # 3004 stat = 1, payload still follows (BenPru issue #724)
+    "short-calculations",  # 3004 with SHORT_CALCULATIONS values (half-booted firmware)
 )
 TRICKLE_INTERVAL = 0.2
 ECHO_SPLIT_PAUSE = 0.02
 PARTIAL_BYTES = 6  # stall/close: the echo plus half of the next int
 ABSURD_LENGTH = 1_000_000
+SHORT_CALCULATIONS = 5
 
 
 def check_faults(faults: Iterable[str]) -> frozenset[str]:
@@ -665,6 +667,8 @@ class Simulator:
             params, calcs, vis = self.model.sample(self.clock())
             values = {CMD_READ_PARAMETERS: params, CMD_READ_CALCULATIONS: calcs}.get(cmd, vis)
             stat = 1 if "busy" in faults and cmd == CMD_READ_CALCULATIONS else 0
+            if "short-calculations" in faults and cmd == CMD_READ_CALCULATIONS:
+                values = values[:SHORT_CALCULATIONS]
             data = encode_response(cmd, values, stat)
             # N sits after the echo (and after stat for 3004)
             n_at = 8 if cmd == CMD_READ_CALCULATIONS else 4
