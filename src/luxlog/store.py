@@ -72,6 +72,14 @@ BUSY_TIMEOUT_MS = 10_000
 # (and the difference is small); otherwise it is stored in full and becomes the next keyframe.
 KEYFRAME_SPAN_SEC = 1800
 LOW_SPACE_BYTES = 1 << 20  # an I/O error with less free space than this is a full disk
+# The -shm (wal-index) grows in 32 KiB regions, one per 4096 WAL frames. SQLite creates them
+# sparse (one byte at the end of each 4 KiB page) and then writes through a shared mapping: on
+# a filesystem with 1 KiB blocks a write to a hole needs a block, and on a full disk the kernel
+# answers with SIGBUS, which kills the process (exit 135) mid-transaction. See ``_preflight``.
+SHM_REGION = 32 * 1024
+WAL_INDEX_FRAMES = 4096
+WAL_GROWTH_FRAMES = 1000  # SQLite's auto-checkpoint: the WAL rarely grows further in one run
+SHM_MARGIN = 32 * 1024  # WAL frames and the first pages of a new database
 
 
 def _script(conn: sqlite3.Connection, sql: str) -> None:
@@ -265,6 +273,7 @@ class Store:
         if self.readonly:
             if not self.path.exists():
                 raise StoreError(f"database {self.path} does not exist yet (run 'luxlog poll')")
+            self._preflight()
             conn = sqlite3.connect(
                 f"file:{self.path}?mode=ro", uri=True, isolation_level=None, timeout=10
             )
@@ -278,6 +287,7 @@ class Store:
                     f"cannot create the database directory {self.path.parent}: "
                     f"{exc.strerror or exc} (check cache_path)"
                 ) from exc
+            self._preflight()
             conn = sqlite3.connect(self.path, isolation_level=None, timeout=10)
         try:
             conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
@@ -287,11 +297,70 @@ class Store:
                 if conn.execute("PRAGMA page_count").fetchone()[0] == 0:
                     conn.execute("PRAGMA auto_vacuum=INCREMENTAL")
                 conn.execute("PRAGMA journal_mode=WAL")
+                # A read maps the -shm; fill its holes before anything is written.
+                conn.execute("PRAGMA user_version").fetchone()
+                self._reserve_shm()
             conn.execute("PRAGMA synchronous=FULL")
         except BaseException:
             conn.close()  # never leave a handle on a file that may be quarantined next
             raise
         return conn
+
+    def _preflight(self) -> None:
+        """Refuse to open when the wal-index (-shm) might not find the blocks it will touch.
+
+        SQLite extends the -shm by writing one byte at the end of each 4 KiB page and then
+        writes through a shared mapping. With 1 KiB filesystem blocks that allocates one block
+        of four; a write to the others needs a free block, and on a full disk the kernel kills
+        the process with SIGBUS (exit 135, nothing printed, mid-transaction), which Python
+        cannot catch. The first connection of a run also truncates the -shm to 3 bytes and
+        rebuilds it, so an -shm that is whole now is sparse again once SQLite has it. Hence:
+        before SQLite sees the file, demand free space for every region the -shm may need
+        (one per 4096 WAL frames, the WAL's current frames plus one auto-checkpoint's growth)
+        plus a margin for this run's first WAL frames; less is a full disk, reported as such.
+        ``_reserve_shm`` then fills the holes right after opening, so WAL growth cannot eat
+        the blocks the mapping needs later. Measured on a 4 MB ext4 (1 KiB blocks): with
+        10–32 KiB free, poll, flush and ``doctor --quick`` all died with SIGBUS before this.
+        """
+        try:
+            wal = os.stat(f"{self.path}-wal").st_size
+        except OSError:
+            wal = 0
+        frames = wal // (4096 + 24)
+        need = SHM_REGION * (1 + (frames + WAL_GROWTH_FRAMES) // WAL_INDEX_FRAMES) + SHM_MARGIN
+        try:
+            st = os.statvfs(self.path.parent)
+        except OSError:
+            return  # the open itself will say what is wrong with the directory
+        if st.f_bavail * st.f_frsize < need:
+            raise self._disk_full(None)
+
+    def _reserve_shm(self) -> None:
+        """Allocate the holes of the -shm SQLite has just mapped (see ``_preflight``).
+
+        Uses SQLite's own descriptor, found in /proc/self/fd: opening and closing a second
+        descriptor of the file would drop every POSIX lock this process holds on it, SQLite's
+        included. Where /proc is missing this is skipped (``_preflight`` still applies).
+        """
+        shm = os.path.realpath(f"{self.path}-shm")
+        try:
+            st = os.stat(shm)
+            if st.st_blocks * 512 >= st.st_size:
+                return  # fully allocated (the usual case with 4 KiB blocks)
+            fds = os.listdir("/proc/self/fd")
+        except OSError:
+            return
+        for name in fds:
+            try:
+                if os.readlink(f"/proc/self/fd/{name}") != shm:
+                    continue
+                size = os.fstat(int(name)).st_size
+                os.posix_fallocate(int(name), 0, size)
+            except OSError as exc:
+                if _is_full(exc):
+                    raise self._disk_full(exc) from exc
+                continue
+            return
 
     def _open(self, check: bool) -> sqlite3.Connection:
         try:
@@ -335,6 +404,7 @@ class Store:
         into the main file and deletes it, which would rewrite the damaged file (and lose the
         -wal) just before it is quarantined. A read-only connection never writes either file.
         """
+        self._preflight()
         conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, isolation_level=None)
         try:
             conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
@@ -439,7 +509,10 @@ class Store:
             conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
             conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            # SQLite has already rolled back after some errors (SQLITE_FULL): a second
+            # ROLLBACK would fail and hide the cause ("cannot rollback - no transaction").
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
             raise
 
     def close(self) -> None:
@@ -472,7 +545,7 @@ class Store:
             return False
         return st.f_bavail * st.f_frsize < LOW_SPACE_BYTES
 
-    def _disk_full(self, exc: BaseException) -> DiskFullError:
+    def _disk_full(self, exc: BaseException | None) -> DiskFullError:
         return DiskFullError(
             f"disk full: cannot write {self.path} (the filesystem mounted at "
             f"{_mount_point(self.path.parent)} has no space left); the database is intact, "
