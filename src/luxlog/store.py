@@ -236,6 +236,15 @@ def _mount_point(directory: Path) -> Path:
     return path
 
 
+def _cannot_open(exc: BaseException) -> bool:
+    """SQLITE_CANTOPEN / SQLITE_READONLY: a permission or read-only-mount problem, typically."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    text = str(exc).lower()
+    return (
+        code is not None and code & 0xFF in (sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_READONLY)
+    ) or ("unable to open database" in text or "readonly database" in text)
+
+
 def _is_corrupt(exc: BaseException) -> bool:
     if not isinstance(exc, sqlite3.DatabaseError):
         return False
@@ -384,6 +393,9 @@ class Store:
             if not _is_corrupt(exc) or self.readonly:
                 if self.readonly and _is_corrupt(exc):
                     raise StoreError(f"database {self.path} is corrupt: {exc}") from exc
+                problem = self._access_problem() if _cannot_open(exc) else None
+                if problem is not None:
+                    raise StoreError(f"cannot open database {self.path}: {problem}") from exc
                 raise StoreError(f"cannot open database {self.path}: {exc}") from exc
             moved = self.quarantine(str(exc))
             log.error(
@@ -396,6 +408,44 @@ class Store:
             conn = self._connect()
             self._migrate(conn)
             return conn
+
+    def _access_problem(self) -> str | None:
+        """Why SQLite cannot open or write the files at ``path``, in words, or None.
+
+        SQLite only says "unable to open database file" or "attempt to write a readonly
+        database". It needs the database *and* the directory: every connection, a read-only
+        one too, creates the -wal and -shm files next to the database. So, in order: a
+        read-only mount, a directory this process cannot write, a file it cannot read and write.
+        """
+        directory = self.path.parent
+        try:
+            if os.statvfs(directory).f_flag & os.ST_RDONLY:
+                return (
+                    f"the filesystem mounted at {_mount_point(directory)} is read-only "
+                    "(remount it read-write, or point cache_path at a writable volume)"
+                )
+            st = os.stat(directory)
+        except OSError:
+            return None
+        who = f"uid {os.geteuid()}"
+        if not os.access(directory, os.W_OK | os.X_OK):
+            return (
+                f"the directory {directory} is not writable by {who} (owner uid {st.st_uid}, "
+                f"mode {st.st_mode & 0o7777:04o}): SQLite creates {self.path.name}-wal and "
+                f"{self.path.name}-shm there; give {who} write access, or check cache_path"
+            )
+        for suffix in ("", "-wal", "-shm"):
+            f = Path(f"{self.path}{suffix}")
+            try:
+                fst = os.stat(f)
+            except OSError:
+                continue
+            if not os.access(f, os.R_OK | os.W_OK):
+                return (
+                    f"{f} is not readable and writable by {who} (owner uid {fst.st_uid}, "
+                    f"mode {fst.st_mode & 0o7777:04o}); give {who} access, or check cache_path"
+                )
+        return None
 
     def _verify(self) -> None:
         """``PRAGMA quick_check`` on a read-only connection; raises DatabaseError if damaged.
