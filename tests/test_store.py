@@ -538,3 +538,34 @@ def test_a_directory_without_write_permission_is_named_with_its_owner_and_mode(
         "(owner uid 0, mode 0555): SQLite creates luxlog.db-wal and luxlog.db-shm there; give "
         "uid 0 write access, or check cache_path"
     )
+
+
+# ------------------------------------------------------------------ damaged -wal detection
+
+
+def test_a_restarted_wal_with_stale_frames_of_the_last_generation_is_not_damage(
+    tmp_path: Path,
+) -> None:
+    from luxlog.store import wal_damage
+
+    db = tmp_path / "luxlog.db"
+    with Store(db):
+        pass
+    holder = sqlite3.connect(db)  # keeps the -wal from being deleted when a store closes
+    holder.execute("SELECT count(*) FROM buffer").fetchone()
+    for i in range(6):
+        with Store(db) as s:
+            s.add(BASE + 30 * i, {"ID_WEB_Temperatur_TVL": 35.4})
+    holder.execute("PRAGMA wal_checkpoint(PASSIVE)")
+    size = os.stat(f"{db}-wal").st_size
+    with Store(db) as s:  # restarts the log: new salts, one frame, stale frames behind it
+        s.add(BASE + 600, {"ID_WEB_Temperatur_TVL": 35.4})
+    assert os.stat(f"{db}-wal").st_size == size  # the old frames are still in the file
+    assert wal_damage(db) is None
+    # …while a flipped byte in the new generation's only frame, followed by nothing, is a torn
+    # write and not damage either; one in an old frame is never read by SQLite at all.
+    data = bytearray(Path(f"{db}-wal").read_bytes())
+    data[32 + 3 * (4096 + 24) + 500] ^= 1
+    Path(f"{db}-wal").write_bytes(bytes(data))
+    assert wal_damage(db) is None
+    holder.close()
