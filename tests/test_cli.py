@@ -171,3 +171,53 @@ def test_report_dates_at_the_ends_of_the_range_get_past_the_range_check(
     assert run(["report", "--date", "2000-01-01", "--weekly", "--output", str(out)]) == 0
     assert run(["report", "--date", "2099-12-31", "--output", str(out)]) == 2
     assert "has not closed yet" in capsys.readouterr().err
+
+
+def _with_closed(stream: str, *args: str, env: dict[str, str] | None = None) -> tuple[int, str]:
+    """Run ``luxlog ARGS`` with ``stream`` ("stdout"/"stderr") a pipe whose reader is gone,
+    as in ``luxlog poll --once | true``; returns the exit code and what the other stream got."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader has gone before luxlog writes a byte
+    other = subprocess.PIPE
+    streams = {"stdout": write_end, "stderr": other} if stream == "stdout" else {
+        "stdout": other, "stderr": write_end}  # fmt: skip
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "luxlog", *args],
+            env={**os.environ, "PYTHONPATH": SRC, **(env or {})},
+            text=True,
+            timeout=8,
+            check=False,
+            **streams,  # type: ignore[call-overload]
+        )
+    finally:
+        os.close(write_end)
+    return done.returncode, done.stderr if stream == "stdout" else done.stdout
+
+
+@pytest.mark.parametrize("stream", ["stdout", "stderr"])
+def test_a_closed_pipe_costs_the_output_not_the_sample_nor_a_traceback(
+    sim: Simulator, sim_config: Path, stream: str
+) -> None:
+    from luxlog.store import Store
+
+    # -v: the poll logs on stderr before and after storing; the summary goes to stdout
+    code, other = _with_closed(stream, "-v", "poll", "--once")
+    assert code == 0, other
+    assert "Traceback" not in other and "Broken pipe" not in other
+    with Store(Path("data/luxlog.db"), readonly=True) as store:
+        assert store.counts()["buffered"] == 1  # the work is kept
+    # the Typer path (flush, doctor) too, and their exit codes stay theirs
+    code, other = _with_closed(stream, "flush")
+    assert (code, "Traceback" in other) == (0, False), other
+    code, other = _with_closed(stream, "doctor", "--quick")
+    assert "Traceback" not in other
+    assert code == 0, other
+
+
+def test_an_error_line_to_a_closed_stderr_keeps_its_exit_code(
+    write_config: Callable[..., Path],
+) -> None:
+    write_config(host="127.0.0.1", port=0)
+    assert _with_closed("stderr", "poll", "--once")[0] == 2
+    assert _with_closed("stderr", "flush", "--bogus")[0] == 2

@@ -412,3 +412,78 @@ def test_an_interval_that_leaves_the_poll_deadline_at_the_cron_wrappers_bound_wa
         "poll deadline 25 s, 2 s below the cron wrapper for every 30 s: "
         "timeout -s TERM -k 2 27 (interval - 3 s)"
     )
+
+
+# ------------------------------------------------------------------- a damaged -wal (item 18)
+
+
+def _wal_with_committed_polls(db: Path, polls: int, now: float) -> Path:
+    """``polls`` committed polls left in ``db``'s -wal (one frame each), as after a crash.
+
+    A reader holds the log open so no writer's close checkpoints it; the files are then copied
+    to ``db``, as a power cut would leave them.
+    """
+    stage = db.parent / "stage"
+    stage.mkdir(parents=True)
+    model = Model()
+    first = slot_of(now, INTERVAL) - polls * INTERVAL
+    with Store(stage / db.name, interval=INTERVAL):
+        pass
+    holder = sqlite3.connect(stage / db.name)
+    holder.execute("BEGIN")
+    holder.execute("SELECT count(*) FROM buffer").fetchone()
+    for slot in range(first, first + polls * INTERVAL, INTERVAL):
+        s = model.raw_sample(slot)
+        with Store(stage / db.name, interval=INTERVAL) as store:
+            store.add_row(
+                Row(slot, 0, s.parameters, s.calculations, s.visibilities), (1, 0.05), now=slot
+            )
+    for suffix in ("", "-wal"):
+        Path(f"{db}{suffix}").write_bytes(Path(f"{stage / db.name}{suffix}").read_bytes())
+    holder.close()
+    return Path(f"{db}-wal")
+
+
+def test_a_damaged_wal_that_drops_committed_polls_fails_doctor_before_and_after_a_write(
+    cfg: Config,
+) -> None:
+    now = time.time()
+    wal = _wal_with_committed_polls(cfg.cache_path, 6, now)
+    frame = 4096 + 24
+    assert (wal.stat().st_size - 32) // frame >= 6  # at least one frame per committed poll
+    data = bytearray(wal.read_bytes())
+    data[32 + 2 * frame + 24 + 1000] ^= 0x55  # one flipped byte in the 3rd frame's page
+    wal.write_bytes(bytes(data))
+
+    checks = by_name(run_checks(cfg, now, quick=True))
+    # What doctor said before: SQLite reads the first frames and stops; nothing looks wrong.
+    assert checks["database"].status == OK, checks["database"]
+    assert checks["wal"].status == FAIL
+    assert checks["wal"].detail.startswith(f"{wal}: frame 3 (byte {32 + 2 * frame}) is damaged")
+    lost = int(checks["wal"].detail.split("ignores the ")[1].split(" ")[0])
+    assert wal.read_bytes() == bytes(data)  # doctor changed nothing (no checkpoint)
+    with Store(cfg.cache_path, interval=INTERVAL, readonly=True) as store:
+        readable = store.buffered()
+    # the loss is real (SQLite silently drops them), and doctor counts it exactly
+    assert readable < 6 and lost == 6 - readable, (readable, checks["wal"])
+
+    # The next write (poll, flush) keeps a copy before SQLite checkpoints the log away.
+    with Store(cfg.cache_path, interval=INTERVAL) as store:
+        assert store.buffered() == readable
+    assert not wal.exists() or wal.stat().st_size == 0
+    kept = list(cfg.cache_path.parent.glob("luxlog.db-wal.damaged-*"))
+    assert len(kept) == 1 and kept[0].read_bytes() == bytes(data)
+    after = by_name(run_checks(cfg, now, quick=True))["wal"]
+    assert after.status == FAIL and "committed transactions" in after.detail
+    assert str(kept[0]) in after.detail
+    kept[0].unlink()  # after inspection
+    assert by_name(run_checks(cfg, now, quick=True))["wal"].status == OK
+
+
+def test_a_torn_uncommitted_frame_at_the_end_of_the_wal_is_not_flagged(cfg: Config) -> None:
+    now = time.time()
+    wal = _wal_with_committed_polls(cfg.cache_path, 3, now)
+    data = bytearray(wal.read_bytes())
+    data[-10] ^= 0x55  # the last frame, torn by a crash: no commit after it
+    wal.write_bytes(bytes(data))
+    assert by_name(run_checks(cfg, now, quick=True))["wal"].status == OK

@@ -411,3 +411,55 @@ def test_flushing_a_large_backlog_gives_the_buffer_pages_back(tmp_path: Path) ->
         assert store.conn.execute("PRAGMA freelist_count").fetchone()[0] <= 256
         store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     assert path.stat().st_size < backlog_size / 4
+
+
+# ------------------------------------------------- nearly full filesystem with 1 KiB blocks
+
+
+@pytest.mark.parametrize("existing", [True, False], ids=["existing-db", "new-db"])
+def test_a_nearly_full_1k_block_filesystem_fails_with_the_disk_full_line_not_sigbus(
+    tmp_path: Path, sim: Simulator, write_config: Callable[..., Path], existing: bool
+) -> None:
+    # SQLite grows its -shm sparsely and writes through a mapping: on 1 KiB blocks with 10–32
+    # KiB free that used to be SIGBUS (exit -7 / 135, nothing printed) for all three commands.
+    from support.loopfs import fill as fill_fs
+    from support.loopfs import loop_fs
+
+    with loop_fs(tmp_path) as mnt:
+        db = mnt / "luxlog.db"
+        config = write_config(host="127.0.0.1", port=sim.port, cache_path=str(db))
+        earlier = model_rows(20, start=BASE)
+        if existing:
+            fill(db, earlier)
+            with Store(db) as s:
+                s.flush(batch=10)
+        filler = fill_fs(mnt, leave_kib=24)
+        env = {**os.environ, "LUXLOG_CONFIG": str(config)}
+        for command in (["poll", "--once"], ["flush"], ["doctor", "--quick"]):
+            done = subprocess.run(
+                [sys.executable, "-m", "luxlog", *command],
+                capture_output=True,
+                text=True,
+                timeout=8,
+                check=False,
+                env=env,
+            )
+            text = done.stdout + done.stderr
+            assert "Traceback" not in text, text
+            if command == ["flush"] and not existing:
+                assert done.returncode == 0 and "no database yet" in text  # creates nothing
+                continue
+            if command == ["doctor", "--quick"] and not existing:
+                assert done.returncode == 1 and f"{db} does not exist yet" in text, text
+                continue
+            assert done.returncode == 1, (command, done.returncode, text)
+            assert f"disk full: cannot write {db}" in text, text
+            if command != ["doctor", "--quick"]:
+                assert done.stderr.strip().splitlines()[-1].startswith("luxlog: disk full")
+        filler.unlink()
+        if existing:
+            assert integrity(db) == "ok"
+            with Store(db, readonly=True) as s:
+                assert list(s.iter_rows(BASE, BASE + 3600)) == earlier
+        else:
+            assert not db.exists() or integrity(db) == "ok"

@@ -477,3 +477,95 @@ def test_a_query_inside_a_write_transaction_reads_in_it(tmp_path: Path) -> None:
             "INSERT INTO buffer(slot, data) VALUES (?, ?)", (row.slot, store_mod.pack_row(row))
         )
         assert list(store.iter_rows(0, 2**31)) == [row]
+
+
+# ------------------------------------------------ "unable to open database file", explained
+
+
+def test_a_read_only_mount_is_named_instead_of_unable_to_open_database_file(
+    tmp_path: Path,
+) -> None:
+    import subprocess
+
+    from support.loopfs import loop_fs
+
+    with loop_fs(tmp_path) as mnt:
+        db = mnt / "data" / "luxlog.db"
+        with Store(db) as s:
+            s.add(BASE, {"ID_WEB_Temperatur_TVL": 35.4})
+        subprocess.run(["mount", "-o", "remount,ro", str(mnt)], check=True, timeout=10)
+        try:
+            for readonly in (False, True):  # poll/flush, and doctor's read-only connection
+                with pytest.raises(StoreError) as info:
+                    Store(db, readonly=readonly)
+                assert str(info.value) == (
+                    f"cannot open database {db}: the filesystem mounted at {mnt} is read-only "
+                    "(remount it read-write, or point cache_path at a writable volume)"
+                )
+        finally:
+            subprocess.run(["mount", "-o", "remount,rw", str(mnt)], check=False, timeout=10)
+
+
+def test_a_directory_without_write_permission_is_named_with_its_owner_and_mode(
+    tmp_path: Path,
+) -> None:
+    import shutil
+    import subprocess
+    import sys
+
+    if os.geteuid() != 0 or shutil.which("setpriv") is None:
+        pytest.skip("needs root and setpriv(1) to run luxlog without CAP_DAC_OVERRIDE")
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    db = locked / "luxlog.db"
+    with Store(db) as s:  # an existing database in a directory that later loses write access
+        s.add(BASE, {"ID_WEB_Temperatur_TVL": 35.4})
+    locked.chmod(0o555)
+    # root without the capabilities that bypass file permissions: permissions count again
+    drop = "-dac_override,-dac_read_search"
+    done = subprocess.run(
+        ["setpriv", f"--bounding-set={drop}", f"--inh-caps={drop}", sys.executable, "-m",
+         "luxlog", "poll", "--once", "--host", "127.0.0.1", "--port", "1"],
+        env={**os.environ, "LUXLOG_CACHE_PATH": str(db), "LUXLOG_RETRIES": "0"},
+        capture_output=True, text=True, timeout=8, check=False,
+    )  # fmt: skip
+    if "Operation not permitted" in done.stderr and "setpriv" in done.stderr:
+        pytest.skip(f"setpriv cannot drop capabilities here: {done.stderr.strip()}")
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines()[-1] == (
+        f"luxlog: cannot open database {db}: the directory {locked} is not writable by uid 0 "
+        "(owner uid 0, mode 0555): SQLite creates luxlog.db-wal and luxlog.db-shm there; give "
+        "uid 0 write access, or check cache_path"
+    )
+
+
+# ------------------------------------------------------------------ damaged -wal detection
+
+
+def test_a_restarted_wal_with_stale_frames_of_the_last_generation_is_not_damage(
+    tmp_path: Path,
+) -> None:
+    from luxlog.store import wal_damage
+
+    db = tmp_path / "luxlog.db"
+    with Store(db):
+        pass
+    holder = sqlite3.connect(db)  # keeps the -wal from being deleted when a store closes
+    holder.execute("SELECT count(*) FROM buffer").fetchone()
+    for i in range(6):
+        with Store(db) as s:
+            s.add(BASE + 30 * i, {"ID_WEB_Temperatur_TVL": 35.4})
+    holder.execute("PRAGMA wal_checkpoint(PASSIVE)")
+    size = os.stat(f"{db}-wal").st_size
+    with Store(db) as s:  # restarts the log: new salts, one frame, stale frames behind it
+        s.add(BASE + 600, {"ID_WEB_Temperatur_TVL": 35.4})
+    assert os.stat(f"{db}-wal").st_size == size  # the old frames are still in the file
+    assert wal_damage(db) is None
+    # …while a flipped byte in the new generation's only frame, followed by nothing, is a torn
+    # write and not damage either; one in an old frame is never read by SQLite at all.
+    data = bytearray(Path(f"{db}-wal").read_bytes())
+    data[32 + 3 * (4096 + 24) + 500] ^= 1
+    Path(f"{db}-wal").write_bytes(bytes(data))
+    assert wal_damage(db) is None
+    holder.close()

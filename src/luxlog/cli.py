@@ -21,7 +21,7 @@ from luxlog.errors import (
     Interrupted,
     LuxlogError,
 )
-from luxlog.logs import setup_logging
+from luxlog.logs import guard_closed_pipes, setup_logging
 
 # `typing` costs ~5 ms per process on the poll path; annotations are strings here.
 TYPE_CHECKING = False
@@ -276,6 +276,8 @@ def _fast_poll(opts: dict[str, Any]) -> int:
 
 def main() -> None:
     install_signal_handlers()
+    # `luxlog … | head`: a reader that goes away costs its output, never the work or a traceback
+    guard_closed_pipes()
     args = sys.argv[1:]
     fast = _fast_poll_args(args)
     code = _fast_poll(fast) if fast is not None else run(args)

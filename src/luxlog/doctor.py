@@ -45,7 +45,16 @@ from luxlog.decode import firmware_version
 from luxlog.disk import UsageFn, disk_usage, existing_ancestor, format_bytes, watched_paths
 from luxlog.errors import ConfigError, DeviceError, LuxlogError
 from luxlog.prune import CLOCK_AHEAD_MAX_SEC, REPORT_KINDS, newest_slot
-from luxlog.store import SCHEMA_VERSION, Store, slot_of, to_epoch
+from luxlog.store import (
+    SCHEMA_VERSION,
+    Store,
+    WalDamage,
+    damaged_wal_copies,
+    scan_wal,
+    slot_of,
+    to_epoch,
+    wal_damage,
+)
 
 OK, WARN, FAIL = "ok", "warn", "FAIL"
 
@@ -417,7 +426,48 @@ def check_reports(cfg: Config, store: Store, now: float) -> Check:
     return Check("reports", OK, f"{text}; none due")
 
 
+def check_wal(cfg: Config) -> Check:
+    """Committed samples SQLite silently skips: a damaged -wal now, or one kept by a run.
+
+    Runs before doctor opens the database (reading the -wal file only), so nothing is
+    checkpointed away first. ``PRAGMA integrity_check`` cannot see this loss, and neither can
+    the attempt log: a successful poll's attempt is in the same transaction as its sample, so
+    both vanish together (see ``luxlog.store``, "damaged -wal detection").
+    """
+    damage = wal_damage(cfg.cache_path)
+    kept = damaged_wal_copies(cfg.cache_path)
+    if damage is not None:
+        return Check("wal", FAIL, f"{damage.describe()}; the next write will drop them for good")
+    if kept:
+        lost = [d for d in (_scan_kept(p) for p in kept) if d is not None]
+        commits = sum(d.lost_commits for d in lost)
+        return Check(
+            "wal",
+            FAIL,
+            f"{len(kept)} damaged -wal file{'s' if len(kept) != 1 else ''} kept ({kept[-1]}"
+            f"{' …' if len(kept) > 1 else ''}): {commits} committed transactions (each poll "
+            "is one) were unreadable and are missing from the database; remove the file "
+            "after inspection to clear this check",
+        )
+    return Check("wal", OK, "no committed transaction lost to a damaged -wal")
+
+
+def _scan_kept(path: Path) -> WalDamage | None:
+    try:
+        return scan_wal(path.read_bytes(), path)
+    except OSError:
+        return None
+
+
 def store_checks(cfg: Config, now: float, quick: bool) -> list[Check]:
+    wal: list[Check] = []
+    if cfg.cache_path.exists():
+        wal = _guard("wal", lambda: [check_wal(cfg)])  # first: before any connection exists
+    checks = _store_checks(cfg, now, quick)
+    return checks[:1] + wal + checks[1:]
+
+
+def _store_checks(cfg: Config, now: float, quick: bool) -> list[Check]:
     if not cfg.cache_path.exists():
         return [
             Check(

@@ -72,6 +72,14 @@ BUSY_TIMEOUT_MS = 10_000
 # (and the difference is small); otherwise it is stored in full and becomes the next keyframe.
 KEYFRAME_SPAN_SEC = 1800
 LOW_SPACE_BYTES = 1 << 20  # an I/O error with less free space than this is a full disk
+# The -shm (wal-index) grows in 32 KiB regions, one per 4096 WAL frames. SQLite creates them
+# sparse (one byte at the end of each 4 KiB page) and then writes through a shared mapping: on
+# a filesystem with 1 KiB blocks a write to a hole needs a block, and on a full disk the kernel
+# answers with SIGBUS, which kills the process (exit 135) mid-transaction. See ``_preflight``.
+SHM_REGION = 32 * 1024
+WAL_INDEX_FRAMES = 4096
+WAL_GROWTH_FRAMES = 1000  # SQLite's auto-checkpoint: the WAL rarely grows further in one run
+SHM_MARGIN = 32 * 1024  # WAL frames and the first pages of a new database
 
 
 def _script(conn: sqlite3.Connection, sql: str) -> None:
@@ -228,6 +236,15 @@ def _mount_point(directory: Path) -> Path:
     return path
 
 
+def _cannot_open(exc: BaseException) -> bool:
+    """SQLITE_CANTOPEN / SQLITE_READONLY: a permission or read-only-mount problem, typically."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    text = str(exc).lower()
+    return (
+        code is not None and code & 0xFF in (sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_READONLY)
+    ) or ("unable to open database" in text or "readonly database" in text)
+
+
 def _is_corrupt(exc: BaseException) -> bool:
     if not isinstance(exc, sqlite3.DatabaseError):
         return False
@@ -236,6 +253,131 @@ def _is_corrupt(exc: BaseException) -> bool:
     return code in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB) or (
         "malformed" in text or "not a database" in text
     )
+
+
+# ------------------------------------------------------------------ damaged -wal detection
+#
+# SQLite replays the -wal frame by frame and stops at the first frame whose salts or cumulative
+# checksum do not match: everything after it is ignored *silently*, committed transactions
+# included, and the next connection to close checkpoints what it read and deletes the -wal.
+# A flipped bit in an early frame (an SD card, a bad sector) therefore loses every later
+# commit, and ``PRAGMA integrity_check`` still says ok. The attempt log cannot see it either:
+# a successful poll's attempt travels in its buffer row, in the same transaction, so both are
+# dropped together. What does see it is the -wal itself (format: sqlite.org/fileformat.html,
+# "WAL file format"): a frame carrying the header's salts (written in this generation of the
+# log) that lies after the first broken frame and is a commit frame (non-zero "database size")
+# is a transaction that was committed (with synchronous=FULL: fsynced) and that SQLite will not
+# read. A torn write at the very end, the normal result of a crash mid-transaction, has no
+# commit frame after it and is not flagged (a damaged *last* commit frame looks the same and
+# cannot be told apart from it). Stale frames of an earlier generation carry other
+# salts and are not counted.
+
+WAL_MAGIC = (0x377F0682, 0x377F0683)  # checksums little-endian / big-endian
+WAL_HEADER = 32
+WAL_FRAME_HEADER = 24
+
+
+@dataclass(frozen=True)
+class WalDamage:
+    """Committed transactions in a -wal that SQLite will skip (see the comment above)."""
+
+    path: Path
+    offset: int  # byte offset of the first broken frame
+    frame: int  # its number, from 1
+    lost_commits: int  # committed transactions after the break (each poll is one)
+    lost_frames: int  # frames of this generation after the break
+
+    def describe(self) -> str:
+        return (
+            f"{self.path}: frame {self.frame} (byte {self.offset}) is damaged, so SQLite "
+            f"ignores the {self.lost_commits} committed transaction"
+            f"{'s' if self.lost_commits != 1 else ''} ({self.lost_frames} frames) written after "
+            "it: those samples and attempts are unreadable"
+        )
+
+
+def _wal_checksum(data: bytes, big_endian: bool, s0: int, s1: int) -> tuple[int, int]:
+    import struct
+
+    words = struct.unpack(f"{'>' if big_endian else '<'}{len(data) // 4}I", data)
+    mask = 0xFFFFFFFF
+    for i in range(0, len(words), 2):
+        s0 = (s0 + words[i] + s1) & mask
+        s1 = (s1 + words[i + 1] + s0) & mask
+    return s0, s1
+
+
+def scan_wal(data: bytes, path: Path) -> WalDamage | None:
+    import struct
+
+    if len(data) < WAL_HEADER:
+        return None
+    magic, _version, page_size, _seq, salt1, salt2, c1, c2 = struct.unpack(">8I", data[:32])
+    if magic not in WAL_MAGIC or page_size < 512 or page_size & (page_size - 1):
+        return None  # not a log SQLite would read at all: integrity_check's business
+    big = magic & 1 == 1
+    if _wal_checksum(data[:24], big, 0, 0) != (c1, c2):
+        return None  # a damaged header: SQLite ignores the whole -wal, nothing to count here
+    s0, s1 = c1, c2
+    size = WAL_FRAME_HEADER + page_size
+    frames = (len(data) - WAL_HEADER) // size
+    broken: tuple[int, int] | None = None
+    lost_commits = lost_frames = torn = 0
+    for n in range(frames):
+        off = WAL_HEADER + n * size
+        pgno, commit, fs1, fs2, f1, f2 = struct.unpack(">6I", data[off : off + 24])
+        ours = (fs1, fs2) == (salt1, salt2)
+        if broken is None:
+            if ours and pgno:
+                t0, t1 = _wal_checksum(data[off : off + 8], big, s0, s1)
+                t0, t1 = _wal_checksum(data[off + 24 : off + size], big, t0, t1)
+                if (t0, t1) == (f1, f2):
+                    s0, s1 = t0, t1
+                    continue
+            # SQLite reads no further. Frames left over from an earlier generation carry other
+            # salts and never count; a frame of this one after the break is a loss.
+            broken = (off, n + 1)
+            # The broken frame itself counts only if a commit follows it (below): alone at the
+            # end it is a write torn by a crash, never acknowledged as committed.
+            torn = int(ours and commit != 0)
+            lost_frames += ours
+            continue
+        if ours:
+            lost_frames += 1
+            lost_commits += commit != 0
+    if broken is None or lost_commits == 0:
+        return None
+    return WalDamage(path, broken[0], broken[1], lost_commits + torn, lost_frames)
+
+
+def wal_damage(db: str | os.PathLike[str]) -> WalDamage | None:
+    """Committed transactions in ``db``'s -wal that SQLite would silently skip, or None.
+
+    Reads the file only (never opens SQLite, so nothing is checkpointed away first). Damage is
+    confirmed by a second read that must agree, so a writer appending meanwhile is not
+    mistaken for it. Cost: ~0.07 ms per frame; the -wal is usually absent when a run starts
+    (the last connection to close checkpoints and deletes it).
+    """
+    path = Path(f"{os.fspath(db)}-wal")
+    try:
+        if os.stat(path).st_size <= WAL_HEADER:
+            return None
+        first = scan_wal(path.read_bytes(), path)
+        if first is None:
+            return None
+        again = scan_wal(path.read_bytes(), path)
+    except OSError:
+        return None
+    return first if first == again else None
+
+
+DAMAGED_WAL = "-wal.damaged-"  # <db>-wal.damaged-<UTC stamp>: the evidence, kept for doctor
+
+
+def damaged_wal_copies(db: str | os.PathLike[str]) -> list[Path]:
+    """Copies of damaged -wal files kept by earlier runs (``Store`` makes them), oldest first."""
+    p = Path(db)
+    return sorted(p.parent.glob(f"{p.name}{DAMAGED_WAL}*"))
 
 
 class CorruptError(StoreError):
@@ -266,6 +408,7 @@ class Store:
         if self.readonly:
             if not self.path.exists():
                 raise StoreError(f"database {self.path} does not exist yet (run 'luxlog poll')")
+            self._preflight()
             conn = sqlite3.connect(
                 f"file:{self.path}?mode=ro", uri=True, isolation_level=None, timeout=10
             )
@@ -279,6 +422,7 @@ class Store:
                     f"cannot create the database directory {self.path.parent}: "
                     f"{exc.strerror or exc} (check cache_path)"
                 ) from exc
+            self._preflight()
             conn = sqlite3.connect(self.path, isolation_level=None, timeout=10)
         try:
             conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
@@ -288,13 +432,95 @@ class Store:
                 if conn.execute("PRAGMA page_count").fetchone()[0] == 0:
                     conn.execute("PRAGMA auto_vacuum=INCREMENTAL")
                 conn.execute("PRAGMA journal_mode=WAL")
+                # A read maps the -shm; fill its holes before anything is written.
+                conn.execute("PRAGMA user_version").fetchone()
+                self._reserve_shm()
             conn.execute("PRAGMA synchronous=FULL")
         except BaseException:
             conn.close()  # never leave a handle on a file that may be quarantined next
             raise
         return conn
 
+    def _preflight(self) -> None:
+        """Refuse to open when the wal-index (-shm) might not find the blocks it will touch.
+
+        SQLite extends the -shm by writing one byte at the end of each 4 KiB page and then
+        writes through a shared mapping. With 1 KiB filesystem blocks that allocates one block
+        of four; a write to the others needs a free block, and on a full disk the kernel kills
+        the process with SIGBUS (exit 135, nothing printed, mid-transaction), which Python
+        cannot catch. The first connection of a run also truncates the -shm to 3 bytes and
+        rebuilds it, so an -shm that is whole now is sparse again once SQLite has it. Hence:
+        before SQLite sees the file, demand free space for every region the -shm may need
+        (one per 4096 WAL frames, the WAL's current frames plus one auto-checkpoint's growth)
+        plus a margin for this run's first WAL frames; less is a full disk, reported as such.
+        ``_reserve_shm`` then fills the holes right after opening, so WAL growth cannot eat
+        the blocks the mapping needs later. Measured on a 4 MB ext4 (1 KiB blocks): with
+        10–32 KiB free, poll, flush and ``doctor --quick`` all died with SIGBUS before this.
+        """
+        try:
+            wal = os.stat(f"{self.path}-wal").st_size
+        except OSError:
+            wal = 0
+        frames = wal // (4096 + 24)
+        need = SHM_REGION * (1 + (frames + WAL_GROWTH_FRAMES) // WAL_INDEX_FRAMES) + SHM_MARGIN
+        try:
+            st = os.statvfs(self.path.parent)
+        except OSError:
+            return  # the open itself will say what is wrong with the directory
+        if st.f_bavail * st.f_frsize < need:
+            raise self._disk_full(None)
+
+    def _reserve_shm(self) -> None:
+        """Allocate the holes of the -shm SQLite has just mapped (see ``_preflight``).
+
+        Uses SQLite's own descriptor, found in /proc/self/fd: opening and closing a second
+        descriptor of the file would drop every POSIX lock this process holds on it, SQLite's
+        included. Where /proc is missing this is skipped (``_preflight`` still applies).
+        """
+        shm = os.path.realpath(f"{self.path}-shm")
+        try:
+            st = os.stat(shm)
+            if st.st_blocks * 512 >= st.st_size:
+                return  # fully allocated (the usual case with 4 KiB blocks)
+            fds = os.listdir("/proc/self/fd")
+        except OSError:
+            return
+        for name in fds:
+            try:
+                if os.readlink(f"/proc/self/fd/{name}") != shm:
+                    continue
+                size = os.fstat(int(name)).st_size
+                os.posix_fallocate(int(name), 0, size)
+            except OSError as exc:
+                if _is_full(exc):
+                    raise self._disk_full(exc) from exc
+                continue
+            return
+
+    def _keep_damaged_wal(self) -> None:
+        """Before SQLite reads a damaged -wal (and, on close, deletes it), copy it aside.
+
+        SQLite's own recovery drops the committed transactions after the damage without a
+        word; the copy keeps the evidence (and the page images, for an expert to salvage)
+        and makes ``doctor`` fail until someone has looked at it and removed it.
+        """
+        damage = wal_damage(self.path)
+        if damage is None:
+            return
+        import shutil
+
+        stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+        target = Path(f"{self.path}{DAMAGED_WAL}{stamp}")
+        try:
+            shutil.copy2(damage.path, target)
+            kept = f"copied to {target}"
+        except OSError as exc:
+            kept = f"could not copy it aside: {exc.strerror or exc}"
+        log.error("damaged -wal: %s; %s", damage.describe(), kept)
+
     def _open(self, check: bool) -> sqlite3.Connection:
+        if not self.readonly:
+            self._keep_damaged_wal()
         try:
             if check and self.path.exists():
                 self._verify()
@@ -316,6 +542,9 @@ class Store:
             if not _is_corrupt(exc) or self.readonly:
                 if self.readonly and _is_corrupt(exc):
                     raise StoreError(f"database {self.path} is corrupt: {exc}") from exc
+                problem = self._access_problem() if _cannot_open(exc) else None
+                if problem is not None:
+                    raise StoreError(f"cannot open database {self.path}: {problem}") from exc
                 raise StoreError(f"cannot open database {self.path}: {exc}") from exc
             moved = self.quarantined = self.quarantine(str(exc))
             log.error(
@@ -329,6 +558,44 @@ class Store:
             self._migrate(conn)
             return conn
 
+    def _access_problem(self) -> str | None:
+        """Why SQLite cannot open or write the files at ``path``, in words, or None.
+
+        SQLite only says "unable to open database file" or "attempt to write a readonly
+        database". It needs the database *and* the directory: every connection, a read-only
+        one too, creates the -wal and -shm files next to the database. So, in order: a
+        read-only mount, a directory this process cannot write, a file it cannot read and write.
+        """
+        directory = self.path.parent
+        try:
+            if os.statvfs(directory).f_flag & os.ST_RDONLY:
+                return (
+                    f"the filesystem mounted at {_mount_point(directory)} is read-only "
+                    "(remount it read-write, or point cache_path at a writable volume)"
+                )
+            st = os.stat(directory)
+        except OSError:
+            return None
+        who = f"uid {os.geteuid()}"
+        if not os.access(directory, os.W_OK | os.X_OK):
+            return (
+                f"the directory {directory} is not writable by {who} (owner uid {st.st_uid}, "
+                f"mode {st.st_mode & 0o7777:04o}): SQLite creates {self.path.name}-wal and "
+                f"{self.path.name}-shm there; give {who} write access, or check cache_path"
+            )
+        for suffix in ("", "-wal", "-shm"):
+            f = Path(f"{self.path}{suffix}")
+            try:
+                fst = os.stat(f)
+            except OSError:
+                continue
+            if not os.access(f, os.R_OK | os.W_OK):
+                return (
+                    f"{f} is not readable and writable by {who} (owner uid {fst.st_uid}, "
+                    f"mode {fst.st_mode & 0o7777:04o}); give {who} access, or check cache_path"
+                )
+        return None
+
     def _verify(self) -> None:
         """``PRAGMA quick_check`` on a read-only connection; raises DatabaseError if damaged.
 
@@ -336,6 +603,7 @@ class Store:
         into the main file and deletes it, which would rewrite the damaged file (and lose the
         -wal) just before it is quarantined. A read-only connection never writes either file.
         """
+        self._preflight()
         conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, isolation_level=None)
         try:
             conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
@@ -440,7 +708,10 @@ class Store:
             conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
             conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            # SQLite has already rolled back after some errors (SQLITE_FULL): a second
+            # ROLLBACK would fail and hide the cause ("cannot rollback - no transaction").
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
             raise
 
     def close(self) -> None:
@@ -473,7 +744,7 @@ class Store:
             return False
         return st.f_bavail * st.f_frsize < LOW_SPACE_BYTES
 
-    def _disk_full(self, exc: BaseException) -> DiskFullError:
+    def _disk_full(self, exc: BaseException | None) -> DiskFullError:
         return DiskFullError(
             f"disk full: cannot write {self.path} (the filesystem mounted at "
             f"{_mount_point(self.path.parent)} has no space left); the database is intact, "
