@@ -13,7 +13,7 @@ from pathlib import Path
 from luxlog.codec import Row
 from luxlog.config import Config
 from luxlog.simulator import Model
-from luxlog.store import Store, slot_of, to_epoch
+from luxlog.store import Store, slot_of
 
 Instant = dt.datetime | float | int
 
@@ -32,14 +32,18 @@ def model_rows(
     if (end is None) == (n is None):
         raise TypeError("give exactly one of end and n")
     model = Model(profile)
-    t = slot_of(to_epoch(start), interval or step)
-    stop = to_epoch(end) if end is not None else float("inf")
+    t = slot_of(_epoch(start), interval or step)
+    stop = _epoch(end) if end is not None else float("inf")
     rows: list[Row] = []
     while t < stop and (n is None or len(rows) < n):
         p, c, v = model.sample(t)
         rows.append(Row(t, 0, tuple(p), tuple(c), tuple(v)))
         t += step
     return rows
+
+
+def _epoch(t: Instant) -> float:
+    return t.timestamp() if isinstance(t, dt.datetime) else float(t)
 
 
 def fill(
