@@ -37,7 +37,7 @@ def test_bench_figures_on_a_few_samples(bench: ModuleType, tmp_path: Path) -> No
         *bench.bench_flush(tmp_path, 1, 60),
         *bench.bench_report(tmp_path, 1),
         *bench.bench_year_query(tmp_path, 1, 480, cache=tmp_path / "cache"),
-        *bench.bench_cycle(tmp_path, 2, flush_every=2),
+        *bench.bench_cycle(tmp_path, 2, flush_every=2, warmup=0),  # one poll, one flush
     ]
     assert len(figures) == 10
     assert all(f.value and f.target for f in figures)
