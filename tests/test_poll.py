@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import time_machine
 from typer.testing import CliRunner
 
 from luxlog.cli import app
@@ -66,14 +67,14 @@ def test_the_database_uses_wal_and_full_sync(
 
 def test_two_polls_in_one_slot_store_one_sample(sim_config: Path, isolated: Path) -> None:
     runner = CliRunner()
-    # a 60 s slot makes it (almost) certain both polls land in the same slot
     cfg_text = Path("config.yaml").read_text().replace("interval_sec: 10", "interval_sec: 60")
     Path("config.yaml").write_text(cfg_text)
-    first = runner.invoke(app, ["poll", "--once"])
-    second = runner.invoke(app, ["poll", "--once"])
+    # 20 s into a 60 s slot: both polls land in it, however slow the machine
+    with time_machine.travel(1_764_144_020, tick=True):
+        first = runner.invoke(app, ["poll", "--once"])
+        second = runner.invoke(app, ["poll", "--once"])
     assert first.exit_code == second.exit_code == 0
-    if first.stdout.split()[2] != second.stdout.split()[-7]:  # pragma: no cover - rare race
-        pytest.skip("the two polls straddled a slot boundary")
+    assert first.stdout.split()[2] == second.stdout.split()[-7]
     assert "slot already stored, kept the first sample" in second.stdout
     with Store(isolated / "data" / "luxlog.db", interval=60) as store:
         assert len(list(store.iter_rows(0, 2**31))) == 1
