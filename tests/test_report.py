@@ -621,21 +621,21 @@ def test_kill_9_during_a_report_leaves_no_file_or_the_complete_file(
     cfg = load_config(config, environ={})
     now = local(2026, 11, 23, 8)
     with Store(cfg.cache_path, interval=30) as store:
-        fill(store, local(2026, 11, 22, 23), local(2026, 11, 23, 7), flush=True)
+        fill(store, local(2026, 11, 23, 5), local(2026, 11, 23, 7), flush=True)  # 2 h: ~230 kB
         ref_run = report.run_on_demand(cfg, store, now, True, False, None, tmp_path / "ref")
     reference = (tmp_path / "ref" / "2026-11-23_daily.csv").read_bytes()
-    assert ref_run.written[0].rows == 960 and len(reference) > 200_000
+    assert ref_run.written[0].rows == 240 and len(reference) > 200_000
     script = tmp_path / "child.py"
     script.write_text(CHILD)
     rng = random.Random()
-    for _ in range(3):  # a fixed number of kills: a loaded machine makes it slower, not weaker
+    for _ in range(4):  # a fixed number of kills: a loaded machine makes it slower, not weaker
         child = subprocess.Popen(
             [sys.executable, str(script), str(config), now.isoformat()],
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
         )  # fmt: skip
         assert child.stdout is not None
         assert child.stdout.readline() == b"ready\n"
-        time.sleep(rng.uniform(0.0, 0.25))  # each report takes ~0.1 s: kills land mid-write
+        time.sleep(rng.uniform(0.0, 0.25))  # each report takes a few 10 ms: kills land mid-write
         os.kill(child.pid, signal.SIGKILL)
         child.wait(5)
         for d in dirs:
