@@ -127,7 +127,7 @@ def test_every_acknowledged_sample_survives_kill_9_at_random_instants_exactly_on
     rng = random.Random(1234)
     acked: set[int] = set()
     next_slot = BASE
-    for _ in range(16):
+    for _ in range(12):
         child = spawn(WRITER, str(path), str(next_slot))
         assert child.stdout is not None
         assert child.stdout.readline().strip() == "ready", child.stderr.read()  # type: ignore[union-attr]
