@@ -16,7 +16,7 @@ demo: $(STAMP)
 	$(BIN)/luxlog demo
 
 test: $(STAMP)
-	$(BIN)/pytest --timeout=10 --cov=luxlog --cov-branch --cov-report=term --cov-fail-under=90
+	$(BIN)/pytest --timeout=10 --durations=15 --cov=luxlog --cov-branch --cov-report=term --cov-fail-under=90
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

@@ -475,19 +475,23 @@ with Store(db, interval=30) as store:
 """
 
 
-def bench_cycle(work: Path, polls: int, flush_every: int = 10) -> list[Figure]:
+def bench_cycle(
+    work: Path, polls: int, flush_every: int = 10, warmup: int | None = None
+) -> list[Figure]:
     """Disk writes of the store's side of a production cycle, keyframe deltas vs full rows.
 
     The CLI poll figure re-polls one slot (a real poll cannot be made to land in the next
     slot without waiting 30 s), so the buffer never grows there. Here each child stores the
     next slot's sample exactly as a poll does (``Store.add_row`` with its attempt) and every
     ``flush_every``-th child flushes, as cron does; the two buffer formats run interleaved.
+    The first ``warmup`` cycles (default: two flush periods) create the files, uncounted.
     """
     dbs = {mode: work / "cycle" / mode / "luxlog.db" for mode in ("delta", "full")}
     written = {mode: 0 for mode in dbs}
     counted = 0
     env = clean_env()
-    for k in range(polls + 2 * flush_every):
+    warmup = 2 * flush_every if warmup is None else warmup
+    for k in range(polls + warmup):
         slot = WEEK_START + INTERVAL * k
         job = "flush" if k % flush_every == flush_every - 1 else None
         for mode, db in dbs.items():
@@ -496,9 +500,9 @@ def bench_cycle(work: Path, polls: int, flush_every: int = 10) -> list[Figure]:
                           env, work),
                 f"cycle {mode}",
             )  # fmt: skip
-            if k >= 2 * flush_every:  # steady state: the first cycles create the files
+            if k >= warmup:  # steady state: the first cycles create the files
                 written[mode] += child.write_bytes - child.cancelled_write_bytes
-        if k >= 2 * flush_every and job is None:
+        if k >= warmup and job is None:
             counted += 1
     per = {mode: written[mode] / max(counted, 1) for mode in dbs}
     return [

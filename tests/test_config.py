@@ -58,8 +58,8 @@ def test_luxlog_config_env_names_the_file(tmp_path: Path) -> None:
 
 
 def test_config_yaml_in_the_working_directory_is_used_when_present() -> None:
-    Path("config.yaml").write_text("host: 192.0.2.7\n")
-    assert load_config(environ={}).host == "192.0.2.7"
+    Path("config.yaml").write_text("host: waermepumpe.fritz.box\n")
+    assert load_config(environ={}).host == "waermepumpe.fritz.box"
 
 
 def test_env_output_dirs_are_comma_separated() -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import random
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -22,7 +23,7 @@ import pytest
 from helpers import stored_slot_counts
 from luxlog.codec import Row
 from luxlog.simulator import Simulator
-from luxlog.store import Store
+from luxlog.store import FLUSH_BATCH, Store
 from support.network import filtered_port
 
 BASE = 1_700_000_000 // 3600 * 3600
@@ -38,6 +39,7 @@ def child_env() -> dict[str, str]:
 def spawn(script: str, *args: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-c", textwrap.dedent(script), *args],
+        stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -101,7 +103,7 @@ def synthetic_row(slot: int, n_params: int = 200, n_calcs: int = 260) -> Row:
 
 WRITER = """
     import sys
-    from luxlog.store import Store
+    from luxlog.store import FLUSH_BATCH, Store
     from luxlog.codec import Row
     path, start = sys.argv[1], int(sys.argv[2])
     s = Store(path)
@@ -126,11 +128,11 @@ def test_every_acknowledged_sample_survives_kill_9_at_random_instants_exactly_on
     rng = random.Random(1234)
     acked: set[int] = set()
     next_slot = BASE
-    for _ in range(30):
+    for _ in range(12):
         child = spawn(WRITER, str(path), str(next_slot))
         assert child.stdout is not None
         assert child.stdout.readline().strip() == "ready", child.stderr.read()  # type: ignore[union-attr]
-        time.sleep(rng.uniform(0.02, 0.1))
+        time.sleep(rng.uniform(0.01, 0.06))
         child.send_signal(signal.SIGKILL)
         # Read through the same buffered reader as readline() (communicate() would bypass
         # it and lose lines it had already buffered).
@@ -161,10 +163,14 @@ def test_every_acknowledged_sample_survives_kill_9_at_random_instants_exactly_on
 
 CONCURRENT = """
     import sys, time, datetime as dt
-    from luxlog.store import Store
+    from luxlog.store import FLUSH_BATCH, Store
     from luxlog.codec import Row
-    role, path, config, until = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
-    base, old = int(sys.argv[5]), int(sys.argv[6])
+    role, path, config = sys.argv[1], sys.argv[2], sys.argv[3]
+    base, old = int(sys.argv[4]), int(sys.argv[5])
+    if role in ("cli-poll", "flush"):
+        from luxlog.cli import run
+    print("ready", flush=True)
+    until = float(sys.stdin.readline())  # one common window, whenever each child got going
     n = 0
     if role == "poll":
         s = Store(path)
@@ -176,13 +182,11 @@ CONCURRENT = """
             slot += 30
             n += 1
     elif role == "cli-poll":
-        from luxlog.cli import run
         while time.time() < until:
             assert run(["poll", "--once", "--config", config]) == 0
             n += 1
             time.sleep(0.05)
     elif role == "flush":
-        from luxlog.cli import run
         while time.time() < until:
             assert run(["flush", "--config", config]) == 0
             n += 1
@@ -217,12 +221,17 @@ def test_poll_flush_query_and_prune_at_once_never_lock_out_and_lose_no_slot(
         for t in range(old, BASE, 60):
             s.add_row(Row(t, 0, (1, 2, 3), (t % 1000,), (0,)))
         s.flush()
-    until = time.time() + 3.0
     roles = ["poll", "cli-poll", "flush", "query", "prune"]
     procs = {
-        role: spawn(CONCURRENT, role, str(path), str(config), str(until), str(BASE), str(old))
-        for role in roles
+        role: spawn(CONCURRENT, role, str(path), str(config), str(BASE), str(old)) for role in roles
     }
+    for proc in procs.values():
+        assert proc.stdout is not None and proc.stdout.readline() == "ready\n"
+    until = time.time() + 1.5  # all five at work at once from now on
+    for proc in procs.values():
+        assert proc.stdin is not None
+        proc.stdin.write(f"{until}\n")
+        proc.stdin.flush()
     results = {role: p.communicate(timeout=9) for role, p in procs.items()}
     for role, (_out, err) in results.items():
         assert "database is locked" not in err, (role, err)
@@ -233,7 +242,7 @@ def test_poll_flush_query_and_prune_at_once_never_lock_out_and_lose_no_slot(
     counts = check_db(path)
     assert acked <= counts.keys(), sorted(acked - counts.keys())[:5]
     assert all(n == 1 for n in counts.values())
-    # prune removed everything before the last cut it reported (how far it got in 3 s
+    # prune removed everything before the last cut it reported (how far it got in 1.5 s
     # depends on the machine's load; what it did must hold exactly)
     last_cut = int(results["prune"][0].split()[-1])
     assert last_cut >= old and min(counts) >= last_cut
@@ -242,17 +251,29 @@ def test_poll_flush_query_and_prune_at_once_never_lock_out_and_lose_no_slot(
 # -------------------------------------------------------------------------------- signals
 
 
+# Seven flush batches: once the first is in, a signal has six batches' time to land mid-way.
+BIG_SLOTS = list(range(BASE, BASE + (6 * FLUSH_BATCH + 300) * 30, 30))
+
+
+@pytest.fixture(scope="module")
+def big_buffer(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A database with BIG_SLOTS buffered, built once and copied by each test."""
+    path = tmp_path_factory.mktemp("big") / "big.db"
+    with Store(path) as s:
+        s.conn.execute("PRAGMA synchronous=OFF")  # test set-up speed only
+        s.add_rows([synthetic_row(slot) for slot in BIG_SLOTS])
+    assert not Path(f"{path}-wal").exists()  # closed cleanly: the file alone is the database
+    return path
+
+
 @pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
 def test_flush_of_a_large_buffer_stops_on_a_signal_within_2_s_losing_and_doubling_nothing(
-    tmp_path: Path, write_config: Callable[..., Path], signum: int, code: int
+    tmp_path: Path, write_config: Callable[..., Path], big_buffer: Path, signum: int, code: int
 ) -> None:
     path = tmp_path / "big.db"
     write_config(cache_path=str(path))
-    slots = list(range(BASE, BASE + 8000 * 30, 30))
-    with Store(path) as s:
-        s.conn.execute("PRAGMA synchronous=OFF")  # test set-up speed only
-        for slot in slots:
-            s.add_row(synthetic_row(slot))
+    slots = BIG_SLOTS
+    shutil.copyfile(big_buffer, path)
     watcher = sqlite3.connect(path, timeout=10)
     proc = luxlog("flush")
     deadline = time.monotonic() + 8

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+import time_machine
 from typer.testing import CliRunner
 
 from luxlog.cli import app
@@ -13,9 +16,14 @@ from luxlog.simulator import Simulator
 from luxlog.store import Store
 
 
-def test_demo_polls_the_simulator_stores_and_writes_reports(isolated: Path) -> None:
+def test_demo_polls_the_simulator_stores_and_writes_reports(
+    isolated: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     out = isolated / "demo"
-    result = CliRunner().invoke(app, ["demo", "--days", "2", "--output", str(out)])
+    monkeypatch.setenv("LUXLOG_TIMEZONE", "UTC")
+    # Just after 07:00, the daily window has closed: one simulated day fills all of it.
+    with time_machine.travel(dt.datetime(2026, 11, 25, 7, 0, 30, tzinfo=dt.UTC), tick=True):
+        result = CliRunner().invoke(app, ["demo", "--days", "1", "--output", str(out)])
     assert result.exit_code == 0, result.output
     assert "4 polls, as stored" in result.stdout
     assert result.stdout.count("polled ") == 4

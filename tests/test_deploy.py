@@ -1,11 +1,10 @@
 """The deployment files: crontab (read with supercronic's rules), Dockerfile, compose, .env.
 
 There is no Docker engine and no supercronic binary in CI, so these tests check what can be
-checked without them: the crontab is parsed the way supercronic parses it (its
-``crontab.parseJobLine`` tries 7, then 6, then 5 fields with ``cronexpr.ParseStrict``; 7 fields
-are second minute hour day month weekday year, and with 6 the last is the YEAR, not seconds),
-fire times are computed over simulated days, and every command is checked against the real
-Typer app. The Dockerfile goes through hadolint plus the project's own rules.
+checked without them: the crontab is parsed the way supercronic parses it
+(``support/cron.py``: with 6 fields the last is the YEAR, not seconds), fire times are computed
+over simulated days, and every command is checked against the real Typer app. The Dockerfile
+goes through hadolint plus the project's own rules (read with ``support/dockerfile.py``).
 """
 
 from __future__ import annotations
@@ -18,7 +17,6 @@ import shlex
 import shutil
 import subprocess
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -28,6 +26,10 @@ from typer.testing import CliRunner
 
 from luxlog.cli import app
 from luxlog.config import KEYS, Config, load_config
+from support.compose import duration, env_file
+from support.cron import CronSyntaxError, Job, parse_crontab, parse_job_line, period_seconds
+from support.dockerfile import args_of, dockerfile_stages, env_of
+from support.timeout import parse_timeout
 
 ROOT = Path(__file__).resolve().parents[1]
 CRONTAB = ROOT / "crontab"
@@ -40,202 +42,11 @@ UsageError: type[Exception] = next(
 )
 DOCKERIGNORE = ROOT / ".dockerignore"
 
-# ------------------------------------------------------------------ supercronic's cron rules
-
-# (name, lowest, highest) per field of the full seven-field form (gorhill/cronexpr).
-SEVEN_FIELDS = (
-    ("second", 0, 59),
-    ("minute", 0, 59),
-    ("hour", 0, 23),
-    ("day", 1, 31),
-    ("month", 1, 12),
-    ("weekday", 0, 7),  # 7 is Sunday, like 0
-    ("year", 1970, 2099),
-)
-SHORTHANDS = {
-    "@yearly": "0 0 0 1 1 * *",
-    "@annually": "0 0 0 1 1 * *",
-    "@monthly": "0 0 0 1 * * *",
-    "@weekly": "0 0 0 * * 0 *",
-    "@daily": "0 0 0 * * * *",
-    "@hourly": "0 0 * * * * *",
-}
-_ITEM = re.compile(r"(\*|\d+(?:-\d+)?)(?:/(\d+))?")
-
-
-class CronSyntaxError(ValueError):
-    pass
-
-
-def parse_field(text: str, lo: int, hi: int) -> frozenset[int]:
-    """The subset of cronexpr used here: ``*``, ``n``, ``n-m``, ``/step`` on each, lists."""
-    values: set[int] = set()
-    for item in text.split(","):
-        m = _ITEM.fullmatch(item)
-        if not m:
-            raise CronSyntaxError(f"unsupported or invalid cron field item {item!r}")
-        base, step = m.group(1), int(m.group(2) or 1)
-        if base == "*":
-            first, last = lo, hi
-        elif "-" in base:
-            first, last = (int(x) for x in base.split("-"))
-        else:
-            first = int(base)
-            last = hi if m.group(2) else first
-        if not lo <= first <= last <= hi or step < 1:
-            raise CronSyntaxError(f"cron field item {item!r} is outside {lo}-{hi}")
-        values.update(range(first, last + 1, step))
-    return frozenset(values)
-
-
-@dataclass(frozen=True)
-class Schedule:
-    text: str
-    second: frozenset[int]
-    minute: frozenset[int]
-    hour: frozenset[int]
-    day: frozenset[int]
-    month: frozenset[int]
-    weekday: frozenset[int]
-    year: frozenset[int]
-    day_star: bool
-    weekday_star: bool
-
-    def matches_date(self, d: dt.date) -> bool:
-        if d.year not in self.year or d.month not in self.month:
-            return False
-        dom = d.day in self.day
-        cron_weekday = d.isoweekday() % 7  # Sunday 0
-        dow = cron_weekday in self.weekday or (cron_weekday == 0 and 7 in self.weekday)
-        if self.day_star or self.weekday_star:
-            return dom and dow
-        return dom or dow  # classic cron: both restricted means either
-
-    def fire_times(self, start: dt.datetime, end: dt.datetime) -> list[dt.datetime]:
-        """Every instant in [start, end) (UTC) the schedule fires at."""
-        out = []
-        day = start.date()
-        while day <= end.date():
-            if self.matches_date(day):
-                midnight = dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
-                for h in sorted(self.hour):
-                    for mi in sorted(self.minute):
-                        for s in sorted(self.second):
-                            t = midnight + dt.timedelta(hours=h, minutes=mi, seconds=s)
-                            if start <= t < end:
-                                out.append(t)
-            day += dt.timedelta(days=1)
-        return out
-
-
-def parse_schedule(text: str) -> Schedule:
-    """cronexpr's rule: 7 fields as is; 6 get a 0 second prepended (the sixth field is the
-    year); 5 get a 0 second prepended and a ``*`` year appended."""
-    fields = SHORTHANDS.get(text, text).split()
-    if len(fields) == 6:
-        fields = ["0", *fields]
-    elif len(fields) == 5:
-        fields = ["0", *fields, "*"]
-    elif len(fields) != 7:
-        raise CronSyntaxError(f"{len(fields)} fields")
-    sets = {
-        name: parse_field(f, lo, hi) for f, (name, lo, hi) in zip(fields, SEVEN_FIELDS, strict=True)
-    }
-    return Schedule(text=text, day_star=fields[3] == "*", weekday_star=fields[5] == "*", **sets)
-
-
-@dataclass(frozen=True)
-class Job:
-    line: str
-    schedule: Schedule
-    command: str
-
-
-def parse_job_line(line: str) -> Job:
-    """Like supercronic's ``parseJobLine``: the first of 7, 6, 5, 1 leading fields that
-    parses strictly is the schedule, the rest of the line (as written) the command."""
-    tokens = list(re.finditer(r"\S+", line))
-    for count in (7, 6, 5, 1):
-        if len(tokens) <= count:
-            continue
-        try:
-            schedule = parse_schedule(line[: tokens[count - 1].end()])
-        except CronSyntaxError:
-            continue
-        return Job(line, schedule, line[tokens[count].start() :])
-    raise CronSyntaxError(f"bad crontab line: {line!r}")
-
-
-def parse_crontab(text: str) -> tuple[dict[str, str], list[Job]]:
-    """(environment lines, jobs), with supercronic's line classification."""
-    env: dict[str, str] = {}
-    jobs = []
-    for raw in text.splitlines():
-        line = raw.lstrip(" \t")
-        if not line or line.startswith("#"):
-            continue
-        m = re.fullmatch(r"([^\s=]+)\s*=\s*(.*)", line)
-        if m:
-            env[m.group(1)] = m.group(2)
-            continue
-        jobs.append(parse_job_line(line))
-    return env, jobs
+# ------------------------------------------------------------------ the project's crontab
 
 
 def crontab_jobs() -> list[Job]:
     return parse_crontab(CRONTAB.read_text())[1]
-
-
-def period_seconds(schedule: Schedule) -> float:
-    """The shortest gap between two consecutive runs over two simulated days (UTC)."""
-    start = dt.datetime(2026, 10, 24, tzinfo=dt.UTC)  # includes Europe's autumn DST change
-    times = schedule.fire_times(start, start + dt.timedelta(days=2))
-    assert len(times) >= 2, f"{schedule.text!r} fires less than twice in two days"
-    return min((b - a).total_seconds() for a, b in itertools.pairwise(times))
-
-
-# --------------------------------------------------------------------- the timeout wrapper
-
-
-@dataclass(frozen=True)
-class Bounded:
-    signal: str
-    duration: float
-    kill_after: float | None
-    argv: list[str]
-
-    @property
-    def bound(self) -> float:
-        """The longest the job can live: TERM at ``duration``, KILL ``kill_after`` later."""
-        return self.duration + (self.kill_after or 0.0)
-
-
-def _seconds(text: str) -> float:
-    m = re.fullmatch(r"(\d+(?:\.\d+)?)([smhd]?)", text)
-    assert m, f"not a timeout(1) duration: {text!r}"
-    return float(m.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}[m.group(2)]
-
-
-def parse_timeout(command: str) -> Bounded:
-    """``timeout [-s SIG] [-k DUR] DURATION COMMAND...`` as GNU coreutils reads it."""
-    argv = shlex.split(command)
-    assert argv and argv[0] == "timeout", f"job is not wrapped in timeout: {command!r}"
-    signal, kill_after = "TERM", None
-    i = 1
-    while i < len(argv) and argv[i].startswith("-"):
-        opt = argv[i]
-        if opt in ("-s", "--signal", "-k", "--kill-after"):
-            value, i = argv[i + 1], i + 2
-        elif "=" in opt:
-            opt, value = opt.split("=", 1)
-            i += 1
-        else:
-            raise AssertionError(f"unexpected timeout option {opt!r} in {command!r}")
-        if opt in ("-s", "--signal"):
-            signal = value
-        else:
-            kill_after = _seconds(value)
-    return Bounded(signal, _seconds(argv[i]), kill_after, argv[i + 1 :])
 
 
 def luxlog_args(command: str) -> list[str]:
@@ -401,49 +212,6 @@ def test_hadolint_check_fails_on_an_error_level_finding(tmp_path: Path) -> None:
     assert {f["code"] for f in findings if f["level"] == "error"} >= {"DL3000", "DL3004"}
 
 
-@dataclass(frozen=True)
-class Instruction:
-    keyword: str
-    args: str
-
-
-def dockerfile_stages(text: str) -> list[list[Instruction]]:
-    """Instructions per stage, continuation lines joined and comments dropped."""
-    lines: list[str] = []
-    pending = ""
-    for raw in text.splitlines():
-        stripped = raw.strip()
-        if not stripped or stripped.startswith("#"):
-            continue
-        if stripped.endswith("\\"):
-            pending += stripped[:-1] + " "
-            continue
-        lines.append(pending + stripped)
-        pending = ""
-    stages: list[list[Instruction]] = []
-    for line in lines:
-        keyword, _, args = line.partition(" ")
-        instruction = Instruction(keyword.upper(), args.strip())
-        if instruction.keyword == "FROM":
-            stages.append([])
-        assert stages, f"instruction before FROM: {line}"
-        stages[-1].append(instruction)
-    return stages
-
-
-def _args(stage: list[Instruction], keyword: str) -> list[str]:
-    return [i.args for i in stage if i.keyword == keyword]
-
-
-def _env(stage: list[Instruction]) -> dict[str, str]:
-    env = {}
-    for args in _args(stage, "ENV"):
-        for token in shlex.split(args):
-            key, _, value = token.partition("=")
-            env[key] = value
-    return env
-
-
 def test_dockerfile_pins_python_312_slim_and_runs_as_a_non_root_user() -> None:
     stages = dockerfile_stages(DOCKERFILE.read_text())
     assert len(stages) >= 2, "build in a separate stage"
@@ -451,14 +219,14 @@ def test_dockerfile_pins_python_312_slim_and_runs_as_a_non_root_user() -> None:
         image = stage[0].args.split()[0]
         assert re.fullmatch(r"python:3\.12\.\d+-slim(-\w+)?(@sha256:[0-9a-f]{64})?", image)
     final = stages[-1]
-    users = _args(final, "USER")
+    users = args_of(final, "USER")
     assert users, "the final stage sets no USER"
     assert users[-1].split(":")[0] not in ("root", "0")
 
 
 def test_dockerfile_has_a_healthcheck_running_doctor_quick() -> None:
     final = dockerfile_stages(DOCKERFILE.read_text())[-1]
-    (check,) = _args(final, "HEALTHCHECK")
+    (check,) = args_of(final, "HEALTHCHECK")
     cmd = check.split("CMD", 1)[1].strip()
     argv = json.loads(cmd) if cmd.startswith("[") else shlex.split(cmd)
     assert argv[:1] == ["luxlog"] and "doctor" in argv and "--quick" in argv
@@ -469,12 +237,12 @@ def test_dockerfile_verifies_the_pinned_supercronic_for_amd64_and_arm64() -> Non
     text = DOCKERFILE.read_text()
     stages = dockerfile_stages(text)
     build = [i for stage in stages[:-1] for i in stage]
-    args = dict(a.partition("=")[::2] for a in _args(build, "ARG"))
+    args = dict(a.partition("=")[::2] for a in args_of(build, "ARG"))
     assert re.fullmatch(r"v\d+\.\d+\.\d+", args["SUPERCRONIC_VERSION"])
     for arch in ("amd64", "arm64"):
         assert re.fullmatch(r"[0-9a-f]{40}", args[f"SUPERCRONIC_SHA1SUM_{arch}"]), arch
     assert "TARGETARCH" in args
-    (download,) = [r for r in _args(build, "RUN") if "supercronic" in r]
+    (download,) = [r for r in args_of(build, "RUN") if "supercronic" in r]
     assert "${TARGETARCH" in download
     assert "supercronic-linux-${arch}" in download
     assert re.search(r"sha1sum -c", download)
@@ -485,24 +253,24 @@ def test_dockerfile_verifies_the_pinned_supercronic_for_amd64_and_arm64() -> Non
 
 def test_dockerfile_runtime_has_no_source_tree_and_no_build_tools() -> None:
     final = dockerfile_stages(DOCKERFILE.read_text())[-1]
-    copies = _args(final, "COPY")
+    copies = args_of(final, "COPY")
     from_context = [c for c in copies if not c.startswith("--from=")]
     assert [c.split()[0] for c in from_context] == ["crontab"]
     assert any("--from=build" in c and "/opt/luxlog" in c for c in copies)
-    assert not any("apt-get" in r or "pip install" in r for r in _args(final, "RUN"))
-    entry = json.loads(_args(final, "ENTRYPOINT")[0]) + json.loads(_args(final, "CMD")[0])
+    assert not any("apt-get" in r or "pip install" in r for r in args_of(final, "RUN"))
+    entry = json.loads(args_of(final, "ENTRYPOINT")[0]) + json.loads(args_of(final, "CMD")[0])
     assert entry[0] == "supercronic" and entry[-1] == "/app/crontab"
     assert "crontab /app/crontab" in from_context
 
 
 def test_dockerfile_environment_schedules_in_utc_and_points_luxlog_at_the_volumes() -> None:
     final = dockerfile_stages(DOCKERFILE.read_text())[-1]
-    env = _env(final)
+    env = env_of(final)
     assert env["TZ"] == "UTC"
     assert env["LUXLOG_CACHE_PATH"] == "/app/data/luxlog.db"
     assert env["LUXLOG_OUTPUT_DIRS"] == "/app/logs"
     assert "CRON_TZ" not in DOCKERFILE.read_text()
-    volumes = json.loads(_args(final, "VOLUME")[0])
+    volumes = json.loads(args_of(final, "VOLUME")[0])
     assert set(volumes) == {"/app/data", "/app/logs"}
     # The image's variables plus the example .env make a valid configuration that keeps the
     # database inside the data volume (a directory: its -wal file lives next to it).
@@ -523,7 +291,7 @@ def test_dockerignore_keeps_everything_but_what_the_build_copies_out() -> None:
     assert allowed <= {"pyproject.toml", "README.md", "src", "crontab"}
     copied = set()
     for stage in dockerfile_stages(DOCKERFILE.read_text()):
-        for c in _args(stage, "COPY"):
+        for c in args_of(stage, "COPY"):
             if not c.startswith("--from="):
                 copied.update(s.rstrip("/") for s in c.split()[:-1])
     assert copied <= allowed, f"COPY of ignored paths: {copied - allowed}"
@@ -534,22 +302,7 @@ def test_dockerignore_keeps_everything_but_what_the_build_copies_out() -> None:
 
 
 def env_example() -> dict[str, str]:
-    out = {}
-    for line in ENV_EXAMPLE.read_text().splitlines():
-        line = line.strip()
-        if line and not line.startswith("#"):
-            key, _, value = line.partition("=")
-            out[key] = value
-    return out
-
-
-def _duration(value: str | int) -> float:
-    if isinstance(value, int):
-        return float(value)
-    parts = re.findall(r"(\d+(?:\.\d+)?)(h|ms|m|s|us)", value)
-    assert "".join(n + u for n, u in parts) == value, f"not a compose duration: {value!r}"
-    scale = {"h": 3600, "m": 60, "s": 1, "ms": 0.001, "us": 1e-6}
-    return sum(float(n) * scale[u] for n, u in parts)
+    return env_file(ENV_EXAMPLE.read_text())
 
 
 def test_compose_mounts_directories_restarts_and_outwaits_the_longest_job() -> None:
@@ -566,7 +319,7 @@ def test_compose_mounts_directories_restarts_and_outwaits_the_longest_job() -> N
     assert not any(t.startswith("/app/data/") for t in mounts), "mount /app/data, not a file"
     assert not mounts["/app/data"].endswith(".db")
     longest = max(parse_timeout(job.command).bound for job in crontab_jobs())
-    assert _duration(service["stop_grace_period"]) > longest
+    assert duration(service["stop_grace_period"]) > longest
 
 
 def test_env_example_is_a_valid_luxlog_configuration_without_tz() -> None:

@@ -24,6 +24,7 @@ from luxlog.report import pending_reports
 from luxlog.simulator import Model, Simulator
 from luxlog.store import Store, slot_of
 from support.clock import MONTHS_3, clock_at
+from support.fill import fill as fill_samples
 
 INTERVAL = 600  # few slots per day, so a full day of samples is quick to write
 NOW = dt.datetime(2026, 3, 1, 12, 0, tzinfo=ZoneInfo("Europe/Berlin")).timestamp()
@@ -31,15 +32,10 @@ NOW = dt.datetime(2026, 3, 1, 12, 0, tzinfo=ZoneInfo("Europe/Berlin")).timestamp
 
 def fill(cfg: Config, now: float, *, hours: float = 24, flush: bool = True, reports: bool = True):
     """A day of samples up to ``now`` with their attempt records, and every due report."""
-    model = Model()
     with Store(cfg.cache_path, interval=INTERVAL) as store:
         first = slot_of(now - hours * 3600, INTERVAL) - INTERVAL
-        for slot in range(first, slot_of(now, INTERVAL) + 1, INTERVAL):
-            s = model.raw_sample(slot)
-            row = Row(slot, 0, s.parameters, s.calculations, s.visibilities)
-            store.add_row(row, (1, 0.05), now=slot)
-        if flush:
-            store.flush()
+        last = slot_of(now, INTERVAL)
+        fill_samples(store, first, last + INTERVAL, attempt=(1, 0.05), flush=flush)
         if reports:
             for w in pending_reports(cfg, store, dt.datetime.fromtimestamp(now, dt.UTC)):
                 store.record_report(w.kind, w.date.isoformat(), [w.name], 1, 1, "0" * 64)

@@ -20,10 +20,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from luxlog.codec import Row
 from luxlog.protocol import READ_COMMANDS
-from luxlog.simulator import Model, Simulator
-from luxlog.store import Store, slot_of
+from luxlog.simulator import Simulator
+from luxlog.store import Store
+from support.fill import model_rows
 
 ROOT = Path(__file__).resolve().parents[1]
 CRONTAB = ROOT / "crontab"
@@ -165,13 +165,10 @@ def test_the_report_job_writes_the_due_daily_report_from_a_filled_store(
     run_job: Run, dirs: dict[str, Path]
 ) -> None:
     day, start, end = last_closed_day(dt.datetime.now(dt.UTC))
-    model = Model()
-    rows = []
-    for slot in range(slot_of(start, INTERVAL), int(end), INTERVAL):
-        p, c, v = model.sample(slot)
-        rows.append(Row(slot, 0, tuple(p), tuple(c), tuple(v)))
+    # a sample every 10 minutes of the 23, 24 or 25 hours: the job's work, at a fraction of it
+    rows = model_rows(start, end, step=600, interval=INTERVAL)
     with Store(dirs["data"] / "luxlog.db", interval=INTERVAL) as store:
-        assert store.add_rows(rows) == len(rows)  # 23, 24 or 25 hours of 30 s samples
+        assert store.add_rows(rows) == len(rows)
 
     result = run_job("report")
     assert result.returncode == 0, result.stderr + result.stdout

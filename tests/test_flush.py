@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+import time_machine
 from typer.testing import CliRunner
 
 from helpers import stored_slot_counts
@@ -22,6 +23,7 @@ from luxlog.cli import app, run
 from luxlog.codec import Row
 from luxlog.simulator import Model, Simulator
 from luxlog.store import FLUSH_BATCH, SCHEMA_VERSION, Store
+from support.fill import fill, model_rows
 
 BASE = 1_700_000_000 // 3600 * 3600
 CORRUPT_NAME = re.compile(r"^luxlog\.db\.corrupt-\d{8}T\d{6}Z(-\d+)?$")
@@ -31,22 +33,6 @@ def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
     code = run(list(args))
     out, err = capsys.readouterr()
     return code, out, err
-
-
-def model_rows(n: int, start: int = BASE, step: int = 30) -> list[Row]:
-    model = Model("v3.78")
-    rows = []
-    for i in range(n):
-        p, c, v = model.sample(start + i * step)
-        rows.append(Row(start + i * step, 0, tuple(p), tuple(c), tuple(v)))
-    return rows
-
-
-def fill(path: Path, rows: list[Row]) -> None:
-    with Store(path) as s:
-        s.conn.execute("PRAGMA synchronous=OFF")  # test set-up speed only
-        for row in rows:
-            s.add_row(row)
 
 
 def integrity(path: Path) -> str:
@@ -70,7 +56,7 @@ def test_flush_prints_one_line_with_how_many_moved_and_how_many_remain(
     capsys: pytest.CaptureFixture[str], write_config: Callable[..., Path], db: Path
 ) -> None:
     write_config()
-    fill(db, model_rows(5))
+    fill(db, BASE, n=5)
     code, out, err = cli(capsys, "flush")
     assert code == 0, err
     assert out.splitlines() == ["flushed 5 samples into the cache, 0 remain in the buffer"]
@@ -112,22 +98,22 @@ def test_two_polls_within_one_slot_store_one_sample(
     db: Path,
 ) -> None:
     write_config(host="127.0.0.1", port=sim.port, interval_sec=3600)
-    if time.time() % 3600 > 3590:  # pragma: no cover - do not straddle a slot boundary
-        time.sleep(11)
-    code, out, err = cli(capsys, "poll", "--once")
-    assert code == 0, err
-    assert out.startswith("stored sample")
-    code, out, err = cli(capsys, "poll", "--once")
-    assert code == 0, err
-    assert out.startswith("slot already stored, kept the first sample")
-    assert list(stored_slot_counts(db).values()) == [1]
-    # A poll of the same slot after a flush is still a duplicate, and stays one sample.
-    assert cli(capsys, "flush")[0] == 0
-    code, out, err = cli(capsys, "poll", "--once")
-    assert code == 0, err
-    assert out.startswith("slot already stored, kept the first sample")
-    assert cli(capsys, "flush")[0] == 0
-    assert list(stored_slot_counts(db).values()) == [1]
+    # Ten minutes into an hour slot: the polls below cannot straddle its end.
+    with time_machine.travel(BASE + 600, tick=True):
+        code, out, err = cli(capsys, "poll", "--once")
+        assert code == 0, err
+        assert out.startswith("stored sample")
+        code, out, err = cli(capsys, "poll", "--once")
+        assert code == 0, err
+        assert out.startswith("slot already stored, kept the first sample")
+        assert list(stored_slot_counts(db).values()) == [1]
+        # A poll of the same slot after a flush is still a duplicate, and stays one sample.
+        assert cli(capsys, "flush")[0] == 0
+        code, out, err = cli(capsys, "poll", "--once")
+        assert code == 0, err
+        assert out.startswith("slot already stored, kept the first sample")
+        assert cli(capsys, "flush")[0] == 0
+        assert list(stored_slot_counts(db).values()) == [1]
 
 
 def test_a_duplicate_of_a_flushed_slot_is_refused_and_the_first_sample_kept(
@@ -148,12 +134,13 @@ def test_a_duplicate_of_a_flushed_slot_is_refused_and_the_first_sample_kept(
 # ------------------------------------------------------------------- bounded batches, speed
 
 
-def test_a_day_of_simulator_samples_flushes_in_bounded_batches_and_round_trips(
+def test_a_backlog_of_simulator_samples_flushes_in_bounded_batches_and_round_trips(
     tmp_path: Path,
 ) -> None:
-    rows = model_rows(8640)
+    # Two full batches and a partial one prove the bound as well as a day of them would.
+    total = 2 * FLUSH_BATCH + FLUSH_BATCH // 4
     path = tmp_path / "t.db"
-    fill(path, rows)
+    rows = fill(path, BASE, n=total)
     watcher = sqlite3.connect(path)
     seen: list[int] = []
 
@@ -166,12 +153,12 @@ def test_a_day_of_simulator_samples_flushes_in_bounded_batches_and_round_trips(
         result = s.flush(should_stop=before_batch)
         elapsed = time.perf_counter() - started
         print(f"flushed {result.moved} samples in {elapsed:.2f} s")
-        assert (result.moved, result.remaining) == (8640, 0)
+        assert (result.moved, result.remaining) == (total, 0)
         # Each transaction moved at most FLUSH_BATCH rows.
         steps = [a - b for a, b in itertools.pairwise(seen)]
-        assert seen[0] == 8640
+        assert seen[0] == total
         assert steps and max(steps) <= FLUSH_BATCH
-        assert len(seen) >= 8640 // FLUSH_BATCH
+        assert len(seen) >= total // FLUSH_BATCH
         assert list(s.iter_rows(BASE, BASE + 3 * 86400)) == rows
     watcher.close()
 
@@ -194,7 +181,7 @@ def test_flush_quarantines_a_corrupt_database_with_its_wal_and_starts_a_fresh_fi
     db: Path,
 ) -> None:
     write_config()
-    fill(db, model_rows(600))  # buffered: the middle of the file is live b-tree pages
+    fill(db, BASE, n=600)  # buffered: the middle of the file is live b-tree pages
     # A crashed writer leaves a -wal behind: snapshot one while a connection holds it open.
     holder = Store(db)
     holder.conn.execute("PRAGMA wal_autocheckpoint=0")
@@ -283,11 +270,10 @@ def test_a_full_disk_fails_with_a_clear_message_keeps_the_data_and_the_next_run_
 ) -> None:
     db = small_fs / "luxlog.db"
     write_config(host="127.0.0.1", port=sim.port, cache_path=str(db))
-    earlier = model_rows(40, start=BASE)
-    fill(db, earlier)
     with Store(db) as s:
+        earlier = fill(s, BASE, n=40)
         s.flush(batch=10)
-    fill(db, model_rows(40, start=BASE + 3600))  # buffered, for flush to move
+        fill(s, BASE + 3600, n=40)  # buffered, for flush to move
     filler = _fill_up(small_fs)
 
     code, out, err = cli(capsys, *command)
@@ -428,9 +414,9 @@ def test_a_nearly_full_1k_block_filesystem_fails_with_the_disk_full_line_not_sig
     with loop_fs(tmp_path) as mnt:
         db = mnt / "luxlog.db"
         config = write_config(host="127.0.0.1", port=sim.port, cache_path=str(db))
-        earlier = model_rows(20, start=BASE)
+        earlier = model_rows(BASE, n=20)
         if existing:
-            fill(db, earlier)
+            assert fill(db, BASE, n=20) == earlier
             with Store(db) as s:
                 s.flush(batch=10)
         filler = fill_fs(mnt, leave_kib=24)

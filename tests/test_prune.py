@@ -13,7 +13,6 @@ import pytest
 from typer.testing import CliRunner
 
 from luxlog.cli import app, run
-from luxlog.codec import Row
 from luxlog.config import Config, load_config
 from luxlog.prune import (
     TEMP_MAX_AGE_SEC,
@@ -25,9 +24,9 @@ from luxlog.prune import (
     report_name,
     temp_name,
 )
-from luxlog.simulator import Model
 from luxlog.store import Store
 from support.clock import MONTHS_3, clock_jumped
+from support.fill import fill
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NOW = dt.datetime(2026, 3, 1, 12, 0, tzinfo=BERLIN)  # retention 30 days: cut-off 2026-01-30
@@ -212,25 +211,17 @@ def test_report_names_are_defined_in_one_place():
 # ------------------------------------------------------------------------------- database
 
 
-def fill(store: Store, start: float, n: int, interval: int) -> list[int]:
-    model = Model()
-    slots = [int(start) // interval * interval + i * interval for i in range(n)]
-    for slot in slots:
-        s = model.raw_sample(slot)
-        store.add_row(Row(slot, 0, s.parameters, s.calculations, s.visibilities))
-    return slots
-
-
 def test_db_retention_deletes_old_cached_samples_but_never_unflushed_ones(
     write_config: Callable[..., Path],
 ):
     cfg = load_config(write_config(db_retention_days=1, interval_sec=600))
     now = NOW.timestamp()
     with Store(cfg.cache_path, interval=600) as store:
-        old = fill(store, now - 3 * 86400, 6, 600)
-        recent = fill(store, now - 3600, 3, 600)
+        old = [r.slot for r in fill(store, now - 3 * 86400, n=6)]
+        recent = [r.slot for r in fill(store, now - 3600, n=3)]
         store.flush()
-        unflushed = fill(store, now - 2 * 86400, 2, 600)  # old, but not yet in the cache
+        # old, but not yet in the cache
+        unflushed = [r.slot for r in fill(store, now - 2 * 86400, n=2)]
 
     dry, _ = prune_db(cfg, now, dry_run=True)
     assert dry is not None and dry.samples >= len(old)
@@ -248,7 +239,7 @@ def test_a_clock_years_ahead_does_not_empty_the_cache(write_config: Callable[...
     cfg = load_config(write_config(db_retention_days=1, interval_sec=600))
     now = NOW.timestamp()
     with Store(cfg.cache_path, interval=600) as store:
-        slots = fill(store, now - 3600, 4, 600)
+        slots = [r.slot for r in fill(store, now - 3600, n=4)]
         store.flush()
     result, _ = prune_db(cfg, dt.datetime(2099, 1, 1, tzinfo=dt.UTC))
     assert result is not None and result.samples == 0
@@ -294,8 +285,8 @@ def test_cli_prune_reports_database_pruning(write_config: Callable[..., Path]):
     cfg = load_config(config)
     with Store(cfg.cache_path, interval=600) as store:
         now = dt.datetime.now(dt.UTC).timestamp()
-        fill(store, now - 400 * 86400, 3, 600)
-        fill(store, now - 3600, 2, 600)
+        fill(store, now - 400 * 86400, n=3)
+        fill(store, now - 3600, n=2)
         store.flush()
     result = CliRunner().invoke(app, ["prune", "--config", str(config)])
     assert result.exit_code == 0, result.output
@@ -318,9 +309,9 @@ def test_a_clock_three_months_ahead_expires_no_csv_when_samples_say_otherwise(
     files = populate(logs, tmp_path)
     now = NOW.timestamp()
     with Store(cfg.cache_path, interval=cfg.interval_sec) as store:
-        fill(store, now - 3600, 3, cfg.interval_sec)  # cached
+        fill(store, now - 3600, n=3)  # cached
         store.flush()
-        newest = fill(store, now - 600, 1, cfg.interval_sec)[0]  # still in the buffer
+        newest = fill(store, now - 600, n=1)[0].slot  # still in the buffer
     with Store(cfg.cache_path, interval=cfg.interval_sec, readonly=True) as store:
         assert newest_slot(store) == newest
     with clock_jumped(NOW, MONTHS_3):
@@ -335,8 +326,8 @@ def test_a_clock_three_months_ahead_expires_no_csv_when_samples_say_otherwise(
 def test_newest_slot_is_none_without_samples_and_reads_cache_and_buffer(cfg: Config):
     with Store(cfg.cache_path, interval=cfg.interval_sec) as store:
         assert newest_slot(store) is None
-        cached = fill(store, NOW.timestamp(), 2, cfg.interval_sec)
+        cached = [r.slot for r in fill(store, NOW.timestamp(), n=2)]
         store.flush()
         assert newest_slot(store) == cached[-1]
-        fill(store, NOW.timestamp() - 7200, 1, cfg.interval_sec)  # an older sample, buffered
+        fill(store, NOW.timestamp() - 7200, n=1)  # an older sample, buffered
         assert newest_slot(store) == cached[-1]

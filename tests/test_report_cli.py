@@ -13,11 +13,10 @@ import time_machine
 from typer.testing import CliRunner
 
 from luxlog.cli import app, run
-from luxlog.codec import Row
 from luxlog.config import load_config
-from luxlog.simulator import Model
-from luxlog.store import Store, slot_of
+from luxlog.store import Store
 from support.clock import MONTHS_3, clock_at, clock_jumped
+from support.fill import fill as fill_samples
 from support.fullfs import full_tmpfs
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -25,14 +24,7 @@ NOW = dt.datetime(2026, 11, 25, 9, 0, tzinfo=BERLIN)  # a Wednesday, after 07:00
 
 
 def fill(config: Path, start: dt.datetime, end: dt.datetime, step: int = 1800) -> None:
-    cfg = load_config(config, environ={})
-    model = Model()
-    with Store(cfg.cache_path, interval=cfg.interval_sec) as store:
-        t = slot_of(start.timestamp(), cfg.interval_sec)
-        while t < end.timestamp():
-            p, c, v = model.sample(t)
-            store.add_row(Row(t, 0, tuple(p), tuple(c), tuple(v)))
-            t += step
+    fill_samples(load_config(config, environ={}), start, end, step=step)
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from luxlog.errors import ConfigError, Interrupted
+from luxlog.errors import ConfigError
 from luxlog.protocol import DeadlineReader, read_block
 from luxlog.simulator import (
     FAULTS,
@@ -477,8 +477,8 @@ def test_busy_sets_stat_and_still_sends_the_payload() -> None:
 
 def test_is_loopback() -> None:
     assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost")
-    assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.5")
-    assert not is_loopback("heatpump.local")
+    assert not is_loopback("")  # bind("") listens on every interface
+    assert not is_loopback("heatpump.local") and not is_loopback("waermepumpe.fritz.box")
 
 
 # --- the CLI -----------------------------------------------------------------------------------
@@ -515,30 +515,49 @@ def test_simulate_rejects_bad_port_and_busy_port() -> None:
             simulate(port=taken.getsockname()[1])
 
 
-def test_simulate_stops_cleanly_on_interrupt(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+def test_simulate_warns_before_binding_a_host_others_could_reach(
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from luxlog.commands import simulate as cmd
+    from luxlog.commands.simulate import simulate
 
-    started: list[Simulator] = []
+    # A name that never resolves: the warning comes first, then binding it fails.
+    with pytest.raises(ConfigError, match="cannot listen on no-such-host.invalid:0"):
+        simulate(host="no-such-host.invalid", port=0)
+    err = capsys.readouterr().err
+    assert "warning: binding no-such-host.invalid: the simulator is reachable" in err
 
-    def interrupted(self: Simulator) -> None:
-        started.append(self)
-        raise Interrupted(signal.SIGINT)
 
-    monkeypatch.setattr(Simulator, "serve_forever", interrupted)
-    monkeypatch.setattr(cmd, "is_loopback", lambda host: False)
-    with pytest.raises(Interrupted):
-        cmd.simulate(port=0, profile="v1.80", fault=["busy", "echo-split"])
-    out, err = capsys.readouterr()
-    sim = started[0]
-    assert out.strip() == (
-        f"simulating V1.80 controller on 127.0.0.1:{sim.port} (faults: busy, echo-split); "
-        "Ctrl-C to stop"
-    )
-    assert "warning: binding 127.0.0.1" in err
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def test_simulate_stops_cleanly_on_interrupt() -> None:
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "luxlog", "simulate", "--port", str(port), "--profile", "v1.80",
+         "--fault", "busy", "--fault", "echo-split"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline().strip() == (
+            f"simulating V1.80 controller on 127.0.0.1:{port} (faults: busy, echo-split); "
+            "Ctrl-C to stop"
+        )
+        proc.send_signal(signal.SIGINT)
+        _out, err = proc.communicate(timeout=5)
+        assert proc.returncode == 130, err
+        assert "Traceback" not in err and "warning" not in err  # loopback: no warning
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
     with pytest.raises(ConnectionRefusedError):  # stopped: the port is closed again
-        connect(sim)
+        socket.create_connection(("127.0.0.1", port), timeout=3)
 
 
 def test_simulate_subprocess_serves_and_exits_143_on_sigterm() -> None:

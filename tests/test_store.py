@@ -24,6 +24,7 @@ from luxlog.decode import fields_by_name
 from luxlog.errors import StoreError
 from luxlog.simulator import Model
 from luxlog.store import BUCKET_SEC, SCHEMA_VERSION, Store
+from support.fill import fill
 
 UTC = dt.UTC
 BASE = 1_700_000_000 // BUCKET_SEC * BUCKET_SEC  # an hour boundary, 2023-11-14T22:00Z
@@ -39,6 +40,7 @@ HYPO = settings(
 def fresh_store(**kwargs: object) -> Iterator[Store]:
     """A store in its own temporary directory (hypothesis runs many examples per test)."""
     with tempfile.TemporaryDirectory() as tmp, Store(Path(tmp) / "t.db", **kwargs) as s:  # type: ignore[arg-type]
+        s.conn.execute("PRAGMA synchronous=OFF")  # examples check logic, not durability: no fsyncs
         yield s
 
 
@@ -264,36 +266,26 @@ def test_a_query_for_one_day_reads_only_that_days_chunks_by_primary_key(tmp_path
 # ------------------------------------------------------------------------------- pruning
 
 
-def _fill_cache(s: Store, hours: int, per_hour: int = 120) -> None:
-    s.conn.execute("PRAGMA synchronous=OFF")  # test set-up speed only
-    model = Model("v3.78")
-    for i in range(hours * per_hour):
-        t = BASE + i * (3600 // per_hour)
-        p, c, v = model.sample(t)
-        s.add_row(Row(t, 0, tuple(p), tuple(c), tuple(v)))
-    s.flush()
-
-
 def test_prune_deletes_old_cache_data_including_a_partial_hour_but_never_the_buffer(
     tmp_path: Path,
 ) -> None:
     with Store(tmp_path / "t.db") as s:
-        _fill_cache(s, hours=48)
+        fill(s, BASE, BASE + 6 * 3600, flush=True)  # six hour-chunks
         # Unflushed samples older than the cut-off are not safe yet: prune leaves them.
         old = Row(BASE - 86400, 0, (1,), (2,), (0,))
         s.add_row(old)
         s.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         size_before = os.path.getsize(s.path)
-        cut = BASE + 40 * 3600 + 1234  # mid-hour: the chunk at the boundary is split
+        cut = BASE + 4 * 3600 + 1234  # mid-hour: the chunk at the boundary is split
         expected_deleted = len([t for t in range(BASE, cut, 30)])
         result = s.prune(dt.datetime.fromtimestamp(cut, UTC))
         assert result.samples == expected_deleted
         assert result.bytes_freed > 0
         assert os.path.getsize(s.path) < size_before
-        remaining = s.slots(0, BASE + 49 * 3600)
+        remaining = s.slots(0, BASE + 7 * 3600)
         assert remaining[0] == old.slot
         assert remaining[1] == (cut // 30 + 1) * 30
-        assert remaining[1:] == list(range((cut // 30 + 1) * 30, BASE + 48 * 3600, 30))
+        assert remaining[1:] == list(range((cut // 30 + 1) * 30, BASE + 6 * 3600, 30))
         assert list(s.iter_rows(old.slot, old.slot + 1)) == [old]
         again = s.prune(cut)
         assert again.samples == 0
@@ -303,7 +295,7 @@ def test_prune_deletes_old_cache_data_including_a_partial_hour_but_never_the_buf
 
 def test_prune_removes_whole_hours_before_the_boundary(tmp_path: Path) -> None:
     with Store(tmp_path / "t.db") as s:
-        _fill_cache(s, hours=3, per_hour=4)
+        fill(s, BASE, BASE + 3 * 3600, step=900, flush=True)
         result = s.prune(BASE + 3600)  # exactly an hour boundary: the first chunk goes
         assert result.samples == 4
         assert s.slots(0, BASE + 10 * 3600)[0] == BASE + 3600

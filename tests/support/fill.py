@@ -1,0 +1,98 @@
+"""Fill a real store with the simulator's samples: the one set-up helper of the storage tests.
+
+Samples come from ``Model`` (what a poll of the simulator would return at that instant) and go
+in through ``Store.add_row``, the poll path, so the buffer holds the same delta-encoded rows a
+day of cron polls would leave.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from luxlog.codec import Row
+from luxlog.config import Config
+from luxlog.simulator import Model
+from luxlog.store import Store, slot_of
+
+Instant = dt.datetime | float | int
+
+
+def model_rows(
+    start: Instant,
+    end: Instant | None = None,
+    *,
+    n: int | None = None,
+    step: int = 30,
+    interval: int | None = None,
+    profile: str = "v3.78",
+) -> list[Row]:
+    """Simulated samples every ``step`` s from the slot of ``start``: ``n`` of them, or all
+    before ``end``. Slots are on the grid of ``interval`` (default: ``step``)."""
+    if (end is None) == (n is None):
+        raise TypeError("give exactly one of end and n")
+    model = Model(profile)
+    t = slot_of(_epoch(start), interval or step)
+    stop = _epoch(end) if end is not None else float("inf")
+    rows: list[Row] = []
+    while t < stop and (n is None or len(rows) < n):
+        p, c, v = model.sample(t)
+        rows.append(Row(t, 0, tuple(p), tuple(c), tuple(v)))
+        t += step
+    return rows
+
+
+def _epoch(t: Instant) -> float:
+    return t.timestamp() if isinstance(t, dt.datetime) else float(t)
+
+
+def fill(
+    target: Store | Config | Path,
+    start: Instant,
+    end: Instant | None = None,
+    *,
+    n: int | None = None,
+    step: int | None = None,
+    profile: str = "v3.78",
+    attempt: tuple[int, float] | None = None,
+    flush: bool = False,
+) -> list[Row]:
+    """Buffer simulated samples (see ``model_rows``) and return them; ``flush`` moves them on.
+
+    ``target`` is an open store, a config (its database and interval) or a database path.
+    ``attempt`` = (attempts, duration s) records each sample as a successful poll at its slot.
+    ``step`` defaults to the store's interval.
+    """
+    if isinstance(target, Store):
+        return _fill(target, start, end, n, step, profile, attempt, flush)
+    if isinstance(target, Config):
+        store = Store(target.cache_path, interval=target.interval_sec)
+    else:
+        store = Store(target)
+    with store:
+        return _fill(store, start, end, n, step, profile, attempt, flush)
+
+
+def _fill(
+    store: Store,
+    start: Instant,
+    end: Instant | None,
+    n: int | None,
+    step: int | None,
+    profile: str,
+    attempt: tuple[int, float] | None,
+    flush: bool,
+) -> list[Row]:
+    rows = model_rows(
+        start, end, n=n, step=step or store.interval, interval=store.interval, profile=profile
+    )
+    synchronous = store.conn.execute("PRAGMA synchronous").fetchone()[0]
+    store.conn.execute("PRAGMA synchronous=OFF")  # set-up speed only: no crash to survive here
+    try:
+        for row in rows:
+            store.add_row(row, attempt, now=row.slot)
+        if flush:
+            store.flush()
+    finally:
+        store.conn.execute(f"PRAGMA synchronous={int(synchronous)}")
+    return rows
