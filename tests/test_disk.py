@@ -16,9 +16,10 @@ from typer.testing import CliRunner
 from luxlog import disk
 from luxlog.cli import app
 from luxlog.config import Config, load_config
-from luxlog.disk import DiskUsage, disk_usage, explain_full, format_bytes, warn_if_full
+from luxlog.disk import DiskUsage, disk_usage, explain_full, warn_if_full
 from luxlog.errors import DiskFullError
 from luxlog.simulator import Simulator
+from luxlog.text import format_bytes
 
 
 @pytest.fixture(autouse=True)

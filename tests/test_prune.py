@@ -17,13 +17,11 @@ from luxlog.config import Config, load_config
 from luxlog.prune import (
     TEMP_MAX_AGE_SEC,
     newest_slot,
-    parse_report_name,
     prune,
     prune_csv,
     prune_db,
-    report_name,
-    temp_name,
 )
+from luxlog.report_files import parse_report_name, report_name, temp_name
 from luxlog.store import Store
 from support.clock import MONTHS_3, clock_jumped
 from support.fill import fill

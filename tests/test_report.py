@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from luxlog import report
+from luxlog import report, report_csv, report_files
 from luxlog.codec import Row
 from luxlog.columns import Column, format_fixed, known_names, neutralise, select
 from luxlog.config import Config, load_config
@@ -28,6 +28,7 @@ from luxlog.decode import ABSENT, field_for
 from luxlog.errors import ConfigError
 from luxlog.simulator import Model
 from luxlog.store import Store, slot_of
+from luxlog.text import format_duration
 from support.fill import fill
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -252,7 +253,7 @@ def test_autumn_day_at_30_s_expects_3000_slots_and_the_repeated_hour_has_two_off
 
 def _render(rows: list[Row], columns: list[Column], dialect: str = "excel") -> str:
     out = io.StringIO()
-    report.render_csv(rows, columns, out, BERLIN, dialect)
+    report_csv.render_csv(rows, columns, out, BERLIN, dialect)
     return out.getvalue()
 
 
@@ -409,11 +410,11 @@ def test_window_layout_takes_the_common_block_length_and_every_sent_index() -> N
     def row(*calcs: int) -> Row:
         return Row(0, 0, (), calcs, ())
 
-    assert report.window_layout([]) is None
+    assert report_csv.window_layout([]) is None
     rows = [row(1, 2), row(1, 2, 3), row(1, 2, 3), row(1, 2, 3, 4, 5, 6)]
-    assert report.window_layout(rows) == (0, 0, 0)  # neither the short nor the long one
+    assert report_csv.window_layout(rows) == (0, 0, 0)  # neither the short nor the long one
     absent = [row(1, ABSENT, ABSENT), row(ABSENT, ABSENT, 3)]
-    assert report.window_layout(absent) == (0, ABSENT, 0)
+    assert report_csv.window_layout(absent) == (0, ABSENT, 0)
 
 
 def test_render_rejects_unknown_dialect() -> None:
@@ -445,13 +446,14 @@ def test_each_report_logs_rows_expected_coverage_and_longest_gap(
     (line,) = [r.getMessage() for r in caplog.records if "coverage" in r.getMessage()]
     assert "daily report 2026-11-23 [2026-11-22T07:00+01:00 – 2026-11-23T07:00+01:00)" in line
     assert "132 rows of 144 slots expected (91.7 % coverage)" in line
-    assert "longest gap 2.0 h from 2026-11-22T13:00:00+01:00" in line
+    assert "longest gap 2 h from 2026-11-22T13:00:00+01:00" in line
 
 
 def test_gap_formatting() -> None:
-    assert report._format_gap(30) == "30 s"
-    assert report._format_gap(600) == "10 min"
-    assert report._format_gap(9000) == "2.5 h"
+    assert format_duration(30) == "30 s"
+    assert format_duration(600) == "10 min"
+    assert format_duration(9000) == "2 h 30 min"
+    assert format_duration(5400) == "1 h 30 min"  # as doctor prints it: one duration format
 
 
 # ------------------------------------------------------------------------------ files
@@ -532,9 +534,9 @@ def test_all_dirs_failing_records_nothing_and_reports_each(tmp_path: Path) -> No
 
 
 def test_disk_full_message_names_the_filesystem(tmp_path: Path) -> None:
-    text = report._describe_error(tmp_path, OSError(errno.ENOSPC, "No space left on device"))
+    text = report_files._describe_error(tmp_path, OSError(errno.ENOSPC, "No space left on device"))
     assert "disk full" in text and "mounted at" in text and "no space left" in text
-    other = report._describe_error(tmp_path, PermissionError(errno.EACCES, "Denied", "f"))
+    other = report_files._describe_error(tmp_path, PermissionError(errno.EACCES, "Denied", "f"))
     assert other == "Denied: f"
 
 
@@ -579,7 +581,7 @@ def test_stray_temp_files_of_dead_writers_are_removed(
     report.run_scheduled(cfg, store, local(2026, 11, 23, 8))
     assert not stale.exists() and not mine.exists()
     assert live.exists() and other.exists()
-    assert report.remove_stray_temps([tmp_path / "missing"]) == []
+    assert report_files.remove_stray_temps([tmp_path / "missing"]) == []
 
 
 # ------------------------------------------------------------------------------ on demand
@@ -607,7 +609,7 @@ def test_on_demand_date_alone_means_daily_and_may_be_any_weekday(cfg: Config, st
 
 
 def test_on_demand_refuses_a_window_that_has_not_closed(cfg: Config, store: Store) -> None:
-    with pytest.raises(ConfigError, match="--date: the window ending 2026-11-26 closes at"):
+    with pytest.raises(report.WindowNotClosed, match="^the window ending 2026-11-26 closes at"):
         report.run_on_demand(cfg, store, local(2026, 11, 26, 6), True, False, dt.date(2026, 11, 26))
 
 

@@ -93,6 +93,17 @@ def test_date_and_output_write_that_window_to_the_given_dir(
     assert not (isolated / "logs").exists()
 
 
+def test_a_date_whose_window_has_not_closed_exits_2_naming_the_option(
+    config: Path, clock: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fill(config, dt.datetime(2026, 11, 24, 7, tzinfo=BERLIN), NOW)
+    assert run(["report", "--config", str(config), "--date", "2026-11-26"]) == 2
+    assert (
+        "luxlog: --date: the window ending 2026-11-26 closes at 2026-11-26T07:00+01:00 and has "
+        "not closed yet (give a date whose csv_time has passed)"
+    ) in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("bad", ["2026-13-01", "20.11.2026", "2026-11-31", "2026-1-5"])
 def test_bad_date_exits_2_naming_the_option_and_format(config: Path, bad: str) -> None:
     result = invoke("--config", str(config), "--date", bad)

@@ -46,7 +46,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from luxlog.config import glob_problem
-from luxlog.decode import ABSENT, SENTINEL_ABSENT_SENSOR, Field, field_for
+from luxlog.decode import ABSENT, CALC_MODE, SENTINEL_ABSENT_SENSOR, Field, field_for
 from luxlog.errors import ConfigError
 
 # Highest calculation index luxlog looks at for names and patterns: python-luxtronik's HEAD
@@ -82,7 +82,7 @@ DEFAULT: tuple[Curated, ...] = (
     Curated(14, "Hot gas temperature THG (°C)"),
     Curated(19, "Heat source inlet TWE (°C)"),
     Curated(20, "Heat source outlet TWA (°C)"),
-    Curated(80, "Operating mode"),
+    Curated(CALC_MODE, "Operating mode"),
     Curated(117, "Status line 1"),
     Curated(119, "Status line 3"),
     Curated(120, "Status time (s)"),

@@ -21,6 +21,12 @@ from dataclasses import dataclass, field
 ABSENT = -(2**31)
 SENTINEL_ABSENT_SENSOR = -500  # -50.0 °C: sensor not fitted (seen on V1.80 for TWE/TWA)
 
+# Calculations luxlog reads by position (the client, doctor, the simulator), written once.
+CALC_MODE = 80  # WP_BZ_akt: operating mode
+CALC_FIRMWARE = 81  # 81..90: the firmware string, one ASCII code per int, NUL padded
+CALC_FIRMWARE_END = 91  # first index after the firmware string
+CALC_CLOCK = 134  # the controller's clock, epoch seconds
+
 UNITS = {
     "celsius": "°C",
     "kelvin": "K",
@@ -108,8 +114,8 @@ def field_for(index: int) -> Field:
     known = calculation_fields().get(index)
     if known is not None:
         return known
-    if 81 < index <= 90:  # the rest of the firmware string
-        return Field(index, f"ID_WEB_SoftStand_{index - 81}", "text", numeric=False)
+    if CALC_FIRMWARE < index < CALC_FIRMWARE_END:  # the rest of the firmware string
+        return Field(index, f"ID_WEB_SoftStand_{index - CALC_FIRMWARE}", "text", numeric=False)
     return Field(index, f"Unknown_Calculation_{index}", "unknown")
 
 
@@ -182,5 +188,5 @@ def encode_named(data: Mapping[str, float]) -> list[int]:
 
 def firmware_version(calculations: Sequence[int]) -> str:
     """The firmware string in calculations 81–90 (one ASCII code per int, NUL padded)."""
-    chars = [c for c in calculations[81:91] if 0 < c < 128]
+    chars = [c for c in calculations[CALC_FIRMWARE:CALC_FIRMWARE_END] if 0 < c < 128]
     return "".join(chr(c) for c in chars).strip()

@@ -25,6 +25,7 @@ from pathlib import Path
 
 from luxlog.config import Config
 from luxlog.errors import DiskFullError
+from luxlog.text import format_bytes
 
 log = logging.getLogger("luxlog.disk")
 
@@ -165,14 +166,3 @@ def explain_full(path: Path, usage: UsageFn = disk_usage) -> Iterator[None]:
         if is_disk_full(exc):
             raise disk_full_error(path, usage) from exc
         raise
-
-
-def format_bytes(n: float) -> str:
-    """Human size with decimal units, like the summaries: ``0 B``, ``812 B``, ``3.4 MB``."""
-    if abs(n) < 1000:
-        return f"{int(n)} B"
-    for unit in ("kB", "MB", "GB", "TB", "PB"):
-        n /= 1000
-        if abs(n) < 1000 or unit == "PB":
-            break
-    return f"{n:.1f} {unit}"

@@ -41,10 +41,13 @@ from typing import Any
 
 from luxlog.client import HeatPumpClient
 from luxlog.config import Config, load_config
+from luxlog.decode import CALC_CLOCK as CLOCK_INDEX
+from luxlog.decode import CALC_FIRMWARE_END as FIRMWARE_END
 from luxlog.decode import firmware_version
-from luxlog.disk import UsageFn, disk_usage, existing_ancestor, format_bytes, watched_paths
+from luxlog.disk import UsageFn, disk_usage, existing_ancestor, watched_paths
 from luxlog.errors import ConfigError, DeviceError, LuxlogError
-from luxlog.prune import CLOCK_AHEAD_MAX_SEC, REPORT_KINDS, newest_slot
+from luxlog.prune import CLOCK_AHEAD_MAX_SEC, newest_slot
+from luxlog.report_files import REPORT_KINDS
 from luxlog.store import (
     SCHEMA_VERSION,
     Store,
@@ -55,11 +58,12 @@ from luxlog.store import (
     to_epoch,
     wal_damage,
 )
+from luxlog.text import format_bytes
+from luxlog.text import format_duration as _duration
+from luxlog.text import format_utc as _utc
 
 OK, WARN, FAIL = "ok", "warn", "FAIL"
 
-CLOCK_INDEX = 134  # calculation 134: the controller's clock, epoch seconds
-FIRMWARE_END = 91  # calculations 81–90 hold the firmware string
 STALE_POLL_INTERVALS = 3
 CLOCK_WARN_SEC = 60
 BACKLOG_WARN_SEC = 15 * 60
@@ -97,25 +101,6 @@ class Diagnosis:
     def as_dict(self) -> dict[str, Any]:
         """The ``--json`` shape: ``{"ok": bool, "checks": [{"name", "status", "detail"}]}``."""
         return {"ok": self.ok, "checks": [asdict(c) for c in self.checks]}
-
-
-def _utc(t: float) -> str:
-    return dt.datetime.fromtimestamp(t, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _duration(sec: float) -> str:
-    """``45 s``, ``12 min``, ``3 h 5 min``, ``2 d 4 h``."""
-    s = round(abs(sec))
-    if s < 120:
-        return f"{s} s"
-    m = round(s / 60)
-    if m < 60:
-        return f"{m} min"
-    h, m = divmod(m, 60)
-    if h < 48:
-        return f"{h} h {m} min" if m else f"{h} h"
-    d, h = divmod(h, 24)
-    return f"{d} d {h} h" if h else f"{d} d"
 
 
 def _guard(name: str, fn: Callable[[], list[Check]]) -> list[Check]:

@@ -94,9 +94,9 @@ class PollReport:
 
 def summary(report: PollReport) -> str:
     """The one line ``luxlog poll`` prints per round."""
-    import datetime as dt
+    from luxlog.text import format_utc
 
-    when = dt.datetime.fromtimestamp(report.slot, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    when = format_utc(report.slot)
     verb = "stored sample" if report.stored else "slot already stored, kept the first sample"
     plural = "s" if report.attempts != 1 else ""
     return (

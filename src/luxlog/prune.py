@@ -6,18 +6,18 @@ Rules, each for a reason:
   rewrites mtimes (1970, the future); the name is what the report was *about*. A file dated D
   is expired when D is before ``today - days`` with today taken in the configured time zone:
   with 30 days, on 2026-03-01 the file ``2026-01-30_daily.csv`` stays and ``2026-01-29`` goes.
-* **Only luxlog's own names.** ``REPORT_NAME`` below is the one place that says what a report
-  file is called (``YYYY-MM-DD_<kind>.csv`` for every kind in ``REPORT_KINDS``); ``notes.csv``,
-  ``2026-01-01_daily.csv.bak`` or ``2026-1-1_daily.csv`` are never touched.
+* **Only luxlog's own names**, as ``report_files.parse_report_name`` reads them (the report
+  owns its naming): ``notes.csv``, ``2026-01-01_daily.csv.bak`` or ``2026-1-1_daily.csv`` are
+  never touched.
 * **Regular files only; symlinks stay.** luxlog never creates a symlink (reports appear by
   rename), so a link named like a report was put there by someone: it is neither followed nor
   deleted, and its target is never touched. Directories named like reports are skipped too.
 * **The newest report of each kind in each directory always survives**, whatever the clock
   says: a clock that jumps years ahead must not wipe the archive.
 * **Stray temp files** the report writer left behind after a kill (``.<report name>.tmp-<pid>``,
-  see ``temp_name``) are removed once older than ``TEMP_MAX_AGE_SEC`` by mtime (here mtime is
-  right: it says whether a writer may still be busy with the file), so a running report is
-  not disturbed.
+  see ``report_files.temp_name``) are removed once older than ``TEMP_MAX_AGE_SEC`` by mtime
+  (here mtime is right: it says whether a writer may still be busy with the file), so a
+  running report is not disturbed.
 * **Bytes freed are allocated bytes** (``st_blocks * 512`` of the deleted files), what ``df``
   will show coming back, not the apparent size.
 * **Cached samples** older than ``db_retention_days`` go through ``Store.prune``, which never
@@ -36,53 +36,25 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
-import re
 import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, cast
 
 from luxlog.config import Config
-from luxlog.disk import format_bytes
 from luxlog.errors import LuxlogError
+from luxlog.report_files import TEMP_NAME, parse_report_name
 from luxlog.store import PruneResult, Store, to_epoch
+from luxlog.text import format_bytes, format_utc
 
 log = logging.getLogger("luxlog.prune")
 
-# Every report kind luxlog writes; add a kind here and prune, report and doctor all know it.
-REPORT_KINDS: tuple[str, ...] = ("daily", "weekly")
-_KINDS = "|".join(REPORT_KINDS)
-REPORT_NAME = re.compile(rf"(?P<date>\d{{4}}-\d{{2}}-\d{{2}})_(?P<kind>{_KINDS})\.csv")
-TEMP_NAME = re.compile(rf"\.(?P<report>\d{{4}}-\d{{2}}-\d{{2}}_(?:{_KINDS})\.csv)\.tmp-\d+")
 TEMP_MAX_AGE_SEC = 3600  # a report run is killed by `timeout` long before this
 
 DAY_SEC = 86_400
 # A clock more than this past the newest sample is not trusted to say a window has closed
 # (report) and is reported by doctor: polling stopped that long, or the clock jumped ahead.
 CLOCK_AHEAD_MAX_SEC = DAY_SEC
-
-
-def report_name(kind: str, date: dt.date) -> str:
-    """``2026-03-01_daily.csv``: the file name of a report (the one naming rule)."""
-    if kind not in REPORT_KINDS:
-        raise ValueError(f"unknown report kind {kind!r} (one of {', '.join(REPORT_KINDS)})")
-    return f"{date.isoformat()}_{kind}.csv"
-
-
-def temp_name(final_name: str, pid: int | None = None) -> str:
-    """The temp file the report writer renames into place: ``.<final>.tmp-<pid>``."""
-    return f".{final_name}.tmp-{os.getpid() if pid is None else pid}"
-
-
-def parse_report_name(name: str) -> tuple[str, dt.date] | None:
-    """(kind, date) of a report file name, or None when it is not one of luxlog's names."""
-    m = REPORT_NAME.fullmatch(name)
-    if m is None:
-        return None
-    try:
-        return m["kind"], dt.date.fromisoformat(m["date"])
-    except ValueError:  # 2026-02-30: shaped like a date, but not one
-        return None
 
 
 @dataclass
@@ -265,8 +237,8 @@ def prune_csv(
         log.info(
             "the clock (%s) is ahead of the newest sample (%s): retention counts from the "
             "newest sample",
-            _utc(t),
-            _utc(newest),
+            format_utc(t),
+            format_utc(newest),
         )
     verb = "would delete" if dry_run else "deleted"
     results: list[DirPruneResult] = []
@@ -298,10 +270,6 @@ def prune_csv(
         for error in r.errors:
             log.error("%s", error)
     return CsvPruneResult(results, cutoff, dry_run)
-
-
-def _utc(t: float) -> str:
-    return dt.datetime.fromtimestamp(t, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def db_cutoff(cfg: Config, now: float, newest_slot: int | None) -> float:
@@ -341,13 +309,12 @@ def prune_db(
                 )
         else:
             result = store.prune(cutoff)
-    when = dt.datetime.fromtimestamp(cutoff, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     log.info(
         "%s: %s %d cached samples before %s, %s freed",
         cfg.cache_path,
         "would delete" if dry_run else "deleted",
         result.samples,
-        when,
+        format_utc(cutoff),
         format_bytes(result.bytes_freed),
     )
     return result, cutoff

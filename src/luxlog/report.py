@@ -1,4 +1,4 @@
-"""Report windows, what is due, CSV rendering, and atomic writes to every output directory.
+"""Report windows, what is due, and a run: render each window, place it, record it.
 
 **Windows.** The daily report for date D covers the local interval [D−1 ``csv_time``,
 D ``csv_time``) in the configured time zone, the weekly one [D−7 ``csv_time``, D ``csv_time``).
@@ -32,67 +32,47 @@ in waits too, so a wrong clock cannot record it half-filled. Waiting windows sta
 logs them in one line, and each is written once samples at or after it exist. ``doctor``
 leaves them out of its overdue reports and warns about the clock instead.
 
-*Columns* are chosen from the whole window, not its first sample (``window_layout``): the
-calculations-block length most samples have (a lone short or long block cannot change it), and
-within it every index that some sample holds a value for.
-
-**Writing.** Rows stream from ``Store.iter_rows`` (cache and buffer merged, so nothing waits for a
-flush) straight into the temp file ``.<name>.tmp-<pid>`` of the first output directory while the
-bytes are hashed; memory stays flat however long the window. The temp file is fsynced, renamed
-into place and the directory fsynced, so a reader (or a ``kill -9``) sees no file or the whole
-file. The other directories get a copy of those bytes, the same way. A failed directory is
-retried once, then logged with the OS error (ENOSPC names the full filesystem); the other
-directories still get their file, the window is not recorded (the next run retries it), and the
-run reports the failure (the command exits 1). The file content depends only on the stored
-samples and the config, so a re-run produces identical bytes (same sha256). A report is
-recorded in the database only after every file is in place.
-
-Stray temp files from a killed run are removed at the start of the next run when the process
-that wrote them is gone (``prune`` removes any older than an hour as well).
+**Running.** Each due window is rendered (``report_csv``), placed in every output directory
+(``report_files``) and recorded in the database only after every file is in place. A directory
+that failed twice leaves the window unrecorded (the next run retries it) and the run reports
+the failure (the command exits 1).
 """
 
 from __future__ import annotations
 
-import contextlib
-import csv
 import datetime as dt
-import functools
-import hashlib
-import io
 import logging
-import os
-import shutil
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO, TextIO, TypeVar, cast
+from typing import BinaryIO
 from zoneinfo import ZoneInfo
 
-from luxlog.codec import Row
 from luxlog.columns import Column, Selection, select
 from luxlog.config import WEEKDAYS, Config
-from luxlog.decode import ABSENT
-from luxlog.disk import disk_full_error, is_disk_full
-from luxlog.errors import ConfigError
-from luxlog.prune import (
-    CLOCK_AHEAD_MAX_SEC,
+from luxlog.errors import EXIT_USAGE, LuxlogError
+from luxlog.prune import CLOCK_AHEAD_MAX_SEC, csv_cutoff, newest_slot
+from luxlog.report_csv import RenderStats, local_timestamp, window_layout, write_csv
+from luxlog.report_files import (
     REPORT_KINDS,
-    TEMP_NAME,
-    csv_cutoff,
-    newest_slot,
+    place,
+    remove_stray_temps,
     report_name,
-    temp_name,
+    unique_dirs,
 )
 from luxlog.store import Store
+from luxlog.text import format_duration
 
 log = logging.getLogger("luxlog.report")
 
 SPAN_DAYS = {"daily": 1, "weekly": 7}
-ENCODINGS = {"excel": "utf-8", "excel-de": "utf-8-sig"}  # excel-de: BOM, so Excel reads UTF-8
-DELIMITERS = {"excel": ",", "excel-de": ";"}
-DECIMALS = {"excel": ".", "excel-de": ","}
 
-T = TypeVar("T")
+
+class WindowNotClosed(LuxlogError):
+    """A window asked for by date that has not closed yet (a usage error: the command names
+    its option)."""
+
+    exit_code = EXIT_USAGE
 
 
 # ------------------------------------------------------------------------------ windows
@@ -233,189 +213,6 @@ def pending_windows(
     return out
 
 
-# ------------------------------------------------------------------------------ rendering
-
-
-@dataclass
-class RenderStats:
-    """What went into one file: rows, and the gaps between them (for the coverage line)."""
-
-    rows: int = 0
-    first_slot: int | None = None
-    longest_gap: int = 0  # seconds without a sample
-    gap_start: int | None = None  # epoch where that gap starts
-
-    def _gap(self, start: int, end: int) -> None:
-        if end - start > self.longest_gap:
-            self.longest_gap, self.gap_start = end - start, start
-
-
-def local_timestamp(slot: int, tz: ZoneInfo) -> str:
-    """ISO 8601 local time with its UTC offset: the repeated hour is told apart by it."""
-    return dt.datetime.fromtimestamp(slot, tz).isoformat(timespec="seconds")
-
-
-def render_csv(
-    rows: Iterable[Row],
-    columns: Sequence[Column],
-    out: TextIO,
-    tz: ZoneInfo,
-    dialect: str = "excel",
-    interval: int = 30,
-    start: int | None = None,
-    end: int | None = None,
-) -> RenderStats:
-    """Write the header and one line per row to the text stream ``out``, streaming.
-
-    ``start``/``end`` (epoch) let the stats count the gaps at the window's edges too.
-    """
-    if dialect not in DELIMITERS:
-        raise ValueError(f"unknown csv dialect {dialect!r} (one of {', '.join(DELIMITERS)})")
-    decimal = DECIMALS[dialect]
-    writer = csv.writer(out, delimiter=DELIMITERS[dialect], lineterminator="\r\n")
-    writer.writerow(["timestamp", *(c.header for c in columns)])
-    stats = RenderStats()
-    prev_end = start
-    for row in rows:
-        calcs = row.calculations
-        n = len(calcs)
-        writer.writerow(
-            [
-                local_timestamp(row.slot, tz),
-                *(c.cell(calcs[c.index] if c.index < n else ABSENT, decimal) for c in columns),
-            ]
-        )
-        if prev_end is not None:
-            stats._gap(prev_end, row.slot)
-        if stats.first_slot is None:
-            stats.first_slot = row.slot
-        stats.rows += 1
-        prev_end = row.slot + interval
-    if end is not None and prev_end is not None:
-        stats._gap(prev_end, end)
-    return stats
-
-
-class _HashingWriter(io.RawIOBase):
-    """Raw binary sink that hashes every byte on its way to the file."""
-
-    def __init__(self, f: BinaryIO) -> None:
-        super().__init__()
-        self.f = f
-        self.sha = hashlib.sha256()
-
-    def writable(self) -> bool:
-        return True
-
-    def write(self, b: bytes | bytearray | memoryview) -> int:  # type: ignore[override]
-        data = bytes(b)
-        self.f.write(data)
-        self.sha.update(data)
-        return len(data)
-
-
-# ------------------------------------------------------------------------------ files
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def atomic_write(directory: Path, name: str, produce: Callable[[BinaryIO], T]) -> T:
-    """Create ``directory/name`` whole or not at all: temp file, fsync, rename, dir fsync."""
-    make_output_dir(directory)
-    tmp = directory / temp_name(name)
-    try:
-        with open(tmp, "wb") as f:
-            result = produce(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, directory / name)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
-    _fsync_dir(directory)
-    return result
-
-
-class OutputDirError(OSError):
-    """An output directory that is not a directory: the message says which path and why."""
-
-    def __str__(self) -> str:
-        return str(self.args[0])
-
-
-def make_output_dir(directory: Path) -> None:
-    """Create ``directory`` (and parents) when missing; a file in the way is named plainly
-    instead of mkdir's bare "File exists" / "Not a directory"."""
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-    except (FileExistsError, NotADirectoryError) as exc:
-        blocker = next(
-            (p for p in (directory, *directory.parents) if p.exists() and not p.is_dir()), None
-        )
-        if blocker is None:
-            raise
-        what = "a file" if blocker.is_file() else "not a directory"
-        if blocker == directory:
-            text = f"output directory {directory} exists but is {what}, not a directory"
-        else:
-            text = f"cannot create output directory {directory}: {blocker} is {what}"
-        raise OutputDirError(f"{text}; move it away or fix output_dirs") from exc
-
-
-def _alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return False  # this run has written nothing yet: a file with our pid is a leftover
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # pragma: no cover - someone else's live process
-        return True
-    return True
-
-
-def remove_stray_temps(dirs: Iterable[Path]) -> list[Path]:
-    """Delete luxlog temp files whose writer is gone (a report killed mid-write).
-
-    "Gone" is judged by pid in this pid namespace: one luxlog (one container) per output
-    directory is assumed. Two loggers sharing a directory could remove each other's
-    in-flight temp file; the rename of the other writer then fails and it retries once.
-    """
-    removed: list[Path] = []
-    for directory in dirs:
-        try:
-            entries = list(os.scandir(directory))
-        except OSError:
-            continue  # missing or unreadable: the write itself will report it
-        for entry in entries:
-            if not TEMP_NAME.fullmatch(entry.name):
-                continue
-            pid = int(entry.name.rsplit("-", 1)[1])
-            if _alive(pid):
-                continue
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(entry.path)
-                removed.append(Path(entry.path))
-                log.info("removed stray temp file %s (left by a killed report run)", entry.path)
-    return removed
-
-
-def _describe_error(target: Path, exc: OSError) -> str:
-    """The reason a write of the report file ``target`` failed, for the log and the summary."""
-    if is_disk_full(exc):
-        return str(disk_full_error(target))
-    if isinstance(exc, OutputDirError):
-        return str(exc)
-    return f"{exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else "")
-
-
 # ------------------------------------------------------------------------------ running
 
 
@@ -489,40 +286,75 @@ class ReportRun:
         return f"{head} to {'; '.join(reasons)}"
 
 
-def _format_gap(seconds: int) -> str:
-    if seconds < 120:
-        return f"{seconds} s"
-    if seconds < 7200:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"
+def _no_rows(w: Window, cfg: Config, store: Store, run: ReportRun, record: bool) -> None:
+    """A window without samples: waiting for data when none came after it either, else
+    empty (recorded with 0 rows, so it is warned about once)."""
+    tz = cfg.tz
+    expected = w.expected_slots(cfg.interval_sec)
+    newest = newest_slot(store)
+    if newest is None or newest + cfg.interval_sec <= w.start_epoch:
+        # Nothing after it either: it may simply not have happened yet (a clock ahead).
+        log.warning(
+            "%s: no samples in the window and none after it; not written, waiting for data",
+            w.describe(tz),
+        )
+        run.waiting.append(w)
+        return
+    log.warning(
+        "%s: no samples in the window (0 of %d slots); no file written",
+        w.describe(tz),
+        expected,
+    )
+    run.empty.append(w)
+    if record:
+        store.record_report(w.kind, w.date.isoformat(), [], 0, expected, "")
 
 
-def _copy_from(source: Path, f: BinaryIO) -> None:
-    with open(source, "rb") as s:
-        shutil.copyfileobj(s, f, 1 << 16)
+def render(
+    w: Window, cfg: Config, store: Store, columns: Sequence[Column]
+) -> Callable[[BinaryIO], tuple[RenderStats, str]]:
+    """What writes ``w``'s CSV into a file and returns its stats and sha256."""
+
+    def produce(f: BinaryIO) -> tuple[RenderStats, str]:
+        # A fresh iterator per attempt: a retry must not continue a half-consumed stream.
+        rows = store.iter_rows(w.start_epoch, w.end_epoch)
+        return write_csv(
+            f, rows, columns, cfg.tz, cfg.csv_dialect, cfg.interval_sec, w.start_epoch,
+            w.end_epoch,
+        )  # fmt: skip
+
+    return produce
 
 
-def window_layout(rows: Iterable[Row]) -> tuple[int, ...] | None:
-    """Calculations standing for the whole window when choosing its columns (None: no rows).
-
-    The block length is the one most samples have (ties: the longer), so one odd sample, a
-    controller answering 3004 with 5 values, cannot strip the file down to timestamps; an index
-    counts as sent when any sample holds a value there. Only "sent or not" is used by
-    ``Selection.resolve``, so the values are placeholders (0) or ``ABSENT``.
-    """
-    lengths: dict[int, int] = {}
-    sent: set[int] = set()
-    for row in rows:
-        calcs = row.calculations
-        lengths[len(calcs)] = lengths.get(len(calcs), 0) + 1
-        if ABSENT in calcs:
-            sent.update(i for i, v in enumerate(calcs) if v != ABSENT)
-        else:
-            sent.update(range(len(calcs)))
-    if not lengths:
-        return None
-    length = max(lengths, key=lambda n: (lengths[n], n))
-    return tuple(0 if i in sent else ABSENT for i in range(length))
+def record(
+    w: Window,
+    cfg: Config,
+    store: Store,
+    paths: Sequence[Path],
+    stats: RenderStats,
+    sha: str,
+    run: ReportRun,
+    to_store: bool,
+) -> None:
+    """Log the file's coverage, add it to ``run`` and (``to_store``) to the database."""
+    tz = cfg.tz
+    expected = w.expected_slots(cfg.interval_sec)
+    coverage = 100.0 * stats.rows / expected if expected else 100.0
+    where = f" from {local_timestamp(stats.gap_start, tz)}" if stats.gap_start is not None else ""
+    log.info(
+        "%s: %d rows of %d slots expected (%.1f %% coverage), longest gap %s%s",
+        w.describe(tz),
+        stats.rows,
+        expected,
+        coverage,
+        format_duration(stats.longest_gap),
+        where,
+    )
+    run.written.append(Written(w, tuple(paths), stats.rows, expected, sha))
+    if to_store:
+        store.record_report(
+            w.kind, w.date.isoformat(), [str(p) for p in paths], stats.rows, expected, sha
+        )
 
 
 def write_window(
@@ -532,98 +364,28 @@ def write_window(
     selection: Selection,
     dirs: Sequence[Path],
     run: ReportRun,
-    record: bool = True,
+    record_it: bool = True,
 ) -> None:
-    """Write one window to every directory; add the outcome to ``run``."""
-    tz = cfg.tz
-    expected = w.expected_slots(cfg.interval_sec)
+    """Write one window to every directory (render, place, record); add the outcome to
+    ``run``. Recorded only when every directory got its file."""
     layout = window_layout(store.iter_rows(w.start_epoch, w.end_epoch))
     if layout is None:
-        newest = newest_slot(store)
-        if newest is None or newest + cfg.interval_sec <= w.start_epoch:
-            # Nothing after it either: it may simply not have happened yet (a clock ahead).
-            log.warning(
-                "%s: no samples in the window and none after it; not written, waiting for data",
-                w.describe(tz),
-            )
-            run.waiting.append(w)
-            return
-        log.warning(
-            "%s: no samples in the window (0 of %d slots); no file written",
-            w.describe(tz),
-            expected,
-        )
-        run.empty.append(w)
-        if record:
-            store.record_report(w.kind, w.date.isoformat(), [], 0, expected, "")
+        _no_rows(w, cfg, store, run, record_it)
         return
-    columns = selection.resolve(layout)
-    encoding = ENCODINGS[cfg.csv_dialect]
-
-    def render(f: BinaryIO) -> tuple[RenderStats, str]:
-        sink = _HashingWriter(f)
-        buffered = io.BufferedWriter(cast(Any, sink), 1 << 16)
-        text = io.TextIOWrapper(buffered, encoding=encoding, newline="")
-        # A fresh iterator per attempt: a retry must not continue a half-consumed stream.
-        stream = store.iter_rows(w.start_epoch, w.end_epoch)
-        stats = render_csv(
-            stream, columns, text, tz, cfg.csv_dialect, cfg.interval_sec, w.start_epoch,
-            w.end_epoch,
-        )  # fmt: skip
-        text.flush()
-        buffered.flush()
-        text.detach()
-        return stats, sink.sha.hexdigest()
-
-    source: Path | None = None
-    outcome: tuple[RenderStats, str] | None = None
-    paths: list[Path] = []
-    failed = False
-    for directory in dirs:
-        for attempt in (1, 2):
-            try:
-                if source is None:
-                    outcome = atomic_write(directory, w.name, render)
-                    source = directory / w.name
-                else:
-                    atomic_write(directory, w.name, functools.partial(_copy_from, source))
-                paths.append(directory / w.name)
-                break
-            except OSError as exc:
-                reason = _describe_error(directory / w.name, exc)
-                if attempt == 1:
-                    log.warning(
-                        "%s: writing to %s failed (%s); retrying once", w.name, directory, reason
-                    )
-                    continue
-                log.error("%s: could not write to %s: %s", w.name, directory, reason)
-                run.failed.append(Failure(w, directory, reason, is_disk_full(exc)))
-                failed = True
-    if outcome is None:
+    placed = place(dirs, w.name, render(w, cfg, store, selection.resolve(layout)))
+    run.failed.extend(Failure(w, f.directory, f.error, f.disk_full) for f in placed.failed)
+    if placed.result is None:
         return  # no directory could be written
-    stats, sha = outcome
-    coverage = 100.0 * stats.rows / expected if expected else 100.0
-    where = f" from {local_timestamp(stats.gap_start, tz)}" if stats.gap_start is not None else ""
-    log.info(
-        "%s: %d rows of %d slots expected (%.1f %% coverage), longest gap %s%s",
-        w.describe(tz),
-        stats.rows,
-        expected,
-        coverage,
-        _format_gap(stats.longest_gap),
-        where,
-    )
-    run.written.append(Written(w, tuple(paths), stats.rows, expected, sha))
-    if record and not failed:
-        store.record_report(
-            w.kind, w.date.isoformat(), [str(p) for p in paths], stats.rows, expected, sha
-        )
+    stats, sha = placed.result
+    record(w, cfg, store, placed.paths, stats, sha, run, record_it and not placed.failed)
 
 
-def _prepare(cfg: Config, dirs: Sequence[Path]) -> Selection:
+def _start(cfg: Config, output: Path | None) -> tuple[list[Path], Selection, ReportRun]:
+    """The run's directories (``output`` instead of ``output_dirs``), columns and result."""
+    dirs = unique_dirs(cfg.output_dirs if output is None else (output,))
     selection = select(cfg.columns)
     remove_stray_temps(dirs)
-    return selection
+    return dirs, selection, ReportRun(output_dirs=tuple(dirs))
 
 
 def run_scheduled(
@@ -634,12 +396,10 @@ def run_scheduled(
     With ``output`` the pending reports go there instead and are not recorded, so the
     configured directories still get them on the next scheduled run.
     """
-    dirs = _unique(cfg.output_dirs if output is None else (output,))
-    selection = _prepare(cfg, dirs)
-    run = ReportRun(output_dirs=tuple(dirs))
+    dirs, selection, run = _start(cfg, output)
     due = due_reports(cfg, store, now)
     for w in due.ready:
-        write_window(w, cfg, store, selection, dirs, run, record=output is None)
+        write_window(w, cfg, store, selection, dirs, run, record_it=output is None)
     if due.waiting:
         assert due.newest is not None
         first, last = due.waiting[0], due.waiting[-1]
@@ -671,36 +431,24 @@ def run_on_demand(
     With neither flag, ``date`` alone means the daily window. Reports written to the configured
     directories are recorded (the scheduled run then skips them); ``output`` writes elsewhere
     and records nothing, so the configured directories still get their file when it is due.
+    A ``date`` whose window has not closed yet raises ``WindowNotClosed``.
     """
     if not daily and not weekly:
         daily = True
     if date is not None:
         close = boundary(date, cfg)
         if close > _aware(now):
-            raise ConfigError(
-                f"--date: the window ending {date.isoformat()} closes at "
+            raise WindowNotClosed(
+                f"the window ending {date.isoformat()} closes at "
                 f"{close.astimezone(cfg.tz).isoformat(timespec='minutes')} and has not closed "
-                "yet (give a date whose csv_time has passed)"
+                "yet"
             )
-    dirs = _unique(cfg.output_dirs if output is None else (output,))
-    selection = _prepare(cfg, dirs)
-    run = ReportRun(output_dirs=tuple(dirs))
+    dirs, selection, run = _start(cfg, output)
     wanted: list[Window] = []
     if daily:
         wanted.append(window("daily", date or latest_closed_date(cfg, now), cfg))
     if weekly:
         wanted.append(window("weekly", date or latest_weekly_date(cfg, now), cfg))
     for w in wanted:
-        write_window(w, cfg, store, selection, dirs, run, record=output is None)
+        write_window(w, cfg, store, selection, dirs, run, record_it=output is None)
     return run
-
-
-def _unique(dirs: Iterable[Path]) -> list[Path]:
-    out: list[Path] = []
-    seen: set[str] = set()
-    for d in dirs:
-        key = os.path.abspath(d)
-        if key not in seen:
-            seen.add(key)
-            out.append(d)
-    return out

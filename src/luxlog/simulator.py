@@ -38,6 +38,10 @@ from dataclasses import dataclass
 from types import TracebackType
 
 from luxlog import simulator_data
+from luxlog.decode import CALC_CLOCK as C_CLOCK
+from luxlog.decode import CALC_FIRMWARE as C_FIRMWARE
+from luxlog.decode import CALC_MODE as C_MODE
+from luxlog.decode import SENTINEL_ABSENT_SENSOR as SENTINEL_ABSENT
 from luxlog.protocol import (
     CMD_READ_CALCULATIONS,
     CMD_READ_PARAMETERS,
@@ -91,10 +95,7 @@ C_TVL, C_TRL, C_TRL_SOLL, C_THG, C_TA, C_TA_AVG, C_TBW, C_TBW_SOLL = 10, 11, 12,
 C_TWE, C_TWA = 19, 20  # heat source in/out
 C_BUP, C_HUP, C_VD1 = 38, 39, 44  # DHW pump/valve, heating pump, compressor 1 outputs
 C_VD1_SECONDS, C_VD1_STARTS, C_WP_SECONDS, C_HEAT_SECONDS, C_DHW_SECONDS = 56, 57, 63, 64, 65
-C_MODE = 80  # WP_BZ_akt
-C_FIRMWARE = 81  # 81..90, one ASCII code per int, NUL padded
 C_STATUS1, C_STATUS2, C_STATUS3, C_STATUS_TIME = 117, 118, 119, 120
-C_CLOCK = 134
 C_Q_HEAT, C_Q_DHW, C_Q_TOTAL, C_WMZ_FLOW = 151, 152, 154, 155
 C_HEAT_OUTPUT, C_AC_POWER = 257, 268
 P_DHW_TARGET = 2  # ID_Einst_BWS_akt, 500 = 50.0 °C in both dumps
@@ -103,7 +104,6 @@ P_HOURS_HEAT, P_HOURS_DHW = 728, 729
 P_Q_TOTAL, P_Q_HEAT, P_Q_DHW = 852, 854, 878  # 0.01 kWh mirrors of calcs 154/151/152
 P_E_HEAT, P_E_DHW = 1136, 1137  # electrical energy, 0.01 kWh (BenPru's measured scale)
 
-SENTINEL_ABSENT = -500  # raw -50.0 °C: sensor not connected (V1.80 capture, calcs 19/20)
 
 # Operating modes (calc 80) and status codes. Status line 1 follows FHEM/node-luxtronik2
 # (0 running, 1 idle, 5 defrost); python-luxtronik is shifted by one from code 3 up.

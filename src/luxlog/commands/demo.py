@@ -39,18 +39,18 @@ def _table(store: Store, start: float, end: float, title: str) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from luxlog.decode import decode_numeric, field_for
+    from luxlog.decode import CALC_MODE, decode_numeric, field_for
 
     table = Table(title=title)
     table.add_column("UTC", no_wrap=True)
     table.add_column("mode", no_wrap=True)
     for header, _ in SHOWN:
         table.add_column(header, justify="right")
-    mode = field_for(80)
+    mode = field_for(CALC_MODE)
     for row in store.iter_rows(start, end):
         values = decode_numeric(row.calculations)
         cells = [f"{values[name]:g}" if name in values else "" for _, name in SHOWN]
-        raw_mode = row.calculations[80] if len(row.calculations) > 80 else None
+        raw_mode = row.calculations[CALC_MODE] if len(row.calculations) > CALC_MODE else None
         label = (mode.text(raw_mode) or str(raw_mode)) if raw_mode is not None else ""
         when = dt.datetime.fromtimestamp(row.slot, dt.UTC).strftime("%H:%M:%S")
         table.add_row(when, label, *cells)

@@ -9,11 +9,11 @@ import typer
 
 from luxlog import disk
 from luxlog.config import MAX_DAYS, load_config
-from luxlog.disk import format_bytes
 from luxlog.errors import LuxlogError
 from luxlog.options import ConfigOption
 from luxlog.prune import PruneSummary
 from luxlog.prune import prune as prune_all
+from luxlog.text import format_bytes
 
 
 def summary(result: PruneSummary) -> str:

@@ -1,0 +1,152 @@
+"""A report window's rows as CSV text: the columns the window stands for, the cells, the bytes.
+
+*Columns* are chosen from the whole window, not its first sample (``window_layout``): the
+calculations-block length most samples have (a lone short or long block cannot change it), and
+within it every index that some sample holds a value for.
+
+Rows stream from ``Store.iter_rows`` straight into the file while the bytes are hashed
+(``write_csv``); memory stays flat however long the window. The content depends only on the
+rows, the columns and the dialect, so a re-run produces identical bytes (same sha256).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import io
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, BinaryIO, TextIO, cast
+from zoneinfo import ZoneInfo
+
+from luxlog.codec import Row
+from luxlog.columns import Column
+from luxlog.decode import ABSENT
+
+ENCODINGS = {"excel": "utf-8", "excel-de": "utf-8-sig"}  # excel-de: BOM, so Excel reads UTF-8
+DELIMITERS = {"excel": ",", "excel-de": ";"}
+DECIMALS = {"excel": ".", "excel-de": ","}
+
+
+@dataclass
+class RenderStats:
+    """What went into one file: rows, and the gaps between them (for the coverage line)."""
+
+    rows: int = 0
+    first_slot: int | None = None
+    longest_gap: int = 0  # seconds without a sample
+    gap_start: int | None = None  # epoch where that gap starts
+
+    def _gap(self, start: int, end: int) -> None:
+        if end - start > self.longest_gap:
+            self.longest_gap, self.gap_start = end - start, start
+
+
+def local_timestamp(slot: int, tz: ZoneInfo) -> str:
+    """ISO 8601 local time with its UTC offset: the repeated hour is told apart by it."""
+    return dt.datetime.fromtimestamp(slot, tz).isoformat(timespec="seconds")
+
+
+def window_layout(rows: Iterable[Row]) -> tuple[int, ...] | None:
+    """Calculations standing for the whole window when choosing its columns (None: no rows).
+
+    The block length is the one most samples have (ties: the longer), so one odd sample, a
+    controller answering 3004 with 5 values, cannot strip the file down to timestamps; an index
+    counts as sent when any sample holds a value there. Only "sent or not" is used by
+    ``Selection.resolve``, so the values are placeholders (0) or ``ABSENT``.
+    """
+    lengths: dict[int, int] = {}
+    sent: set[int] = set()
+    for row in rows:
+        calcs = row.calculations
+        lengths[len(calcs)] = lengths.get(len(calcs), 0) + 1
+        if ABSENT in calcs:
+            sent.update(i for i, v in enumerate(calcs) if v != ABSENT)
+        else:
+            sent.update(range(len(calcs)))
+    if not lengths:
+        return None
+    length = max(lengths, key=lambda n: (lengths[n], n))
+    return tuple(0 if i in sent else ABSENT for i in range(length))
+
+
+def render_csv(
+    rows: Iterable[Row],
+    columns: Sequence[Column],
+    out: TextIO,
+    tz: ZoneInfo,
+    dialect: str = "excel",
+    interval: int = 30,
+    start: int | None = None,
+    end: int | None = None,
+) -> RenderStats:
+    """Write the header and one line per row to the text stream ``out``, streaming.
+
+    ``start``/``end`` (epoch) let the stats count the gaps at the window's edges too.
+    """
+    if dialect not in DELIMITERS:
+        raise ValueError(f"unknown csv dialect {dialect!r} (one of {', '.join(DELIMITERS)})")
+    decimal = DECIMALS[dialect]
+    writer = csv.writer(out, delimiter=DELIMITERS[dialect], lineterminator="\r\n")
+    writer.writerow(["timestamp", *(c.header for c in columns)])
+    stats = RenderStats()
+    prev_end = start
+    for row in rows:
+        calcs = row.calculations
+        n = len(calcs)
+        writer.writerow(
+            [
+                local_timestamp(row.slot, tz),
+                *(c.cell(calcs[c.index] if c.index < n else ABSENT, decimal) for c in columns),
+            ]
+        )
+        if prev_end is not None:
+            stats._gap(prev_end, row.slot)
+        if stats.first_slot is None:
+            stats.first_slot = row.slot
+        stats.rows += 1
+        prev_end = row.slot + interval
+    if end is not None and prev_end is not None:
+        stats._gap(prev_end, end)
+    return stats
+
+
+class _HashingWriter(io.RawIOBase):
+    """Raw binary sink that hashes every byte on its way to the file."""
+
+    def __init__(self, f: BinaryIO) -> None:
+        super().__init__()
+        self.f = f
+        self.sha = hashlib.sha256()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, b: bytes | bytearray | memoryview) -> int:  # type: ignore[override]
+        data = bytes(b)
+        self.f.write(data)
+        self.sha.update(data)
+        return len(data)
+
+
+def write_csv(
+    f: BinaryIO,
+    rows: Iterable[Row],
+    columns: Sequence[Column],
+    tz: ZoneInfo,
+    dialect: str,
+    interval: int,
+    start: int,
+    end: int,
+) -> tuple[RenderStats, str]:
+    """``render_csv`` into the binary file ``f`` in the dialect's encoding; returns the stats
+    and the sha256 of the bytes written."""
+    sink = _HashingWriter(f)
+    buffered = io.BufferedWriter(cast(Any, sink), 1 << 16)
+    text = io.TextIOWrapper(buffered, encoding=ENCODINGS[dialect], newline="")
+    stats = render_csv(rows, columns, text, tz, dialect, interval, start, end)
+    text.flush()
+    buffered.flush()
+    text.detach()
+    return stats, sink.sha.hexdigest()
