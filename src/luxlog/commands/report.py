@@ -11,12 +11,12 @@ from typing import Annotated
 import typer
 
 from luxlog.columns import select
-from luxlog.config import load_config
+from luxlog.config import Config, load_config
 from luxlog.disk import warn_if_full
 from luxlog.errors import ReportError, StoreError
 from luxlog.options import ConfigOption
 from luxlog.prune import csv_cutoff, newest_slot, prune_csv
-from luxlog.report import run_on_demand, run_scheduled
+from luxlog.report import ReportRun, run_on_demand, run_scheduled
 from luxlog.store import Store
 
 log = logging.getLogger("luxlog.report")
@@ -97,14 +97,7 @@ def report(
                 "fresh database; the reports of the moved history can be recovered from it)"
             )
         if daily or weekly or day is not None:
-            if day is not None and day < csv_cutoff(cfg, now) and output is None:
-                log.warning(
-                    "the window ending %s is older than retention_days (%d): the next scheduled "
-                    "prune deletes its file; use --output DIR to keep a copy elsewhere",
-                    day.isoformat(),
-                    cfg.retention_days,
-                )
-            run = run_on_demand(cfg, store, now, daily, weekly, day, output)
+            run = _on_demand(cfg, store, now, daily, weekly, day, output)
         else:
             run = run_scheduled(cfg, store, now, output)
             # prune hook, scheduled runs only (as the original service did): expired CSVs and
@@ -115,3 +108,23 @@ def report(
     typer.echo(run.summary())
     if not run.ok:
         raise ReportError(run.failure_message())
+
+
+def _on_demand(
+    cfg: Config,
+    store: Store,
+    now: dt.datetime,
+    daily: bool,
+    weekly: bool,
+    day: dt.date | None,
+    output: Path | None,
+) -> ReportRun:
+    """``--daily``/``--weekly``/``--date``: write now, warning when retention will delete it."""
+    if day is not None and day < csv_cutoff(cfg, now) and output is None:
+        log.warning(
+            "the window ending %s is older than retention_days (%d): the next scheduled "
+            "prune deletes its file; use --output DIR to keep a copy elsewhere",
+            day.isoformat(),
+            cfg.retention_days,
+        )
+    return run_on_demand(cfg, store, now, daily, weekly, day, output)
