@@ -21,7 +21,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from luxlog.errors import ControllerBusy, DeviceError, PollFailed, ProtocolError
+from luxlog.errors import ControllerBusy, DeviceError, ProtocolError
+from luxlog.errors import PollFailed as PollFailed  # documented as luxlog.client.PollFailed
 from luxlog.protocol import (
     BLOCK_NAMES,
     CMD_READ_CALCULATIONS,
