@@ -14,6 +14,7 @@ import typer.main
 
 from luxlog import fastpath
 from luxlog.cli import app, run
+from luxlog.errors import run_mapped
 from luxlog.fastpath import parse_args
 from luxlog.simulator import Simulator
 
@@ -256,3 +257,20 @@ def test_an_error_line_to_a_closed_stderr_keeps_its_exit_code(
     write_config(host="127.0.0.1", port=0)
     assert _with_closed("stderr", "poll", "--once")[0] == 2
     assert _with_closed("stderr", "flush", "--bogus")[0] == 2
+
+
+def test_the_one_error_map_gives_a_bug_exit_3_with_one_traceback_and_ctrl_c_130(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    def bug() -> int:
+        raise RuntimeError("boom")
+
+    def ctrl_c() -> int:
+        raise KeyboardInterrupt
+
+    assert run_mapped(bug) == 3
+    err = capsys.readouterr().err
+    assert err.startswith("luxlog: internal error") and err.count("Traceback") == 1
+    assert "RuntimeError: boom" in err
+    assert run_mapped(ctrl_c) == 130
+    assert capsys.readouterr().err == "luxlog: interrupted by SIGINT\n"
