@@ -219,28 +219,19 @@ def test_a_busy_controller_is_retried_and_read_once_it_is_free(
     assert "controller busy" in caplog.text
 
 
-@pytest.mark.usefixtures("no_retry_waits")
-def test_the_retry_test_switch_runs_every_attempt_without_waiting(
-    make_sim: Callable[..., Simulator],
+@pytest.mark.parametrize("how", ["test switch", "policy without waits (doctor's)"])
+def test_retries_run_at_once_under_the_test_switch_or_a_policy_without_waits(
+    make_sim: Callable[..., Simulator], request: pytest.FixtureRequest, how: str
 ) -> None:
     sim = make_sim(faults={"refuse"})
-    client = HeatPumpClient("127.0.0.1", sim.port, timeout=0.5, retries=3, deadline=20)
+    if how == "test switch":
+        request.getfixturevalue("no_retry_waits")
+    policy = RetryPolicy(4, 20, waits=how == "test switch")
+    client = HeatPumpClient("127.0.0.1", sim.port, timeout=0.5, retry=policy)
     start = time.monotonic()
     with pytest.raises(PollFailed, match="after 4 attempts"):
         client.read()
     # with waits, back-off (1 s, 2 s, 4 s + jitter) would take 7 s or more
-    assert time.monotonic() - start < 2
-
-
-def test_a_policy_without_waits_retries_at_once_as_doctor_does(
-    make_sim: Callable[..., Simulator],
-) -> None:
-    sim = make_sim(faults={"refuse"})
-    policy = RetryPolicy(3, 20, waits=False)
-    client = HeatPumpClient("127.0.0.1", sim.port, timeout=0.5, retry=policy)
-    start = time.monotonic()
-    with pytest.raises(PollFailed, match="after 3 attempts"):
-        client.read()
     assert time.monotonic() - start < 2
 
 
