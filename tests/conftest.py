@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import yaml
 
-from luxlog import simulator
+from luxlog import retry, simulator
 from luxlog.simulator import CMD_WRITE_PARAMETER, Simulator
 
 
@@ -43,6 +43,14 @@ def no_parameter_writes(request: pytest.FixtureRequest) -> Iterator[None]:
     if request.node.get_closest_marker("sends_writes") is None:
         assert simulator.WRITES_RECEIVED == [], "a parameter write (3002) reached a simulator"
     simulator.WRITES_RECEIVED.clear()
+
+
+@pytest.fixture
+def no_retry_waits() -> Iterator[None]:
+    """Retries run without waiting (the retry policy's test switch, as stamina's)."""
+    retry.set_testing(True)
+    yield
+    retry.set_testing(False)
 
 
 @pytest.fixture

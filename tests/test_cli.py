@@ -7,10 +7,15 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
+import typer.main
 
-from luxlog.cli import _fast_poll_args, run
+from luxlog import fastpath
+from luxlog.cli import app, run
+from luxlog.errors import run_mapped
+from luxlog.fastpath import parse_args
 from luxlog.simulator import Simulator
 
 SRC = str(Path(__file__).resolve().parent.parent / "src")
@@ -40,7 +45,7 @@ def luxlog_main(*args: str, env: dict[str, str] | None = None) -> subprocess.Com
 def test_plain_poll_once_command_lines_take_the_fast_path(
     args: list[str], expected: dict[str, object]
 ) -> None:
-    opts = _fast_poll_args(args)
+    opts = parse_args(args)
     assert opts is not None
     for key, value in expected.items():
         assert opts[key] == value
@@ -63,7 +68,38 @@ def test_plain_poll_once_command_lines_take_the_fast_path(
     ],
 )
 def test_anything_else_goes_to_the_typer_app(args: list[str]) -> None:
-    assert _fast_poll_args(args) is None
+    assert parse_args(args) is None
+
+
+def typer_options(command: Any) -> dict[str, tuple[str, bool]]:
+    """option -> (parameter name, is a flag), as the Typer command declares them."""
+    return {
+        opt: (param.name, param.is_flag)
+        for param in command.params
+        for opt in (*param.opts, *param.secondary_opts)
+    }
+
+
+def test_the_fast_path_accepts_exactly_the_options_of_the_typer_poll_command() -> None:
+    root = typer.main.get_command(app)
+    poll = root.commands["poll"]  # type: ignore[attr-defined]
+    flags = fastpath.FLAGS
+    assert typer_options(root) == {o: (n, n in flags) for o, n in fastpath.ROOT_OPTIONS.items()}
+    assert typer_options(poll) == {o: (n, n in flags) for o, n in fastpath.POLL_OPTIONS.items()}
+    # every option of the command at once: the fast path reads the values as Typer converts them
+    line = ["--once", "--config", "c.yaml", "--host", "h", "--port", "8888"]
+    opts = parse_args(["-v", "-q", "poll", *line])
+    assert opts is not None
+    assert root.make_context("luxlog", ["-v", "-q", "poll"]).params == {
+        k: opts[k] for k in ("verbose", "quiet")
+    }
+    # click consumes the list it parses: give it a copy
+    assert poll.make_context("poll", [*line]).params == {
+        k: opts.get(k) for k in ("once", "config", "host", "port")
+    }
+    # and anything the command does not declare goes to the Typer app
+    for extra in (["--help"], ["--bogus"], ["--json"], ["-x"], ["--once"]):
+        assert parse_args(["poll", *line, *extra]) is None
 
 
 def test_the_fast_path_stores_a_sample_without_loading_typer(
@@ -221,3 +257,20 @@ def test_an_error_line_to_a_closed_stderr_keeps_its_exit_code(
     write_config(host="127.0.0.1", port=0)
     assert _with_closed("stderr", "poll", "--once")[0] == 2
     assert _with_closed("stderr", "flush", "--bogus")[0] == 2
+
+
+def test_the_one_error_map_gives_a_bug_exit_3_with_one_traceback_and_ctrl_c_130(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    def bug() -> int:
+        raise RuntimeError("boom")
+
+    def ctrl_c() -> int:
+        raise KeyboardInterrupt
+
+    assert run_mapped(bug) == 3
+    err = capsys.readouterr().err
+    assert err.startswith("luxlog: internal error") and err.count("Traceback") == 1
+    assert "RuntimeError: boom" in err
+    assert run_mapped(ctrl_c) == 130
+    assert capsys.readouterr().err == "luxlog: interrupted by SIGINT\n"

@@ -16,10 +16,11 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from luxlog.client import HeatPumpClient, PollFailed
+from luxlog.client import HeatPumpClient
 from luxlog.decode import decode_numeric, firmware_version
-from luxlog.errors import ProtocolError
+from luxlog.errors import PollFailed, ProtocolError
 from luxlog.protocol import encode_request
+from luxlog.retry import RetryPolicy
 from luxlog.simulator import PROFILES, Simulator
 from support.network import filtered_port
 
@@ -128,13 +129,14 @@ def test_a_temperature_of_raw_454_reads_45_4(scripted: Callable[..., ScriptedCon
     assert all(isinstance(v, float) for v in values.values())
 
 
+@pytest.mark.usefixtures("no_retry_waits")
 def test_wrong_echo_written_by_hand_is_a_protocol_error_not_retried(
     scripted: Callable[..., ScriptedController],
 ) -> None:
     bad = {**REPLIES, 3004: bytes.fromhex("00000bbb00000000000000010000002a")}
     ctl = scripted(bad)
     with pytest.raises(PollFailed, match="answered command 3003 to a 3004") as info:
-        HeatPumpClient("127.0.0.1", ctl.port, timeout=2, retries=3, backoff=False).read()
+        HeatPumpClient("127.0.0.1", ctl.port, timeout=2, retries=3).read()
     assert info.value.attempts == 1
     assert isinstance(info.value.__cause__, ProtocolError)
 
@@ -178,13 +180,12 @@ FAULT_CASES = ["refuse", "hang", "stall", "close", "trickle", "wrong-echo", "abs
 
 
 @pytest.mark.parametrize("fault", FAULT_CASES)
+@pytest.mark.usefixtures("no_retry_waits")
 def test_every_fault_ends_within_the_deadline_with_a_clear_error(
     make_sim: Callable[..., Simulator], fault: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     sim = make_sim(faults={fault})
-    client = HeatPumpClient(
-        "127.0.0.1", sim.port, timeout=0.5, retries=2, deadline=1.5, backoff=False
-    )
+    client = HeatPumpClient("127.0.0.1", sim.port, timeout=0.5, retries=2, deadline=1.5)
     start = time.monotonic()
     with caplog.at_level(logging.WARNING, logger="luxlog"), pytest.raises(PollFailed) as info:
         client.read()
@@ -198,11 +199,12 @@ def test_every_fault_ends_within_the_deadline_with_a_clear_error(
         assert "attempt 1/3 failed after" in caplog.text
 
 
+@pytest.mark.usefixtures("no_retry_waits")
 def test_a_busy_controller_is_retried_and_read_once_it_is_free(
     make_sim: Callable[..., Simulator], caplog: pytest.LogCaptureFixture
 ) -> None:
     sim = make_sim(faults={"busy"})
-    client = HeatPumpClient("127.0.0.1", sim.port, timeout=1, retries=3, deadline=5, backoff=False)
+    client = HeatPumpClient("127.0.0.1", sim.port, timeout=1, retries=3, deadline=5)
     timer = threading.Timer(0.2, lambda: sim.set_faults(()))
     timer.start()
     try:
@@ -217,6 +219,22 @@ def test_a_busy_controller_is_retried_and_read_once_it_is_free(
         timer.cancel()
     assert outcome.sample is not None and outcome.sample.stat == 0
     assert "controller busy" in caplog.text
+
+
+@pytest.mark.parametrize("how", ["test switch", "policy without waits (doctor's)"])
+def test_retries_run_at_once_under_the_test_switch_or_a_policy_without_waits(
+    make_sim: Callable[..., Simulator], request: pytest.FixtureRequest, how: str
+) -> None:
+    sim = make_sim(faults={"refuse"})
+    if how == "test switch":
+        request.getfixturevalue("no_retry_waits")
+    policy = RetryPolicy(4, 20, waits=how == "test switch")
+    client = HeatPumpClient("127.0.0.1", sim.port, timeout=0.5, retry=policy)
+    start = time.monotonic()
+    with pytest.raises(PollFailed, match="after 4 attempts"):
+        client.read()
+    # with waits, back-off (1 s, 2 s, 4 s + jitter) would take 7 s or more
+    assert time.monotonic() - start < 2
 
 
 def test_retries_use_backoff_and_stop_at_the_deadline(make_sim: Callable[..., Simulator]) -> None:
@@ -290,13 +308,12 @@ def test_a_trickling_controller_names_the_poll_deadline_and_the_block(
     assert "no data for" not in message
 
 
+@pytest.mark.usefixtures("no_retry_waits")
 def test_a_silent_controller_names_the_attempt_timeout_and_the_block(
     make_sim: Callable[..., Simulator],
 ) -> None:
     sim = make_sim(faults={"hang"})
-    client = HeatPumpClient(
-        "127.0.0.1", sim.port, timeout=0.3, retries=1, deadline=5, backoff=False
-    )
+    client = HeatPumpClient("127.0.0.1", sim.port, timeout=0.3, retries=1, deadline=5)
     with pytest.raises(PollFailed) as info:
         client.read()
     assert "after 2 attempts" in str(info.value)

@@ -16,9 +16,9 @@ import time_machine
 from typer.testing import CliRunner
 
 from luxlog.cli import app
-from luxlog.client import PollFailed
 from luxlog.codec import Row
 from luxlog.config import load_config
+from luxlog.errors import PollFailed
 from luxlog.poller import PollReport, poll_forever, poll_once
 from luxlog.simulator import Simulator
 from luxlog.store import Store
@@ -204,6 +204,7 @@ def test_a_poll_never_outlives_its_slot_even_with_a_long_timeout(
     assert time.monotonic() - start < short.poll_deadline + 1
 
 
+@pytest.mark.usefixtures("no_retry_waits")
 def test_poll_without_once_keeps_going_after_a_bad_round(
     sim: Simulator, sim_config: Path, isolated: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -224,13 +225,14 @@ def test_poll_without_once_keeps_going_after_a_bad_round(
         if len(reports) == 3:
             stop.set()
 
-    rounds = poll_forever(cfg, stop, on_report, backoff=False, clock=clock, error_pause=0.01)
+    rounds = poll_forever(cfg, stop, on_report, clock=clock, error_pause=0.01)
     assert rounds == 3
     assert "boom in round 1" in caplog.text and "Traceback" in caplog.text
     with Store(isolated / "data" / "luxlog.db", interval=10) as store:
         assert len(list(store.iter_rows(0, 2**31))) == 3
 
 
+@pytest.mark.usefixtures("no_retry_waits")
 def test_poll_loop_logs_a_failed_round_and_continues(
     make_sim: Callable[..., Simulator],
     write_config: Callable[..., Path],
@@ -248,7 +250,7 @@ def test_poll_loop_logs_a_failed_round_and_continues(
             stop.set()
         return 1_764_144_000.0 + 10 * calls[0] - 0.01
 
-    rounds = poll_forever(cfg, stop, lambda r: None, backoff=False, clock=clock)
+    rounds = poll_forever(cfg, stop, lambda r: None, clock=clock)
     assert rounds >= 2
     assert caplog.text.count("poll failed:") >= 2
 
@@ -297,7 +299,7 @@ def test_graceful_stop_restores_handlers_and_never_leaves_a_timer_armed() -> Non
     import signal
 
     from luxlog.errors import Interrupted
-    from luxlog.poller import GracefulStop
+    from luxlog.signals import GracefulStop
 
     before = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)
     guard = GracefulStop(grace=5)

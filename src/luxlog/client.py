@@ -4,9 +4,10 @@ One poll reads parameters, calculations and visibilities on a single connection 
 (connect-read-close survives controller restarts that kill long-lived sockets). Each attempt
 is bounded by ``timeout`` and the whole poll, retries and back-off included, by ``deadline``,
 so a controller that accepts and never answers, or trickles bytes, cannot hold a cron job
-past its slot. Retries (tenacity, exponential back-off with jitter) cover network errors,
-timeouts and a busy controller only; a malformed reply is a ``ProtocolError`` and is never
-retried, because reading it again would not make it right and must never yield a shifted sample.
+past its slot. Retries (``retry.RetryPolicy``: tenacity, exponential back-off with jitter)
+cover network errors, timeouts and a busy controller only; a malformed reply is a
+``ProtocolError`` and is never retried, because reading it again would not make it right and
+must never yield a shifted sample.
 
 There is deliberately no method that writes, and ``protocol`` can only encode read requests.
 """
@@ -20,19 +21,20 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from luxlog.errors import DeviceError, ProtocolError
+from luxlog.errors import ControllerBusy, DeviceError, ProtocolError
+from luxlog.errors import PollFailed as PollFailed  # documented as luxlog.client.PollFailed
 from luxlog.protocol import (
     BLOCK_NAMES,
     CMD_READ_CALCULATIONS,
     CMD_READ_PARAMETERS,
     CMD_READ_VISIBILITIES,
-    ControllerBusy,
     DeadlineReader,
     RawSample,
     check_stat,
     encode_request,
     read_block,
 )
+from luxlog.retry import MIN_ATTEMPT_SEC, RetryPolicy
 
 # `typing` costs ~5 ms per process on the poll path; annotations are strings here.
 TYPE_CHECKING = False
@@ -42,14 +44,12 @@ if TYPE_CHECKING:
 
     from tenacity import RetryCallState
 
+    from luxlog.config import Config
+
     # (family, type, proto, sockaddr) of each address, as getaddrinfo gives them
     Addresses = list[tuple[int, int, int, tuple[Any, ...]]]
 
 log = logging.getLogger("luxlog.client")
-
-# Never start an attempt with less time than this left: it could not finish a read anyway.
-MIN_ATTEMPT_SEC = 0.25
-BUSY_WAIT_SEC = 1.0
 
 
 @dataclass(frozen=True)
@@ -60,15 +60,6 @@ class PollOutcome:
     attempts: int
     duration: float
     error: str | None = None
-
-
-class PollFailed(DeviceError):
-    """All attempts failed; carries the count and the time spent for the attempt log."""
-
-    def __init__(self, message: str, attempts: int, duration: float) -> None:
-        super().__init__(message)
-        self.attempts = attempts
-        self.duration = duration
 
 
 class HeatPumpClient:
@@ -82,21 +73,25 @@ class HeatPumpClient:
         timeout: float = 60.0,
         retries: int = 3,
         deadline: float | None = None,
-        backoff: bool = True,
+        retry: RetryPolicy | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.host = host
         self.port = port
         self.timeout = timeout
-        self.retries = retries
         # Overall budget of one poll (the interval minus a margin, from the config).
-        self.deadline = deadline if deadline is not None else timeout * (retries + 1)
-        self.backoff = backoff
+        self.retry = retry or RetryPolicy(
+            retries + 1, deadline if deadline is not None else timeout * (retries + 1)
+        )
         self.clock = clock
         # Progress of the poll in hand, for the record of one that a signal cuts short.
         self.phase = "starting"
         self.attempts = 0
         self.started: float | None = None
+
+    @property
+    def deadline(self) -> float:
+        return self.retry.deadline
 
     @property
     def where(self) -> str:
@@ -143,118 +138,67 @@ class HeatPumpClient:
             stat=calcs.stat,
         )
 
-    def _wait(self, state: RetryCallState) -> float:
-        if not self.backoff:
-            return 0.0
-        exc = state.outcome.exception() if state.outcome else None
-        if isinstance(exc, ControllerBusy):
-            return BUSY_WAIT_SEC
-        from tenacity import wait_exponential_jitter
-
-        return float(wait_exponential_jitter(initial=1, max=8, jitter=1)(state))
-
     def read(self) -> PollOutcome:
-        """One poll with retries; raises ``PollFailed`` or ``ProtocolError`` on failure."""
+        """One poll with retries; raises ``PollFailed`` on failure."""
         start = self.started = time.monotonic()
-        poll_deadline = start + self.deadline
-        total = self.retries + 1
-        attempts = self.attempts = 0
+        self.attempts = 0
         resolver = _Resolver(self.host, self.port)
 
-        def before_sleep(state: RetryCallState) -> None:
-            exc = state.outcome.exception() if state.outcome else None
-            wait = state.next_action.sleep if state.next_action else 0.0
-            self.phase = "waiting to retry"
-            log.warning(
-                "%s attempt %d/%d failed after %.2f s: %s; retrying in %.1f s",
-                self.where,
-                state.attempt_number,
-                total,
-                time.monotonic() - start,
-                _describe(exc),
-                wait,
-            )
-
         def attempt() -> RawSample:
-            nonlocal attempts
-            attempts = self.attempts = attempts + 1
-            if poll_deadline - time.monotonic() < MIN_ATTEMPT_SEC:
+            self.attempts += 1
+            if start + self.deadline - time.monotonic() < MIN_ATTEMPT_SEC:
                 raise TimeoutError(
                     f"poll deadline of {self.deadline:g} s reached before attempt "
-                    f"{attempts} could start"
+                    f"{self.attempts} could start"
                 )
-            return self._attempt(poll_deadline, resolver)
+            return self._attempt(start + self.deadline, resolver)
 
         try:
-            # The first attempt runs without tenacity (~6 ms of imports on every cron poll);
-            # only a retryable failure hands over to it, replaying that failure as attempt 1,
-            # so waits, logs and stop rules are those of a tenacity loop from the start.
-            try:
-                sample = attempt()
-            except (OSError, ControllerBusy) as first:
-                sample = self._retry(attempt, first, start, total, before_sleep)
-        except ProtocolError as exc:
-            elapsed = time.monotonic() - start
+            sample = self.retry.call(attempt, start, self._before_sleep)
+        except (OSError, DeviceError) as exc:
+            raise self._failed(exc, time.monotonic() - start) from exc
+        elapsed = time.monotonic() - start
+        log.debug("%s read in %.3f s (%d attempts)", self.where, elapsed, self.attempts)
+        return PollOutcome(sample, self.attempts, elapsed)
+
+    def _before_sleep(self, state: RetryCallState) -> None:
+        exc = state.outcome.exception() if state.outcome else None
+        wait = state.next_action.sleep if state.next_action else 0.0
+        self.phase = "waiting to retry"
+        log.warning(
+            "%s attempt %d/%d failed after %.2f s: %s; retrying in %.1f s",
+            self.where,
+            state.attempt_number,
+            self.retry.attempts,
+            time.monotonic() - (self.started or 0.0),
+            _describe(exc),
+            wait,
+        )
+
+    def _failed(self, exc: OSError | DeviceError, elapsed: float) -> PollFailed:
+        """The poll's one error, logged: a malformed reply says so and was not retried."""
+        attempts, total = self.attempts, self.retry.attempts
+        if isinstance(exc, ProtocolError):
             log.error("%s attempt %d/%d: %s (not retried)", self.where, attempts, total, exc)
-            raise PollFailed(
+            return PollFailed(
                 f"{self.where}: invalid reply: {exc} (attempt {attempts}, {elapsed:.1f} s)",
                 attempts,
                 elapsed,
-            ) from exc
-        except (OSError, DeviceError) as exc:
-            elapsed = time.monotonic() - start
-            log.error(
-                "%s attempt %d/%d failed after %.2f s: %s",
-                self.where,
-                attempts,
-                total,
-                elapsed,
-                _describe(exc),
             )
-            raise PollFailed(
-                f"{self.where}: controller not readable after {attempts} attempt"
-                f"{'s' if attempts != 1 else ''} in {elapsed:.1f} s: {_describe(exc)}",
-                attempts,
-                elapsed,
-            ) from exc
-        elapsed = time.monotonic() - start
-        log.debug("%s read in %.3f s (%d attempts)", self.where, elapsed, attempts)
-        return PollOutcome(sample, attempts, elapsed)
-
-    def _retry(
-        self,
-        attempt: Callable[[], RawSample],
-        first: BaseException,
-        start: float,
-        total: int,
-        before_sleep: Callable[[RetryCallState], None],
-    ) -> RawSample:
-        from tenacity import (
-            Retrying,
-            retry_if_exception_type,
-            stop_after_attempt,
-            stop_before_delay,
-            wait_none,
+        log.error(
+            "%s attempt %d/%d failed after %.2f s: %s",
+            self.where,
+            attempts,
+            total,
+            elapsed,
+            _describe(exc),
         )
-
-        replay = [first]
-
-        def attempt_or_replay() -> RawSample:
-            if replay:
-                raise replay.pop()
-            return attempt()
-
-        # tenacity measures its delay from its own start: subtract the time already spent.
-        budget = self.deadline - MIN_ATTEMPT_SEC - (time.monotonic() - start)
-        retrying = Retrying(
-            retry=retry_if_exception_type((OSError, ControllerBusy)),
-            stop=stop_after_attempt(total) | stop_before_delay(max(budget, 0.0)),
-            wait=self._wait if self.backoff else wait_none(),
-            before_sleep=before_sleep,
-            reraise=True,
-            sleep=time.sleep,
+        return PollFailed(
+            f"{self.where}: controller not readable after {attempts} attempt"
+            f"{'s' if attempts != 1 else ''} in {elapsed:.1f} s: {_describe(exc)}",
+            attempts,
+            elapsed,
         )
-        return retrying(attempt_or_replay)
 
     def read_raw(self) -> RawSample:
         outcome = self.read()
@@ -266,6 +210,16 @@ class HeatPumpClient:
         from luxlog.decode import decode_numeric
 
         return decode_numeric(self.read_raw().calculations)
+
+
+def client_from_config(cfg: Config, retry: RetryPolicy | None = None) -> HeatPumpClient:
+    """The client a poll (or doctor) uses: the configured controller, timeout and retries."""
+    return HeatPumpClient(
+        cfg.require_host("poll"),
+        cfg.port,
+        timeout=cfg.attempt_timeout,
+        retry=retry or RetryPolicy.from_config(cfg),
+    )
 
 
 class AttemptError(OSError):

@@ -39,7 +39,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from luxlog.client import HeatPumpClient
+from luxlog.client import client_from_config
 from luxlog.config import Config, load_config
 from luxlog.decode import CALC_CLOCK as CLOCK_INDEX
 from luxlog.decode import CALC_FIRMWARE_END as FIRMWARE_END
@@ -48,6 +48,7 @@ from luxlog.disk import UsageFn, disk_usage, existing_ancestor, watched_paths
 from luxlog.errors import ConfigError, DeviceError, LuxlogError
 from luxlog.prune import CLOCK_AHEAD_MAX_SEC, newest_slot
 from luxlog.report_files import REPORT_KINDS
+from luxlog.retry import RetryPolicy
 from luxlog.store import (
     SCHEMA_VERSION,
     Store,
@@ -190,14 +191,8 @@ def check_controller(cfg: Config) -> list[Check]:
                 "host: not configured (set 'host:' in config.yaml, LUXLOG_HOST or --host)",
             )
         ]
-    client = HeatPumpClient(
-        cfg.host,
-        cfg.port,
-        timeout=cfg.attempt_timeout,
-        retries=cfg.retries,
-        deadline=cfg.poll_deadline,
-        backoff=False,  # doctor answers now; the poll's back-off is for riding out a blip
-    )
+    # doctor answers now; the poll's back-off is for riding out a blip
+    client = client_from_config(cfg, RetryPolicy.from_config(cfg, waits=False))
     try:
         outcome = client.read()
     except DeviceError as exc:

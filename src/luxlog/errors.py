@@ -1,10 +1,17 @@
-"""The one error family and the exit codes of the command-line contract (DESIGN.md §3).
+"""The one error family, the exit codes and the one map between them (DESIGN.md §3).
 
-Core code raises these and never calls ``sys.exit``; ``cli.main`` maps them to exit codes
-and prints one line, so a cron log shows the cause, not a traceback.
+Core code and commands raise these and never call ``sys.exit`` or ``typer.Exit``;
+``exit_code_of`` prints one line and picks the exit code, for the Typer app, its
+``CliRunner`` path and the ``poll --once`` fast path alike, so a cron log shows the cause,
+not a traceback. This module stays import-light: it is on the poll path.
 """
 
 from __future__ import annotations
+
+# `typing` costs ~5 ms per process on the poll path; annotations are strings here.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 EXIT_OK = 0
 EXIT_FAILURE = 1  # operational: controller unreachable, report not written, doctor found a problem
@@ -38,8 +45,25 @@ class ProtocolError(DeviceError):
     """The controller answered something that is not a valid reply: never retried."""
 
 
+class ControllerBusy(DeviceError):
+    """stat != 0: the controller is applying a change; retry after a short wait."""
+
+
+class PollFailed(DeviceError):
+    """All attempts failed; carries the count and the time spent for the attempt log."""
+
+    def __init__(self, message: str, attempts: int, duration: float) -> None:
+        super().__init__(message)
+        self.attempts = attempts
+        self.duration = duration
+
+
 class StoreError(LuxlogError):
     """The database could not be opened, read or written."""
+
+
+class CorruptError(StoreError):
+    """The database file is damaged; ``Store.quarantine`` moves it aside."""
 
 
 class DiskFullError(StoreError):
@@ -48,6 +72,14 @@ class DiskFullError(StoreError):
 
 class ReportError(LuxlogError):
     """A report could not be written to at least one output directory."""
+
+
+class ChecksFailed(LuxlogError):
+    """The command already printed what failed (doctor's table): exit without another line."""
+
+    def __init__(self, exit_code: int = EXIT_FAILURE) -> None:
+        super().__init__("")
+        self.exit_code = exit_code
 
 
 class Interrupted(BaseException):
@@ -64,3 +96,33 @@ class Interrupted(BaseException):
         self.signum = signum
         self.exit_code = EXIT_SIGINT if signum == signal.SIGINT else EXIT_SIGTERM
         super().__init__(f"interrupted by {signal.Signals(signum).name}")
+
+
+def exit_code_of(exc: BaseException) -> int:
+    """The one exit-code map: print the one line ``exc`` deserves and return its code.
+
+    Expected errors print ``luxlog: <message>``; anything else is a bug, printed once with
+    its traceback (exit 3).
+    """
+    import sys
+
+    if isinstance(exc, (LuxlogError, Interrupted)):
+        if str(exc):
+            print(f"luxlog: {exc}", file=sys.stderr)
+        return exc.exit_code
+    if isinstance(exc, KeyboardInterrupt):
+        print("luxlog: interrupted by SIGINT", file=sys.stderr)
+        return EXIT_SIGINT
+    print("luxlog: internal error (please report it with the traceback below)", file=sys.stderr)
+    import traceback
+
+    traceback.print_exception(exc)
+    return EXIT_INTERNAL
+
+
+def run_mapped(body: Callable[[], int]) -> int:
+    """Run ``body`` and return its exit code, or the one ``exit_code_of`` what it raised."""
+    try:
+        return body()
+    except (Exception, Interrupted, KeyboardInterrupt) as exc:
+        return exit_code_of(exc)

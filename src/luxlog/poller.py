@@ -7,80 +7,28 @@ This is the whole poll path; it imports neither the decoder nor rich, so a cron-
 from __future__ import annotations
 
 import logging
-import signal
 import sqlite3
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from luxlog.client import HeatPumpClient, PollFailed
+from luxlog import signals
+from luxlog.client import HeatPumpClient, client_from_config
 from luxlog.codec import Row
 from luxlog.config import Config
-from luxlog.errors import Interrupted, LuxlogError
-from luxlog.store import CorruptError, Store, slot_of
+from luxlog.errors import CorruptError, Interrupted, LuxlogError, PollFailed
+from luxlog.retry import RetryPolicy
+from luxlog.signals import GracefulStop
+from luxlog.store import Store, slot_of
 
 log = logging.getLogger("luxlog.poll")
 
 ROUND_ERROR_PAUSE_SEC = 5.0
-# SIGTERM during a round: the sample in hand gets this long to be read and stored before the
-# round is abandoned (its transaction rolls back). Below the 2 s a stop must take. (A signal
-# cannot interrupt SQLite waiting for another process's write lock: in the worst case, a
-# flush holding the lock, the stop takes up to busy_timeout longer.)
-STOP_GRACE_SEC = 1.5
 # A poll cut short by a signal records its attempt before it exits (gaps are never silent), but
 # may wait this long at most for another process's write lock: after the long-running poll's
 # grace this still ends within 2 s of the signal, the `-k 2` of the crontab's wrappers.
 INTERRUPTED_RECORD_BUSY_MS = 400
-
-
-class GracefulStop:
-    """SIGTERM/SIGINT for the long-running poll: finish the sample in hand, then stop.
-
-    Between rounds a signal ends the loop at once. During a round it sets the stop flag and
-    arms a ``STOP_GRACE_SEC`` timer: a healthy controller answers in ~0.1 s, so the sample is
-    stored; a hung one cannot hold the stop, the timer raises ``Interrupted`` and the round's
-    transaction rolls back. Either way the process ends with 143/130.
-    """
-
-    def __init__(self, grace: float = STOP_GRACE_SEC) -> None:
-        self.event = threading.Event()
-        self.signum: int | None = None
-        self.busy = False
-        self.grace = grace
-
-    def install(self) -> None:
-        self._previous = {
-            s: signal.signal(s, h)
-            for s, h in (
-                (signal.SIGTERM, self._on_signal),
-                (signal.SIGINT, self._on_signal),
-                (signal.SIGALRM, self._on_alarm),
-            )
-        }
-
-    def uninstall(self) -> None:
-        """Cancel the grace timer and put the previous handlers back (always, in ``finally``)."""
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        for signum, handler in getattr(self, "_previous", {}).items():
-            signal.signal(signum, handler)
-        self._previous = {}
-
-    def _on_signal(self, signum: int, frame: object) -> None:
-        # signum first: a second signal may run this handler in the middle of the first
-        first, self.signum = self.signum is None, self.signum or signum
-        self.event.set()
-        if not self.busy or not first:
-            raise Interrupted(signum)
-        signal.setitimer(signal.ITIMER_REAL, self.grace)
-
-    def _on_alarm(self, signum: int, frame: object) -> None:
-        raise Interrupted(self.signum or signal.SIGTERM)
-
-    def finish(self) -> None:
-        """After the loop: end as the signal asked (no-op when the loop ended otherwise)."""
-        if self.signum is not None:
-            raise Interrupted(self.signum)
 
 
 @dataclass(frozen=True)
@@ -105,17 +53,6 @@ def summary(report: PollReport) -> str:
     )
 
 
-def make_client(cfg: Config, backoff: bool = True) -> HeatPumpClient:
-    return HeatPumpClient(
-        cfg.require_host("poll"),
-        cfg.port,
-        timeout=cfg.attempt_timeout,
-        retries=cfg.retries,
-        deadline=cfg.poll_deadline,
-        backoff=backoff,
-    )
-
-
 def _store_with_recovery(cfg: Config, action: Callable[[Store], bool]) -> bool:
     """Run a write; a database found corrupt mid-way is quarantined and the write retried."""
     store = Store(cfg.cache_path, interval=cfg.interval_sec)
@@ -135,10 +72,6 @@ def _store_with_recovery(cfg: Config, action: Callable[[Store], bool]) -> bool:
         store.close()
 
 
-def _ignore_signal(signum: int, frame: object) -> None:
-    pass  # the stop is already under way; the record below is bounded by its busy timeout
-
-
 def _record_interrupted(
     cfg: Config, client: HeatPumpClient, stop: Interrupted, clock: Callable[[], float]
 ) -> None:
@@ -150,16 +83,9 @@ def _record_interrupted(
     duration = time.monotonic() - client.started if client.started is not None else 0.0
     attempts = max(client.attempts, 1)
     error = f"{client.where}: {stop} during {client.phase} (attempt {attempts}, {duration:.1f} s)"
-    # A second signal (or the long-running poll's grace alarm) must not cut the record short.
-    main = threading.current_thread() is threading.main_thread()
-    previous = (
-        {
-            s: signal.signal(s, _ignore_signal)
-            for s in (signal.SIGTERM, signal.SIGINT, signal.SIGALRM)
-        }
-        if main
-        else {}
-    )
+    # A second signal (or the long-running poll's grace alarm) must not cut the record short;
+    # the record is bounded by its busy timeout.
+    previous = signals.ignore_stops()
     try:
         store = Store(cfg.cache_path, interval=cfg.interval_sec)
         try:
@@ -171,18 +97,17 @@ def _record_interrupted(
     except (LuxlogError, OSError, sqlite3.Error) as exc:
         log.error("%s; the attempt could not be recorded: %s", error, exc)
     finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
+        signals.restore(previous)
 
 
 def poll_once(
-    cfg: Config, *, backoff: bool = True, clock: Callable[[], float] = time.time
+    cfg: Config, *, retry: RetryPolicy | None = None, clock: Callable[[], float] = time.time
 ) -> PollReport:
     """Read once and buffer the sample; raises ``PollFailed`` after recording the failure."""
     from luxlog.disk import warn_if_full
 
     warn_if_full(cfg)
-    client = make_client(cfg, backoff)
+    client = client_from_config(cfg, retry)
     client.clock = clock
     try:
         outcome = client.read()
@@ -218,7 +143,7 @@ def poll_forever(
     stop: threading.Event,
     on_report: Callable[[PollReport], None],
     *,
-    backoff: bool = True,
+    retry: RetryPolicy | None = None,
     clock: Callable[[], float] = time.time,
     error_pause: float = ROUND_ERROR_PAUSE_SEC,
     guard: GracefulStop | None = None,
@@ -239,7 +164,7 @@ def poll_forever(
             if guard is not None:
                 guard.busy = True
             try:
-                on_report(poll_once(cfg, backoff=backoff, clock=clock))
+                on_report(poll_once(cfg, retry=retry, clock=clock))
             finally:
                 if guard is not None:
                     guard.busy = False

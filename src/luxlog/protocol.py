@@ -22,7 +22,7 @@ import struct
 import time
 from dataclasses import dataclass
 
-from luxlog.errors import DeviceError, ProtocolError
+from luxlog.errors import ControllerBusy, DeviceError, ProtocolError
 
 CMD_READ_PARAMETERS = 3003
 CMD_READ_CALCULATIONS = 3004
@@ -164,10 +164,6 @@ def check_stat(stat: int) -> None:
     """A calculations ``stat`` other than 0 means busy (FHEM and node-luxtronik2 retry)."""
     if stat != 0:
         raise ControllerBusy(f"controller busy (calculations stat {stat})")
-
-
-class ControllerBusy(DeviceError):
-    """stat != 0: the controller is applying a change; retry after a short wait."""
 
 
 __all__ = [

@@ -56,7 +56,7 @@ from luxlog.codec import (
     unpack_delta,
     unpack_row,
 )
-from luxlog.errors import DiskFullError, StoreError
+from luxlog.errors import CorruptError, DiskFullError, StoreError
 
 # `typing` costs ~5 ms per process on the poll path; annotations are strings here.
 TYPE_CHECKING = False
@@ -378,10 +378,6 @@ def damaged_wal_copies(db: str | os.PathLike[str]) -> list[Path]:
     """Copies of damaged -wal files kept by earlier runs (``Store`` makes them), oldest first."""
     p = Path(db)
     return sorted(p.parent.glob(f"{p.name}{DAMAGED_WAL}*"))
-
-
-class CorruptError(StoreError):
-    """The database file is damaged; ``Store.quarantine`` moves it aside."""
 
 
 class Store:

@@ -23,6 +23,7 @@ from luxlog.codec import Row
 from luxlog.config import Config, load_config
 from luxlog.options import ConfigOption
 from luxlog.poller import poll_once
+from luxlog.retry import RetryPolicy
 from luxlog.store import Store, slot_of
 
 SHOWN = (  # (header, luxtronik name): a handful that fit an 80-column terminal
@@ -80,7 +81,9 @@ def _simulated(base: Path, cfg: Config, days: int) -> None:
         cfg = _demo_config(base, cfg, sim.port)
         typer.echo(f"simulated {sim.model.firmware} controller on 127.0.0.1:{sim.port}")
         for _ in range(DEMO_POLLS):
-            outcome = poll_once(cfg, backoff=False, clock=lambda: fake[0])
+            outcome = poll_once(
+                cfg, retry=RetryPolicy.from_config(cfg, waits=False), clock=lambda: fake[0]
+            )
             when = dt.datetime.fromtimestamp(outcome.slot, dt.UTC).isoformat()
             typer.echo(f"  polled {when}: {outcome.calculations} calculations stored")
             fake[0] += cfg.interval_sec

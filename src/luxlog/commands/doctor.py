@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from luxlog.doctor import FAIL, Diagnosis, diagnose
-from luxlog.errors import EXIT_FAILURE, EXIT_USAGE
+from luxlog.errors import EXIT_FAILURE, EXIT_USAGE, ChecksFailed
 from luxlog.options import ConfigOption, JsonOption
 
 
@@ -45,6 +45,6 @@ def doctor(
     else:
         typer.echo(render(diagnosis))
     if any(c.name == "config" and c.status == FAIL for c in diagnosis.checks):
-        raise typer.Exit(EXIT_USAGE)  # DESIGN §3: a configuration error is exit 2 everywhere
+        raise ChecksFailed(EXIT_USAGE)  # DESIGN §3: a configuration error is exit 2 everywhere
     if not diagnosis.ok:
-        raise typer.Exit(EXIT_FAILURE)
+        raise ChecksFailed(EXIT_FAILURE)

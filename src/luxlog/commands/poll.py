@@ -8,7 +8,8 @@ import typer
 
 from luxlog.config import load_config
 from luxlog.options import ConfigOption, HostOption, PortOption
-from luxlog.poller import GracefulStop, poll_forever, poll_once, summary
+from luxlog.poller import poll_forever, poll_once, summary
+from luxlog.signals import GracefulStop
 
 
 def poll(

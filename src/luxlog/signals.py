@@ -1,0 +1,100 @@
+"""Every signal set-up of luxlog in one place: SIGTERM/SIGINT become ``Interrupted``.
+
+Three regimes: a short command (``install``: the signal raises at once and the transaction in
+hand rolls back), the long-running poll (``GracefulStop``: the sample in hand gets a short
+grace), and the record of a poll cut short (``ignored``: a second signal must not cut the
+record itself short). Import-light: on the poll path.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+
+from luxlog.errors import Interrupted
+
+# SIGTERM during a round: the sample in hand gets this long to be read and stored before the
+# round is abandoned (its transaction rolls back). Below the 2 s a stop must take. (A signal
+# cannot interrupt SQLite waiting for another process's write lock: in the worst case, a
+# flush holding the lock, the stop takes up to busy_timeout longer.)
+STOP_GRACE_SEC = 1.5
+
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+
+def _raise_interrupted(signum: int, frame: object) -> None:
+    raise Interrupted(signum)
+
+
+def install() -> None:
+    """SIGTERM/SIGINT become ``Interrupted`` so the transaction in hand rolls back cleanly."""
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, _raise_interrupted)
+
+
+def _ignore(signum: int, frame: object) -> None:
+    pass  # the stop is already under way; what runs now is bounded by its own timeout
+
+
+def ignore_stops() -> dict[int, object]:
+    """Ignore SIGTERM/SIGINT and the grace alarm; returns what ``restore`` puts back.
+
+    Only the main thread may set handlers; elsewhere this is a no-op.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    return {s: signal.signal(s, _ignore) for s in (*STOP_SIGNALS, signal.SIGALRM)}
+
+
+def restore(previous: dict[int, object]) -> None:
+    for signum, handler in previous.items():
+        signal.signal(signum, handler)  # type: ignore[arg-type]
+
+
+class GracefulStop:
+    """SIGTERM/SIGINT for the long-running poll: finish the sample in hand, then stop.
+
+    Between rounds a signal ends the loop at once. During a round it sets the stop flag and
+    arms a ``STOP_GRACE_SEC`` timer: a healthy controller answers in ~0.1 s, so the sample is
+    stored; a hung one cannot hold the stop, the timer raises ``Interrupted`` and the round's
+    transaction rolls back. Either way the process ends with 143/130.
+    """
+
+    def __init__(self, grace: float = STOP_GRACE_SEC) -> None:
+        self.event = threading.Event()
+        self.signum: int | None = None
+        self.busy = False
+        self.grace = grace
+
+    def install(self) -> None:
+        self._previous = {
+            s: signal.signal(s, h)
+            for s, h in (
+                (signal.SIGTERM, self._on_signal),
+                (signal.SIGINT, self._on_signal),
+                (signal.SIGALRM, self._on_alarm),
+            )
+        }
+
+    def uninstall(self) -> None:
+        """Cancel the grace timer and put the previous handlers back (always, in ``finally``)."""
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        for signum, handler in getattr(self, "_previous", {}).items():
+            signal.signal(signum, handler)
+        self._previous = {}
+
+    def _on_signal(self, signum: int, frame: object) -> None:
+        # signum first: a second signal may run this handler in the middle of the first
+        first, self.signum = self.signum is None, self.signum or signum
+        self.event.set()
+        if not self.busy or not first:
+            raise Interrupted(signum)
+        signal.setitimer(signal.ITIMER_REAL, self.grace)
+
+    def _on_alarm(self, signum: int, frame: object) -> None:
+        raise Interrupted(self.signum or signal.SIGTERM)
+
+    def finish(self) -> None:
+        """After the loop: end as the signal asked (no-op when the loop ended otherwise)."""
+        if self.signum is not None:
+            raise Interrupted(self.signum)
