@@ -28,11 +28,11 @@ from luxlog.protocol import (
     CMD_READ_VISIBILITIES,
     ControllerBusy,
     DeadlineReader,
-    RawSample,
     check_stat,
     encode_request,
     read_block,
 )
+from luxlog.sample import Sample
 
 # `typing` costs ~5 ms per process on the poll path; annotations are strings here.
 TYPE_CHECKING = False
@@ -56,7 +56,7 @@ BUSY_WAIT_SEC = 1.0
 class PollOutcome:
     """What one poll did: the sample on success, and always the attempts and duration."""
 
-    sample: RawSample | None
+    sample: Sample | None
     attempts: int
     duration: float
     error: str | None = None
@@ -109,7 +109,7 @@ class HeatPumpClient:
             return own, f"no answer within the attempt timeout of {self.timeout:g} s"
         return poll_deadline, f"poll deadline of {self.deadline:g} s reached"
 
-    def _attempt(self, poll_deadline: float, resolver: _Resolver) -> RawSample:
+    def _attempt(self, poll_deadline: float, resolver: _Resolver) -> Sample:
         attempt_deadline, reached = self._bound(poll_deadline)
         try:
             self.phase = "name resolution"
@@ -135,12 +135,12 @@ class HeatPumpClient:
         except OSError as exc:
             raise AttemptError(self.phase, exc) from exc
         self.phase = "storing"
-        return RawSample(
-            timestamp=self.clock(),
-            parameters=blocks[CMD_READ_PARAMETERS].values,
-            calculations=calcs.values,
-            visibilities=blocks[CMD_READ_VISIBILITIES].values,
-            stat=calcs.stat,
+        return Sample.read_at(
+            self.clock(),
+            calcs.stat,
+            blocks[CMD_READ_PARAMETERS].values,
+            calcs.values,
+            blocks[CMD_READ_VISIBILITIES].values,
         )
 
     def _wait(self, state: RetryCallState) -> float:
@@ -175,7 +175,7 @@ class HeatPumpClient:
                 wait,
             )
 
-        def attempt() -> RawSample:
+        def attempt() -> Sample:
             nonlocal attempts
             attempts = self.attempts = attempts + 1
             if poll_deadline - time.monotonic() < MIN_ATTEMPT_SEC:
@@ -223,12 +223,12 @@ class HeatPumpClient:
 
     def _retry(
         self,
-        attempt: Callable[[], RawSample],
+        attempt: Callable[[], Sample],
         first: BaseException,
         start: float,
         total: int,
         before_sleep: Callable[[RetryCallState], None],
-    ) -> RawSample:
+    ) -> Sample:
         from tenacity import (
             Retrying,
             retry_if_exception_type,
@@ -239,7 +239,7 @@ class HeatPumpClient:
 
         replay = [first]
 
-        def attempt_or_replay() -> RawSample:
+        def attempt_or_replay() -> Sample:
             if replay:
                 raise replay.pop()
             return attempt()
@@ -256,7 +256,7 @@ class HeatPumpClient:
         )
         return retrying(attempt_or_replay)
 
-    def read_raw(self) -> RawSample:
+    def read_raw(self) -> Sample:
         outcome = self.read()
         assert outcome.sample is not None
         return outcome.sample

@@ -68,7 +68,6 @@ from pathlib import Path
 from typing import Any, BinaryIO, TextIO, TypeVar, cast
 from zoneinfo import ZoneInfo
 
-from luxlog.codec import Row
 from luxlog.columns import Column, Selection, select
 from luxlog.config import WEEKDAYS, Config
 from luxlog.decode import ABSENT
@@ -83,6 +82,7 @@ from luxlog.prune import (
     report_name,
     temp_name,
 )
+from luxlog.sample import Sample
 from luxlog.store import Store
 
 log = logging.getLogger("luxlog.report")
@@ -256,7 +256,7 @@ def local_timestamp(slot: int, tz: ZoneInfo) -> str:
 
 
 def render_csv(
-    rows: Iterable[Row],
+    rows: Iterable[Sample],
     columns: Sequence[Column],
     out: TextIO,
     tz: ZoneInfo,
@@ -502,7 +502,7 @@ def _copy_from(source: Path, f: BinaryIO) -> None:
         shutil.copyfileobj(s, f, 1 << 16)
 
 
-def window_layout(rows: Iterable[Row]) -> tuple[int, ...] | None:
+def window_layout(rows: Iterable[Sample]) -> tuple[int, ...] | None:
     """Calculations standing for the whole window when choosing its columns (None: no rows).
 
     The block length is the one most samples have (ties: the longer), so one odd sample, a

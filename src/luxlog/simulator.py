@@ -43,9 +43,9 @@ from luxlog.protocol import (
     CMD_READ_PARAMETERS,
     CMD_READ_VISIBILITIES,
     READ_COMMANDS,
-    RawSample,
     encode_response,
 )
+from luxlog.sample import Sample
 
 log = logging.getLogger("luxlog.simulator")
 
@@ -247,10 +247,10 @@ class Model:
     def firmware(self) -> str:
         return self.profile.firmware
 
-    def raw_sample(self, t: float) -> RawSample:
-        """``sample(t)`` wrapped as the ``RawSample`` a client poll at ``t`` would return."""
+    def raw_sample(self, t: float) -> Sample:
+        """``sample(t)`` as the ``Sample`` a client read at ``t`` would return."""
         p, c, v = self.sample(t)
-        return RawSample(t, tuple(p), tuple(c), tuple(v), 0)
+        return Sample.read_at(t, 0, tuple(p), tuple(c), tuple(v))
 
     def sample(self, t: float) -> tuple[list[int], list[int], list[int]]:
         """(parameters, calculations, visibilities) as the controller would send them at ``t``."""
