@@ -315,14 +315,11 @@ def week_rows(
     start: int = WEEK_START, n: int = WEEK_SAMPLES, step: int = INTERVAL
 ) -> Iterator[Any]:
     """Realistic raw samples from the simulator's model (all three blocks)."""
-    from luxlog.codec import Row
     from luxlog.simulator import Model
 
     model = Model()
     for i in range(n):
-        slot = start + i * step
-        p, c, v = model.sample(slot)
-        yield Row(slot, 0, tuple(p), tuple(c), tuple(v))
+        yield model.raw_sample(start + i * step)
 
 
 def fill_store(path: Path, rows: Iterator[Any], batch: int = 2880) -> int:
@@ -461,7 +458,6 @@ def bench_poll(repeats: int, work: Path) -> list[Figure]:
 
 CYCLE_CHILD = """
 import sys
-from luxlog.codec import Row
 from luxlog.simulator import Model
 from luxlog.store import Store
 db, slot, mode = sys.argv[1], int(sys.argv[2]), sys.argv[3]
@@ -469,9 +465,7 @@ with Store(db, interval=30) as store:
     if mode == "flush":
         store.flush()
     else:
-        p, c, v = Model().sample(slot)
-        row = Row(slot, 0, tuple(p), tuple(c), tuple(v))
-        store.add_row(row, (1, 0.1), now=slot, delta=(mode == "delta"))
+        store.add_row(Model().raw_sample(slot), (1, 0.1), now=slot, delta=(mode == "delta"))
 """
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from helpers import stored_slot_counts
-from luxlog.codec import Row
+from luxlog.sample import Sample
 from luxlog.simulator import Simulator
 from luxlog.store import FLUSH_BATCH, Store
 from support.network import filtered_port
@@ -88,9 +88,9 @@ def check_db(path: Path) -> dict[int, int]:
         conn.close()
 
 
-def synthetic_row(slot: int, n_params: int = 200, n_calcs: int = 260) -> Row:
+def synthetic_row(slot: int, n_params: int = 200, n_calcs: int = 260) -> Sample:
     k = slot // 30
-    return Row(
+    return Sample(
         slot,
         0,
         tuple(range(n_params)),
@@ -104,13 +104,13 @@ def synthetic_row(slot: int, n_params: int = 200, n_calcs: int = 260) -> Row:
 WRITER = """
     import sys
     from luxlog.store import FLUSH_BATCH, Store
-    from luxlog.codec import Row
+    from luxlog.sample import Sample
     path, start = sys.argv[1], int(sys.argv[2])
     s = Store(path)
     print("ready", flush=True)
     slot = start
     while True:
-        row = Row(slot, 0, tuple(range(300)), tuple((slot // 30 + i) % 97 for i in range(120)),
+        row = Sample(slot, 0, tuple(range(300)), tuple((slot // 30 + i) % 97 for i in range(120)),
                   (1, 0, 1))
         s.add_row(row)
         print(slot, flush=True)  # acknowledged: add_row committed
@@ -164,7 +164,7 @@ def test_every_acknowledged_sample_survives_kill_9_at_random_instants_exactly_on
 CONCURRENT = """
     import sys, time, datetime as dt
     from luxlog.store import FLUSH_BATCH, Store
-    from luxlog.codec import Row
+    from luxlog.sample import Sample
     role, path, config = sys.argv[1], sys.argv[2], sys.argv[3]
     base, old = int(sys.argv[4]), int(sys.argv[5])
     if role in ("cli-poll", "flush"):
@@ -177,7 +177,7 @@ CONCURRENT = """
         slot = base
         while time.time() < until:
             calcs = tuple(range(slot % 50, slot % 50 + 100))
-            s.add_row(Row(slot, 0, tuple(range(200)), calcs, (1,)))
+            s.add_row(Sample(slot, 0, tuple(range(200)), calcs, (1,)))
             print(slot, flush=True)
             slot += 30
             n += 1
@@ -219,7 +219,7 @@ def test_poll_flush_query_and_prune_at_once_never_lock_out_and_lose_no_slot(
     with Store(path) as s:  # six hours of old data for prune to eat through
         s.conn.execute("PRAGMA synchronous=OFF")
         for t in range(old, BASE, 60):
-            s.add_row(Row(t, 0, (1, 2, 3), (t % 1000,), (0,)))
+            s.add_row(Sample(t, 0, (1, 2, 3), (t % 1000,), (0,)))
         s.flush()
     roles = ["poll", "cli-poll", "flush", "query", "prune"]
     procs = {

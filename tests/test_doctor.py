@@ -16,7 +16,6 @@ import pytest
 from typer.testing import CliRunner
 
 from luxlog.cli import app
-from luxlog.codec import Row
 from luxlog.config import Config, load_config
 from luxlog.disk import DiskUsage
 from luxlog.doctor import FAIL, OK, WARN, Check, Diagnosis, diagnose, run_checks
@@ -429,11 +428,8 @@ def _wal_with_committed_polls(db: Path, polls: int, now: float) -> Path:
     holder.execute("BEGIN")
     holder.execute("SELECT count(*) FROM buffer").fetchone()
     for slot in range(first, first + polls * INTERVAL, INTERVAL):
-        s = model.raw_sample(slot)
         with Store(stage / db.name, interval=INTERVAL) as store:
-            store.add_row(
-                Row(slot, 0, s.parameters, s.calculations, s.visibilities), (1, 0.05), now=slot
-            )
+            store.add_row(model.raw_sample(slot), (1, 0.05), now=slot)
     for suffix in ("", "-wal"):
         Path(f"{db}{suffix}").write_bytes(Path(f"{stage / db.name}{suffix}").read_bytes())
     holder.close()

@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 
 from helpers import stored_slot_counts
 from luxlog.cli import app, run
-from luxlog.codec import Row
+from luxlog.sample import Sample
 from luxlog.simulator import Model, Simulator
 from luxlog.store import FLUSH_BATCH, SCHEMA_VERSION, Store
 from support.fill import fill, model_rows
@@ -70,7 +70,7 @@ def test_flush_of_a_missing_buffer_slot_duplicate_reports_it_and_keeps_the_first
     capsys: pytest.CaptureFixture[str], write_config: Callable[..., Path], db: Path
 ) -> None:
     write_config()
-    first, second = Row(BASE, 0, (1,), (10,), (0,)), Row(BASE, 0, (2,), (20,), (1,))
+    first, second = Sample(BASE, 0, (1,), (10,), (0,)), Sample(BASE, 0, (2,), (20,), (1,))
     with Store(db) as s:
         s.add_row(first)
         s.flush()
@@ -119,13 +119,13 @@ def test_two_polls_within_one_slot_store_one_sample(
 def test_a_duplicate_of_a_flushed_slot_is_refused_and_the_first_sample_kept(
     tmp_path: Path,
 ) -> None:
-    first, again = Row(BASE + 60, 0, (1,), (10,), (0,)), Row(BASE + 60, 0, (2,), (20,), (1,))
+    first, again = Sample(BASE + 60, 0, (1,), (10,), (0,)), Sample(BASE + 60, 0, (2,), (20,), (1,))
     with Store(tmp_path / "t.db") as s:
         assert s.add_row(first) is True
         assert s.add_row(again) is False
         s.flush()
         assert s.add_row(again) is False
-        assert s.add_row(Row(BASE + 90, 0, (3,), (30,), (0,))) is True  # same chunk, new slot
+        assert s.add_row(Sample(BASE + 90, 0, (3,), (30,), (0,))) is True  # same chunk, new slot
         assert s.flush().moved == 1
         assert next(iter(s.iter_rows(BASE, BASE + 3600))) == first
     assert stored_slot_counts(tmp_path / "t.db") == {BASE + 60: 1, BASE + 90: 1}
@@ -185,7 +185,7 @@ def test_flush_quarantines_a_corrupt_database_with_its_wal_and_starts_a_fresh_fi
     # A crashed writer leaves a -wal behind: snapshot one while a connection holds it open.
     holder = Store(db)
     holder.conn.execute("PRAGMA wal_autocheckpoint=0")
-    holder.add_row(Row(BASE - 30, 0, (1,), (2,), (0,)))
+    holder.add_row(Sample(BASE - 30, 0, (1,), (2,), (0,)))
     wal = Path(f"{db}-wal").read_bytes()
     holder.close()
     Path(f"{db}-wal").write_bytes(wal)
@@ -341,7 +341,7 @@ def test_flush_and_report_do_not_create_a_database_that_does_not_exist(
 def test_flush_reports_progress_after_each_batch(tmp_path: Path) -> None:
     model = Model()
     t0 = 1_764_144_000
-    rows = [Row(t0 + 30 * k, 0, *map(tuple, model.sample(t0 + 30 * k))) for k in range(25)]
+    rows = [model.raw_sample(t0 + 30 * k) for k in range(25)]
     seen: list[int] = []
     with Store(tmp_path / "x.db", interval=30) as store:
         store.add_rows(rows)
@@ -359,9 +359,7 @@ def test_a_person_watching_a_large_flush_sees_a_progress_bar(
     model = Model()
     t0 = 1_764_144_000
     with Store(isolated / "data" / "luxlog.db", interval=30) as store:
-        store.add_rows(
-            [Row(t0 + 30 * k, 0, *map(tuple, model.sample(t0 + 30 * k))) for k in range(1600)]
-        )
+        store.add_rows([model.raw_sample(t0 + 30 * k) for k in range(1600)])
     primary, secondary = pty.openpty()  # stderr is a terminal, as for a person at a shell
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent / "src")}
     proc = subprocess.run(
@@ -388,9 +386,7 @@ def test_flushing_a_large_backlog_gives_the_buffer_pages_back(tmp_path: Path) ->
     path = tmp_path / "x.db"
     with Store(path, interval=30) as store:
         assert store.conn.execute("PRAGMA auto_vacuum").fetchone()[0] == 2  # incremental
-        store.add_rows(
-            [Row(t0 + 30 * k, 0, *map(tuple, model.sample(t0 + 30 * k))) for k in range(2000)]
-        )
+        store.add_rows([model.raw_sample(t0 + 30 * k) for k in range(2000)])
         store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         backlog_size = path.stat().st_size
         store.flush()

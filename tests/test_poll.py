@@ -16,10 +16,10 @@ import time_machine
 from typer.testing import CliRunner
 
 from luxlog.cli import app
-from luxlog.codec import Row
 from luxlog.config import load_config
 from luxlog.errors import PollFailed
 from luxlog.poller import PollReport, poll_forever, poll_once
+from luxlog.sample import Sample
 from luxlog.simulator import Simulator
 from luxlog.store import Store
 from support.resolver import BLACKHOLE_NAME, run_with_blackhole_dns, unavailable_reason
@@ -321,7 +321,7 @@ def test_graceful_stop_restores_handlers_and_never_leaves_a_timer_armed() -> Non
 
 def test_abandon_leaves_a_fresh_database_another_process_started_alone(isolated: Path) -> None:
     path = isolated / "data" / "luxlog.db"
-    row = Row(1_764_144_000, 0, (1,), (454,), (1,))
+    row = Sample(1_764_144_000, 0, (1,), (454,), (1,))
     stale = Store(path, interval=30)
     # meanwhile another process quarantined the file and started a fresh one with a sample
     Store(path, interval=30).quarantine("test")

@@ -21,11 +21,11 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from luxlog import report, report_csv, report_files
-from luxlog.codec import Row
 from luxlog.columns import Column, format_fixed, known_names, neutralise, select
 from luxlog.config import Config, load_config
 from luxlog.decode import ABSENT, field_for
 from luxlog.errors import ConfigError
+from luxlog.sample import Sample
 from luxlog.simulator import Model
 from luxlog.store import Store, slot_of
 from luxlog.text import format_duration
@@ -251,7 +251,7 @@ def test_autumn_day_at_30_s_expects_3000_slots_and_the_repeated_hour_has_two_off
     assert stamps[-1] == "2026-10-25T06:59:30+01:00"
 
 
-def _render(rows: list[Row], columns: list[Column], dialect: str = "excel") -> str:
+def _render(rows: list[Sample], columns: list[Column], dialect: str = "excel") -> str:
     out = io.StringIO()
     report_csv.render_csv(rows, columns, out, BERLIN, dialect)
     return out.getvalue()
@@ -297,7 +297,7 @@ def test_formula_like_text_is_neutralised_but_negative_numbers_stay_numbers() ->
         labels={1: "=HYPERLINK(1)", 2: "+1", 3: "@SUM", 4: "-evil", 5: "fine"},
     )  # fmt: skip
     rows = [
-        Row(1_800_000_000 + 30 * i, 0, (), (0,) * 15 + (raw,), ())
+        Sample(1_800_000_000 + 30 * i, 0, (), (0,) * 15 + (raw,), ())
         for i, raw in enumerate((1, 2, 3, 4, 5, -40))
     ]
     table = list(csv.reader(io.StringIO(_render(rows, [col]))))
@@ -352,7 +352,9 @@ def test_names_and_globs_select_in_order_and_explicit_names_stay(tmp_path: Path)
     # the pattern AC_* matches 268, not sent by V3.78: left out; Heat_Output was named: kept
     assert [c.index for c in cols] == [10, 257]
     assert (
-        _render([Row(1_790_000_000, 0, (), tuple(calcs), ())], cols).splitlines()[1].endswith(",")
+        _render([Sample(1_790_000_000, 0, (), tuple(calcs), ())], cols)
+        .splitlines()[1]
+        .endswith(",")
     )
     assert "Unknown_Calculation_268" in known_names() and "AC_Power_Input" in known_names()
     assert select("ID_WEB_Temperatur_TA").specs[0].index == 15
@@ -395,7 +397,7 @@ def test_one_short_block_first_in_the_window_does_not_strip_the_columns(tmp_path
         for n in range(6):
             p, c, v = model.sample(start + n * cfg.interval_sec)
             calcs = tuple(c[:5]) if n == 0 else tuple(c)
-            store.add_row(Row(start + n * cfg.interval_sec, 0, tuple(p), calcs, tuple(v)))
+            store.add_row(Sample(start + n * cfg.interval_sec, 0, tuple(p), calcs, tuple(v)))
         run = report.run_on_demand(cfg, store, local(2026, 2, 2, 8), True, False)
     assert run.ok
     table = read_csv(tmp_path / "logs" / "2026-02-02_daily.csv")
@@ -407,8 +409,8 @@ def test_one_short_block_first_in_the_window_does_not_strip_the_columns(tmp_path
 
 
 def test_window_layout_takes_the_common_block_length_and_every_sent_index() -> None:
-    def row(*calcs: int) -> Row:
-        return Row(0, 0, (), calcs, ())
+    def row(*calcs: int) -> Sample:
+        return Sample(0, 0, (), calcs, ())
 
     assert report_csv.window_layout([]) is None
     rows = [row(1, 2), row(1, 2, 3), row(1, 2, 3), row(1, 2, 3, 4, 5, 6)]

@@ -329,7 +329,7 @@ def test_model_is_fast() -> None:
 
 def test_raw_sample_and_unknown_profile() -> None:
     raw = Model().raw_sample(T)
-    assert raw.timestamp == T and raw.stat == 0
+    assert raw.time == T and raw.stat == 0
     assert (len(raw.parameters), len(raw.calculations), len(raw.visibilities)) == LENGTHS["v3.78"]
     assert Model().firmware == "V3.78"
     with pytest.raises(ValueError, match=r"v1\.80, v3\.78, v3\.92"):

@@ -19,9 +19,10 @@ from hypothesis import strategies as st
 
 from helpers import stored_slot_counts
 from luxlog import store as store_mod
-from luxlog.codec import Row, chunk_slots, decode_chunk, encode_chunk
+from luxlog.codec import chunk_slots, decode_chunk, encode_chunk
 from luxlog.decode import fields_by_name
 from luxlog.errors import StoreError
+from luxlog.sample import Sample
 from luxlog.simulator import Model
 from luxlog.store import BUCKET_SEC, SCHEMA_VERSION, Store
 from support.fill import fill
@@ -71,16 +72,16 @@ def _values(draw: st.DrawFn, n: int, prev: tuple[int, ...] | None, bits: int) ->
 
 
 @st.composite
-def row_streams(draw: st.DrawFn, max_rows: int = 30, spread: int = 400) -> list[Row]:
+def row_streams(draw: st.DrawFn, max_rows: int = 30, spread: int = 400) -> list[Sample]:
     """Samples in arrival order: out of order, duplicate slots, block lengths changing."""
-    rows: list[Row] = []
+    rows: list[Sample] = []
     lengths = (draw(st.integers(0, 6)), draw(st.integers(0, 8)), draw(st.integers(0, 4)))
-    prev: Row | None = None
+    prev: Sample | None = None
     for _ in range(draw(st.integers(0, max_rows))):
         if draw(st.integers(0, 9)) == 0:  # a firmware update changes the block lengths
             lengths = (draw(st.integers(0, 6)), draw(st.integers(0, 8)), draw(st.integers(0, 4)))
         slot = BASE + 30 * draw(st.integers(0, spread))
-        row = Row(
+        row = Sample(
             slot,
             draw(INT32),
             _values(draw, lengths[0], prev.parameters if prev else None, 32),
@@ -92,8 +93,8 @@ def row_streams(draw: st.DrawFn, max_rows: int = 30, spread: int = 400) -> list[
     return rows
 
 
-def first_wins(rows: list[Row]) -> list[Row]:
-    kept: dict[int, Row] = {}
+def first_wins(rows: list[Sample]) -> list[Sample]:
+    kept: dict[int, Sample] = {}
     for row in rows:
         kept.setdefault(row.slot, row)
     return [kept[s] for s in sorted(kept)]
@@ -104,7 +105,7 @@ def first_wins(rows: list[Row]) -> list[Row]:
 
 @HYPO
 @given(rows=row_streams(spread=200))
-def test_codec_decodes_exactly_what_it_encoded(rows: list[Row]) -> None:
+def test_codec_decodes_exactly_what_it_encoded(rows: list[Sample]) -> None:
     unique = first_wins(rows)
     for bucket in sorted({r.slot // BUCKET_SEC * BUCKET_SEC for r in unique}):
         in_bucket = [r for r in unique if r.slot // BUCKET_SEC * BUCKET_SEC == bucket]
@@ -116,10 +117,10 @@ def test_codec_decodes_exactly_what_it_encoded(rows: list[Row]) -> None:
 def test_codec_round_trips_extreme_values_and_a_firmware_change() -> None:
     lo, hi = -(2**31), 2**31 - 1
     rows = [
-        Row(BASE, 0, (lo, hi), (hi, lo, 0), (-128, 127)),
-        Row(BASE + 30, -1, (hi, lo), (lo, hi, 0), (127, -128)),  # deltas of ±(2**32 - 1)
-        Row(BASE + 60, 7, (1,), (1, 2, 3, 4), ()),  # new block lengths
-        Row(BASE + 3570, 7, (1,), (1, 2, 3, 4), ()),  # unchanged, last slot of the hour
+        Sample(BASE, 0, (lo, hi), (hi, lo, 0), (-128, 127)),
+        Sample(BASE + 30, -1, (hi, lo), (lo, hi, 0), (127, -128)),  # deltas of ±(2**32 - 1)
+        Sample(BASE + 60, 7, (1,), (1, 2, 3, 4), ()),  # new block lengths
+        Sample(BASE + 3570, 7, (1,), (1, 2, 3, 4), ()),  # unchanged, last slot of the hour
     ]
     assert list(decode_chunk(BASE, encode_chunk(BASE, rows))) == rows
 
@@ -131,7 +132,7 @@ def test_codec_round_trips_extreme_values_and_a_firmware_change() -> None:
     batch=st.sampled_from([1, 3, 720]),
 )
 def test_samples_come_back_exactly_before_and_after_flushes_in_small_batches(
-    rows: list[Row], flush_after: set[int], batch: int
+    rows: list[Sample], flush_after: set[int], batch: int
 ) -> None:
     """Out of order, duplicates (also of flushed slots): the first sample of a slot wins."""
     with fresh_store() as s:
@@ -239,9 +240,9 @@ def test_a_query_for_one_day_reads_only_that_days_chunks_by_primary_key(tmp_path
         for day in range(days):
             for hour in range(24):
                 t = BASE + day * 86400 + hour * 3600
-                p, c, v = model.sample(t)
-                s.add_row(Row(t, 0, tuple(p), tuple(c), tuple(v)))
-                s.add_row(Row(t + 30, 0, tuple(p), tuple(c), tuple(v)))
+                sample = model.raw_sample(t)
+                s.add_row(sample)
+                s.add_row(sample.with_slot(t + 30))
         s.flush()
         day_start, day_end = BASE + 4 * 86400, BASE + 5 * 86400
         # Poison every other day's chunk: decoding any of them would raise.
@@ -272,7 +273,7 @@ def test_prune_deletes_old_cache_data_including_a_partial_hour_but_never_the_buf
     with Store(tmp_path / "t.db") as s:
         fill(s, BASE, BASE + 6 * 3600, flush=True)  # six hour-chunks
         # Unflushed samples older than the cut-off are not safe yet: prune leaves them.
-        old = Row(BASE - 86400, 0, (1,), (2,), (0,))
+        old = Sample(BASE - 86400, 0, (1,), (2,), (0,))
         s.add_row(old)
         s.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         size_before = os.path.getsize(s.path)
@@ -314,7 +315,7 @@ def test_a_new_database_at_user_version_0_is_upgraded_to_the_current_schema(
         tables = {r[0] for r in s.conn.execute("SELECT name FROM sqlite_master")}
         assert {"buffer", "chunk", "attempts", "reports"} <= tables
         assert s.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert s.add_row(Row(BASE, 0, (), (1,), ())) is True
+        assert s.add_row(Sample(BASE, 0, (), (1,), ())) is True
     with Store(path) as s:  # re-opening an up-to-date database runs nothing
         assert s.counts()["buffered"] == 1
 
@@ -354,7 +355,7 @@ def test_a_version_1_database_with_data_is_upgraded_without_losing_anything(
     conn.execute("COMMIT")
     from luxlog.codec import pack_row
 
-    row = Row(1_764_144_000, 0, (1, 2), (454, -40), (1,))
+    row = Sample(1_764_144_000, 0, (1, 2), (454, -40), (1,))
     conn.execute("INSERT INTO buffer(slot, data) VALUES (?, ?)", (row.slot, pack_row(row)))
     conn.executemany(
         "INSERT INTO attempts(id, ts, ok, attempts, duration_ms, error) VALUES (?, ?, ?, ?, ?, ?)",
@@ -377,7 +378,7 @@ def test_a_poll_writes_one_page_and_flush_files_its_attempt(tmp_path: Path) -> N
     path = tmp_path / "x.db"
     t0 = 1_764_144_000
     with Store(path, interval=30) as store:
-        store.add_rows([Row(t0 + 30 * k, 0, *map(tuple, model.sample(t0 + 30 * k)))
+        store.add_rows([model.raw_sample(t0 + 30 * k)
                         for k in range(50)])  # fmt: skip
     frames = []
     for k in range(50, 56):
@@ -385,7 +386,7 @@ def test_a_poll_writes_one_page_and_flush_files_its_attempt(tmp_path: Path) -> N
             store.conn.execute("PRAGMA wal_autocheckpoint=0")
             wal = Path(f"{path}-wal")
             before = wal.stat().st_size if wal.exists() else 32
-            row = Row(t0 + 30 * k, 0, *map(tuple, model.sample(t0 + 30 * k)))
+            row = model.raw_sample(t0 + 30 * k)
             assert store.add_row(row, (2, 0.25), now=t0 + 30 * k + 0.1)
             frames.append((wal.stat().st_size - max(before, 32)) // (4096 + 24))
     # one leaf page per poll, a few more only when the buffer grows by a page
@@ -404,7 +405,7 @@ def test_polls_are_buffered_against_a_recent_keyframe_and_come_back_exactly(
 ) -> None:
     model = Model()
     t0 = 1_764_144_000
-    rows = [Row(t0 + 30 * k, 0, *map(tuple, model.sample(t0 + 30 * k))) for k in range(80)]
+    rows = [model.raw_sample(t0 + 30 * k) for k in range(80)]
     with Store(tmp_path / "x.db", interval=30) as store:
         for row in rows:
             assert store.add_row(row, (1, 0.1), now=row.slot)
@@ -424,7 +425,7 @@ def test_polls_are_buffered_against_a_recent_keyframe_and_come_back_exactly(
 def test_a_sample_whose_keyframe_is_flushed_stays_exact_in_the_buffer(tmp_path: Path) -> None:
     model = Model()
     t0 = 1_764_144_000
-    rows = [Row(t0 + 30 * k, 0, *map(tuple, model.sample(t0 + 30 * k))) for k in range(4)]
+    rows = [model.raw_sample(t0 + 30 * k) for k in range(4)]
     with Store(tmp_path / "x.db", interval=30) as store:
         for row in rows:
             store.add_row(row)
@@ -445,15 +446,15 @@ def test_a_sample_without_its_keyframe_is_reported_as_corruption(tmp_path: Path)
     t0 = 1_764_144_000
     with Store(tmp_path / "x.db", interval=30) as store:
         for k in range(2):
-            store.add_row(Row(t0 + 30 * k, 0, *map(tuple, model.sample(t0 + 30 * k))))
+            store.add_row(model.raw_sample(t0 + 30 * k))
         store.conn.execute("DELETE FROM buffer WHERE slot = ?", (t0,))
         with pytest.raises(store_mod.CorruptError, match="missing keyframe"):
             list(store.iter_rows(t0, t0 + 60))
 
 
 def test_add_rows_keeps_the_first_sample_of_an_already_flushed_slot(tmp_path: Path) -> None:
-    first = Row(1_764_144_000, 0, (1,), (454,), (1,))
-    other = Row(1_764_144_000, 0, (2,), (999,), (0,))
+    first = Sample(1_764_144_000, 0, (1,), (454,), (1,))
+    other = Sample(1_764_144_000, 0, (2,), (999,), (0,))
     with Store(tmp_path / "x.db", interval=30) as store:
         store.add_row(first)
         store.flush()
@@ -463,7 +464,7 @@ def test_add_rows_keeps_the_first_sample_of_an_already_flushed_slot(tmp_path: Pa
 
 
 def test_a_query_inside_a_write_transaction_reads_in_it(tmp_path: Path) -> None:
-    row = Row(1_764_144_000, 0, (1,), (454,), (1,))
+    row = Sample(1_764_144_000, 0, (1,), (454,), (1,))
     with Store(tmp_path / "x.db", interval=30) as store, store.write():
         store.conn.execute(
             "INSERT INTO buffer(slot, data) VALUES (?, ?)", (row.slot, store_mod.pack_row(row))

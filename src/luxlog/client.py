@@ -29,12 +29,12 @@ from luxlog.protocol import (
     CMD_READ_PARAMETERS,
     CMD_READ_VISIBILITIES,
     DeadlineReader,
-    RawSample,
     check_stat,
     encode_request,
     read_block,
 )
 from luxlog.retry import MIN_ATTEMPT_SEC, RetryPolicy
+from luxlog.sample import Sample
 
 # `typing` costs ~5 ms per process on the poll path; annotations are strings here.
 TYPE_CHECKING = False
@@ -56,7 +56,7 @@ log = logging.getLogger("luxlog.client")
 class PollOutcome:
     """What one poll did: the sample on success, and always the attempts and duration."""
 
-    sample: RawSample | None
+    sample: Sample | None
     attempts: int
     duration: float
     error: str | None = None
@@ -104,7 +104,7 @@ class HeatPumpClient:
             return own, f"no answer within the attempt timeout of {self.timeout:g} s"
         return poll_deadline, f"poll deadline of {self.deadline:g} s reached"
 
-    def _attempt(self, poll_deadline: float, resolver: _Resolver) -> RawSample:
+    def _attempt(self, poll_deadline: float, resolver: _Resolver) -> Sample:
         attempt_deadline, reached = self._bound(poll_deadline)
         try:
             self.phase = "name resolution"
@@ -130,12 +130,12 @@ class HeatPumpClient:
         except OSError as exc:
             raise AttemptError(self.phase, exc) from exc
         self.phase = "storing"
-        return RawSample(
-            timestamp=self.clock(),
-            parameters=blocks[CMD_READ_PARAMETERS].values,
-            calculations=calcs.values,
-            visibilities=blocks[CMD_READ_VISIBILITIES].values,
-            stat=calcs.stat,
+        return Sample.read_at(
+            self.clock(),
+            calcs.stat,
+            blocks[CMD_READ_PARAMETERS].values,
+            calcs.values,
+            blocks[CMD_READ_VISIBILITIES].values,
         )
 
     def read(self) -> PollOutcome:
@@ -144,7 +144,7 @@ class HeatPumpClient:
         self.attempts = 0
         resolver = _Resolver(self.host, self.port)
 
-        def attempt() -> RawSample:
+        def attempt() -> Sample:
             self.attempts += 1
             if start + self.deadline - time.monotonic() < MIN_ATTEMPT_SEC:
                 raise TimeoutError(
@@ -200,7 +200,7 @@ class HeatPumpClient:
             elapsed,
         )
 
-    def read_raw(self) -> RawSample:
+    def read_raw(self) -> Sample:
         outcome = self.read()
         assert outcome.sample is not None
         return outcome.sample

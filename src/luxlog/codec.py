@@ -13,26 +13,29 @@ Measured on a simulated week of V3.78 data (bench/run.py): see the store's docst
 
 from __future__ import annotations
 
+import struct
 import sys
 import zlib
 from array import array
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+
+from luxlog.sample import Sample
 
 FORMAT_VERSION = 1
-_HEADER = 6  # slot delta, stat, n params, n calcs, n visibilities, n changes (-1 = full)
 _LITTLE = sys.byteorder == "little"
 
-
-@dataclass(frozen=True)
-class Row:
-    """One raw sample as stored: slot (UTC epoch seconds) and the three blocks."""
-
-    slot: int
-    stat: int
-    parameters: tuple[int, ...]
-    calculations: tuple[int, ...]
-    visibilities: tuple[int, ...]
+# Byte layouts, all little-endian. Chunk: version byte, the byte sizes of its four streams,
+# then the zlib'd streams (headers, full vectors, indices, deltas).
+_CHUNK_SIZES = struct.Struct("<4I")
+_CHUNK_BODY = 1 + _CHUNK_SIZES.size
+# One entry of the header stream per sample, as int32: slot step, stat, the three block
+# lengths, and the number of changed values (-1: stored in full).
+_CHUNK_HEADER = 6
+# Buffer row, zlib'd: stat and block lengths; parameters and calculations as int32;
+# visibilities as int8 (they are 0/1 flags on every known firmware).
+_ROW_HEADER = struct.Struct("<4i")
+# Buffer delta, zlib'd: stat, block lengths, n changes; n uint32 indices; n int64 deltas.
+_DELTA_HEADER = struct.Struct("<5i")
 
 
 def _bytes(a: array) -> bytes:  # type: ignore[type-arg]
@@ -68,8 +71,16 @@ def _changed(vec: list[int], prev: list[int]) -> list[int]:
     return out
 
 
-def encode_chunk(base_slot: int, rows: Sequence[Row]) -> bytes:
-    """Encode rows (sorted by slot, unique) relative to ``base_slot``."""
+def _apply(vec: list[int], indices: Sequence[int], deltas: Sequence[int]) -> list[int]:
+    """A copy of ``vec`` with each ``deltas[k]`` added at ``indices[k]``."""
+    out = vec.copy()
+    for i, d in zip(indices, deltas, strict=True):
+        out[i] += d
+    return out
+
+
+def encode_chunk(base_slot: int, rows: Sequence[Sample]) -> bytes:
+    """Encode samples (sorted by slot, unique) relative to ``base_slot``."""
     headers = array("q")
     full = array("i")
     indices = array("I")
@@ -78,8 +89,8 @@ def encode_chunk(base_slot: int, rows: Sequence[Row]) -> bytes:
     prev_lengths: tuple[int, int, int] | None = None
     prev_slot = base_slot
     for row in rows:
-        vec = [*row.parameters, *row.calculations, *row.visibilities]
-        lengths = (len(row.parameters), len(row.calculations), len(row.visibilities))
+        vec = row.values()
+        lengths = row.lengths
         if prev is None or lengths != prev_lengths:
             headers.extend((row.slot - prev_slot, row.stat, *lengths, -1))
             full.extend(vec)
@@ -89,23 +100,29 @@ def encode_chunk(base_slot: int, rows: Sequence[Row]) -> bytes:
             indices.extend(changed)
             deltas.extend(vec[i] - prev[i] for i in changed)
         prev, prev_lengths, prev_slot = vec, lengths, row.slot
-    # Delta-of-index makes the repeating "same indices change every poll" pattern compress.
+    # Indices are stored as they are, not delta-encoded: the same few indices change every
+    # poll, so the index stream repeats itself and zlib finds the repeats.
     streams = [_bytes(array("i", headers)), _bytes(full), _bytes(indices), _bytes(deltas)]
-    sizes = array("I", [len(s) for s in streams])
-    return bytes([FORMAT_VERSION]) + _bytes(sizes) + zlib.compress(b"".join(streams), 9)
+    sizes = _CHUNK_SIZES.pack(*(len(s) for s in streams))
+    return bytes([FORMAT_VERSION]) + sizes + zlib.compress(b"".join(streams), 9)
 
 
-def decode_chunk(base_slot: int, blob: bytes) -> Iterator[Row]:
-    """Yield the rows of a chunk in slot order."""
-    if not blob or blob[0] != FORMAT_VERSION:
-        raise ValueError(f"unknown chunk format {blob[:1]!r}")
-    sizes = _array("I", blob[1:17])
-    data = zlib.decompress(blob[17:])
+def _chunk_streams(blob: bytes) -> list[bytes]:
+    sizes = _CHUNK_SIZES.unpack_from(blob, 1)
+    data = zlib.decompress(blob[_CHUNK_BODY:])
     parts = []
     offset = 0
     for size in sizes:
         parts.append(data[offset : offset + size])
         offset += size
+    return parts
+
+
+def decode_chunk(base_slot: int, blob: bytes) -> Iterator[Sample]:
+    """Yield the samples of a chunk in slot order."""
+    if not blob or blob[0] != FORMAT_VERSION:
+        raise ValueError(f"unknown chunk format {blob[:1]!r}")
+    parts = _chunk_streams(blob)
     headers = _array("i", parts[0])
     full = _array("i", parts[1]).tolist()
     indices = _array("I", parts[2]).tolist()
@@ -113,85 +130,73 @@ def decode_chunk(base_slot: int, blob: bytes) -> Iterator[Row]:
     f = k = 0
     slot = base_slot
     vec: list[int] = []
-    for h in range(0, len(headers), _HEADER):
-        dslot, stat, n_p, n_c, n_v, n_changes = headers[h : h + _HEADER]
+    for h in range(0, len(headers), _CHUNK_HEADER):
+        dslot, stat, n_p, n_c, n_v, n_changes = headers[h : h + _CHUNK_HEADER]
         slot += dslot
         if n_changes < 0:
             total = n_p + n_c + n_v
             vec = full[f : f + total]
             f += total
         else:
-            vec = vec.copy()
-            for i, d in zip(indices[k : k + n_changes], deltas[k : k + n_changes], strict=True):
-                vec[i] += d
+            vec = _apply(vec, indices[k : k + n_changes], deltas[k : k + n_changes])
             k += n_changes
-        yield Row(
-            slot,
-            stat,
-            tuple(vec[:n_p]),
-            tuple(vec[n_p : n_p + n_c]),
-            tuple(vec[n_p + n_c :]),
-        )
+        yield Sample.from_values(slot, stat, vec, (n_p, n_c, n_v))
 
 
 def chunk_slots(base_slot: int, blob: bytes) -> list[int]:
     """Only the slots of a chunk (for coverage and gap checks)."""
-    sizes = _array("I", blob[1:17])
-    data = zlib.decompress(blob[17:])
-    headers = _array("i", data[: sizes[0]])
+    (headers_size,) = struct.unpack_from("<I", blob, 1)
+    data = zlib.decompress(blob[_CHUNK_BODY:])
+    headers = _array("i", data[:headers_size])
     slots = []
     slot = base_slot
-    for h in range(0, len(headers), _HEADER):
+    for h in range(0, len(headers), _CHUNK_HEADER):
         slot += headers[h]
         slots.append(slot)
     return slots
 
 
-def pack_row(row: Row) -> bytes:
+def pack_row(row: Sample) -> bytes:
     """Buffer format of one sample: compressed, because the poll path writes it to disk."""
-    header = array(
-        "i", (row.stat, len(row.parameters), len(row.calculations), len(row.visibilities))
-    )
+    header = _ROW_HEADER.pack(row.stat, *row.lengths)
     body = array("i", [*row.parameters, *row.calculations])
     visis = array("b", row.visibilities)
-    return zlib.compress(_bytes(header) + _bytes(body) + visis.tobytes(), 6)
+    return zlib.compress(header + _bytes(body) + visis.tobytes(), 6)
 
 
-def unpack_row(slot: int, blob: bytes) -> Row:
+def unpack_row(slot: int, blob: bytes) -> Sample:
     data = zlib.decompress(blob)
-    stat, n_p, n_c, n_v = _array("i", data[:16])
-    body = _array("i", data[16 : 16 + 4 * (n_p + n_c)])
+    stat, n_p, n_c, n_v = _ROW_HEADER.unpack_from(data)
+    body_end = _ROW_HEADER.size + 4 * (n_p + n_c)
+    body = _array("i", data[_ROW_HEADER.size : body_end])
     visis = array("b")
-    visis.frombytes(data[16 + 4 * (n_p + n_c) : 16 + 4 * (n_p + n_c) + n_v])
-    return Row(slot, stat, tuple(body[:n_p]), tuple(body[n_p:]), tuple(visis))
+    visis.frombytes(data[body_end : body_end + n_v])
+    return Sample(slot, stat, tuple(body[:n_p]), tuple(body[n_p:]), tuple(visis))
 
 
-def pack_delta(row: Row, base: Row) -> bytes | None:
+def pack_delta(row: Sample, base: Sample) -> bytes | None:
     """Buffer format of a sample stored against an earlier full sample (its keyframe).
 
     Only the values that differ from ``base`` are kept: a poll then writes ~100 bytes instead
     of ~800, so the buffer grows by a page far less often (each new page costs three more
     WAL frames). None when the block lengths differ (store the sample in full then).
     """
-    lengths = (len(row.parameters), len(row.calculations), len(row.visibilities))
-    if lengths != (len(base.parameters), len(base.calculations), len(base.visibilities)):
+    if row.lengths != base.lengths:
         return None
-    vec = [*row.parameters, *row.calculations, *row.visibilities]
-    prev = [*base.parameters, *base.calculations, *base.visibilities]
+    vec = row.values()
+    prev = base.values()
     changed = _changed(vec, prev)
-    header = array("i", (row.stat, *lengths, len(changed)))
+    header = _DELTA_HEADER.pack(row.stat, *row.lengths, len(changed))
     deltas = array("q", [vec[i] - prev[i] for i in changed])
-    return zlib.compress(_bytes(header) + _bytes(array("I", changed)) + _bytes(deltas), 6)
+    return zlib.compress(header + _bytes(array("I", changed)) + _bytes(deltas), 6)
 
 
-def unpack_delta(slot: int, blob: bytes, base: Row) -> Row:
+def unpack_delta(slot: int, blob: bytes, base: Sample) -> Sample:
     data = zlib.decompress(blob)
-    stat, n_p, n_c, n_v, n = _array("i", data[:20])
-    indices = _array("I", data[20 : 20 + 4 * n])
-    deltas = _array("q", data[20 + 4 * n : 20 + 12 * n])
-    vec = [*base.parameters, *base.calculations, *base.visibilities]
-    if len(vec) != n_p + n_c + n_v:
+    stat, n_p, n_c, n_v, n = _DELTA_HEADER.unpack_from(data)
+    indices_end = _DELTA_HEADER.size + 4 * n
+    indices = _array("I", data[_DELTA_HEADER.size : indices_end])
+    deltas = _array("q", data[indices_end : indices_end + 8 * n])
+    if sum(base.lengths) != n_p + n_c + n_v:
         raise ValueError(f"delta of slot {slot} does not fit its keyframe {base.slot}")
-    for i, d in zip(indices, deltas, strict=True):
-        vec[i] += d
-    return Row(slot, stat, tuple(vec[:n_p]), tuple(vec[n_p : n_p + n_c]), tuple(vec[n_p + n_c :]))
+    return Sample.from_values(slot, stat, _apply(base.values(), indices, deltas), (n_p, n_c, n_v))

@@ -224,7 +224,7 @@ def check_controller(cfg: Config) -> list[Check]:
     if len(calcs) <= CLOCK_INDEX:
         checks.append(Check("clock", WARN, f"only {len(calcs)} calculations: no clock (134)"))
         return checks
-    drift = calcs[CLOCK_INDEX] - sample.timestamp
+    drift = calcs[CLOCK_INDEX] - sample.time
     if abs(drift) < 1:
         text = "in step with this host"
     else:

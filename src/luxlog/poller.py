@@ -15,7 +15,6 @@ from dataclasses import dataclass
 
 from luxlog import signals
 from luxlog.client import HeatPumpClient, client_from_config
-from luxlog.codec import Row
 from luxlog.config import Config
 from luxlog.errors import CorruptError, Interrupted, LuxlogError, PollFailed
 from luxlog.retry import RetryPolicy
@@ -125,13 +124,7 @@ def poll_once(
         raise
     sample = outcome.sample
     assert sample is not None
-    row = Row(
-        slot_of(sample.timestamp, cfg.interval_sec),
-        sample.stat,
-        sample.parameters,
-        sample.calculations,
-        sample.visibilities,
-    )
+    row = sample.with_slot(slot_of(sample.time, cfg.interval_sec))
     stored = _store_with_recovery(
         cfg, lambda s: s.add_row(row, (outcome.attempts, outcome.duration), now=clock())
     )

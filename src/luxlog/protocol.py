@@ -47,17 +47,6 @@ BLOCK_NAMES = {
 }
 
 
-@dataclass(frozen=True)
-class RawSample:
-    """One poll exactly as the controller sent it: all three blocks, not decoded."""
-
-    timestamp: float  # UTC epoch seconds when the read completed
-    parameters: tuple[int, ...]
-    calculations: tuple[int, ...]
-    visibilities: tuple[int, ...]
-    stat: int = 0
-
-
 def encode_request(cmd: int) -> bytes:
     """The 8-byte read request ``[cmd, 0]``."""
     if cmd not in READ_COMMANDS:
@@ -177,7 +166,6 @@ __all__ = [
     "ControllerBusy",
     "DeadlineReader",
     "DeviceError",
-    "RawSample",
     "check_stat",
     "encode_request",
     "encode_response",

@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from typing import Any, BinaryIO, TextIO, cast
 from zoneinfo import ZoneInfo
 
-from luxlog.codec import Row
 from luxlog.columns import Column
 from luxlog.decode import ABSENT
+from luxlog.sample import Sample
 
 ENCODINGS = {"excel": "utf-8", "excel-de": "utf-8-sig"}  # excel-de: BOM, so Excel reads UTF-8
 DELIMITERS = {"excel": ",", "excel-de": ";"}
@@ -48,7 +48,7 @@ def local_timestamp(slot: int, tz: ZoneInfo) -> str:
     return dt.datetime.fromtimestamp(slot, tz).isoformat(timespec="seconds")
 
 
-def window_layout(rows: Iterable[Row]) -> tuple[int, ...] | None:
+def window_layout(rows: Iterable[Sample]) -> tuple[int, ...] | None:
     """Calculations standing for the whole window when choosing its columns (None: no rows).
 
     The block length is the one most samples have (ties: the longer), so one odd sample, a
@@ -72,7 +72,7 @@ def window_layout(rows: Iterable[Row]) -> tuple[int, ...] | None:
 
 
 def render_csv(
-    rows: Iterable[Row],
+    rows: Iterable[Sample],
     columns: Sequence[Column],
     out: TextIO,
     tz: ZoneInfo,
@@ -132,7 +132,7 @@ class _HashingWriter(io.RawIOBase):
 
 def write_csv(
     f: BinaryIO,
-    rows: Iterable[Row],
+    rows: Iterable[Sample],
     columns: Sequence[Column],
     tz: ZoneInfo,
     dialect: str,

@@ -47,7 +47,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from luxlog.codec import (
-    Row,
     chunk_slots,
     decode_chunk,
     encode_chunk,
@@ -57,6 +56,7 @@ from luxlog.codec import (
     unpack_row,
 )
 from luxlog.errors import CorruptError, DiskFullError, StoreError
+from luxlog.sample import Sample
 
 # `typing` costs ~5 ms per process on the poll path; annotations are strings here.
 TYPE_CHECKING = False
@@ -777,7 +777,7 @@ class Store:
 
     def add_row(
         self,
-        row: Row,
+        row: Sample,
         attempt: tuple[int, float] | None = None,
         now: float | None = None,
         delta: bool = True,
@@ -809,7 +809,7 @@ class Store:
 
     @staticmethod
     def _pack_for_buffer(
-        conn: sqlite3.Connection, row: Row, delta: bool
+        conn: sqlite3.Connection, row: Sample, delta: bool
     ) -> tuple[bytes, int | None]:
         full = pack_row(row)
         if not delta:
@@ -827,7 +827,9 @@ class Store:
         return small, keyframe[0]
 
     @staticmethod
-    def _resolve(conn: sqlite3.Connection, raw: list[tuple[int, bytes, int | None]]) -> list[Row]:
+    def _resolve(
+        conn: sqlite3.Connection, raw: list[tuple[int, bytes, int | None]]
+    ) -> list[Sample]:
         """Buffer rows (slot, data, base) -> samples, fetching keyframes not among them."""
         full = {slot: unpack_row(slot, blob) for slot, blob, base in raw if base is None}
         missing = {ref for _, _, ref in raw if ref is not None and ref not in full}
@@ -853,7 +855,7 @@ class Store:
         ).fetchone()
         return hit is not None and slot in chunk_slots(slot // BUCKET_SEC * BUCKET_SEC, hit[0])
 
-    def add_rows(self, rows: Sequence[Row], batch: int = 2000) -> int:
+    def add_rows(self, rows: Sequence[Sample], batch: int = 2000) -> int:
         """Buffer many samples, a bounded batch per transaction (imports, demo, benchmarks).
 
         Returns how many were new (a slot already buffered keeps its first sample).
@@ -891,7 +893,7 @@ class Store:
             calcs = encode_named(data)
         except ValueError as exc:
             raise StoreError(f"cannot store sample: {exc}") from exc
-        return self.add_row(Row(slot_of(t, self.interval), 0, (), tuple(calcs), ()))
+        return self.add_row(Sample(slot_of(t, self.interval), 0, (), tuple(calcs), ()))
 
     # ----------------------------------------------------------------- flushing
 
@@ -918,7 +920,7 @@ class Store:
                 if not rows:
                     break
                 samples = self._resolve(conn, [(r[0], r[1], r[2]) for r in rows])
-                by_bucket: dict[int, list[Row]] = {}
+                by_bucket: dict[int, list[Sample]] = {}
                 for sample, (_, _, _, polled_ms, attempts, duration_ms) in zip(
                     samples, rows, strict=True
                 ):
@@ -965,9 +967,9 @@ class Store:
             except sqlite3.Error as exc:
                 raise self._wrap(exc) from exc
 
-    def _merge_chunk(self, conn: sqlite3.Connection, bucket: int, new: list[Row]) -> int:
+    def _merge_chunk(self, conn: sqlite3.Connection, bucket: int, new: list[Sample]) -> int:
         existing = conn.execute("SELECT data FROM chunk WHERE bucket = ?", (bucket,)).fetchone()
-        merged: dict[int, Row] = {}
+        merged: dict[int, Sample] = {}
         if existing is not None:
             merged = {r.slot: r for r in decode_chunk(bucket, existing[0])}
         dups = 0
@@ -987,7 +989,7 @@ class Store:
 
     # ------------------------------------------------------------------ reading
 
-    def iter_rows(self, start: float, end: float) -> Iterator[Row]:
+    def iter_rows(self, start: float, end: float) -> Iterator[Sample]:
         """Raw samples with ``start <= slot < end`` in slot order, cache and buffer merged.
 
         Streams one chunk at a time, so memory stays flat however long the range.

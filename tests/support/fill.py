@@ -10,8 +10,8 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from luxlog.codec import Row
 from luxlog.config import Config
+from luxlog.sample import Sample
 from luxlog.simulator import Model
 from luxlog.store import Store, slot_of
 
@@ -26,7 +26,7 @@ def model_rows(
     step: int = 30,
     interval: int | None = None,
     profile: str = "v3.78",
-) -> list[Row]:
+) -> list[Sample]:
     """Simulated samples every ``step`` s from the slot of ``start``: ``n`` of them, or all
     before ``end``. Slots are on the grid of ``interval`` (default: ``step``)."""
     if (end is None) == (n is None):
@@ -34,10 +34,9 @@ def model_rows(
     model = Model(profile)
     t = slot_of(_epoch(start), interval or step)
     stop = _epoch(end) if end is not None else float("inf")
-    rows: list[Row] = []
+    rows: list[Sample] = []
     while t < stop and (n is None or len(rows) < n):
-        p, c, v = model.sample(t)
-        rows.append(Row(t, 0, tuple(p), tuple(c), tuple(v)))
+        rows.append(model.raw_sample(t))
         t += step
     return rows
 
@@ -56,7 +55,7 @@ def fill(
     profile: str = "v3.78",
     attempt: tuple[int, float] | None = None,
     flush: bool = False,
-) -> list[Row]:
+) -> list[Sample]:
     """Buffer simulated samples (see ``model_rows``) and return them; ``flush`` moves them on.
 
     ``target`` is an open store, a config (its database and interval) or a database path.
@@ -82,7 +81,7 @@ def _fill(
     profile: str,
     attempt: tuple[int, float] | None,
     flush: bool,
-) -> list[Row]:
+) -> list[Sample]:
     rows = model_rows(
         start, end, n=n, step=step or store.interval, interval=store.interval, profile=profile
     )

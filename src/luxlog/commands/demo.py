@@ -19,7 +19,6 @@ from typing import Annotated
 
 import typer
 
-from luxlog.codec import Row
 from luxlog.config import Config, load_config
 from luxlog.options import ConfigOption
 from luxlog.poller import poll_once
@@ -92,10 +91,7 @@ def _simulated(base: Path, cfg: Config, days: int) -> None:
         _table(store, now, fake[0], f"{DEMO_POLLS} polls, as stored (decoded at read time)")
         typer.echo(f"filling {days} simulated days through the simulator's model …")
         start = now - days * 86400
-        rows = []
-        for slot in range(int(start), int(now), cfg.interval_sec):
-            p, c, v = model.sample(slot)
-            rows.append(Row(slot, 0, tuple(p), tuple(c), tuple(v)))
+        rows = [model.raw_sample(t) for t in range(int(start), int(now), cfg.interval_sec)]
         store.add_rows(rows)
         flushed = store.flush()
         typer.echo(f"flushed {flushed.moved} samples into the cache")
