@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from luxlog.client import HeatPumpClient
+from luxlog.columns import select
 from luxlog.config import Config, load_config
 from luxlog.decode import firmware_version
 from luxlog.disk import UsageFn, disk_usage, existing_ancestor, format_bytes, watched_paths
@@ -130,6 +131,12 @@ def _guard(name: str, fn: Callable[[], list[Check]]) -> list[Check]:
 
 
 def check_config(cfg: Config) -> Check:
+    try:
+        # load_config checks only the glob syntax (the poll path has no decoder); the names
+        # are resolved as report resolves them, so doctor fails before report would.
+        select(cfg.columns)
+    except ConfigError as exc:
+        return Check("config", FAIL, str(exc))
     sources = ", ".join(cfg.sources) if cfg.sources else "defaults only (no file, no LUXLOG_*)"
     where = f"{cfg.host}:{cfg.port}" if cfg.host else f"no host, port {cfg.port}"
     detail = f"valid ({sources}); {where}, every {cfg.interval_sec} s, timezone {cfg.zone_name}"
