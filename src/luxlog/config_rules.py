@@ -168,16 +168,20 @@ def glob_problem(spec: str) -> str | None:
 # ------------------------------------------------------------------------------------ rules
 
 
+def _parsed(key: str, value: Any, kinds: tuple[type, ...], noun: str, problems: list[str]) -> Any:
+    """``kinds[0](value)``, or None after naming ``value`` as not a ``noun`` (never a bool)."""
+    if not isinstance(value, bool) and isinstance(value, kinds):
+        try:
+            return kinds[0](value)
+        except ValueError:
+            pass
+    problems.append(f"{key}: {shown(value)} is not a {noun}")
+    return None
+
+
 def _whole(key: str, value: Any, lo: int, hi: int, problems: list[str]) -> int | None:
-    if isinstance(value, bool) or not isinstance(value, int | str):
-        problems.append(f"{key}: {shown(value)} is not a whole number")
-        return None
-    try:
-        n = int(value)
-    except ValueError:
-        problems.append(f"{key}: {shown(value)} is not a whole number")
-        return None
-    if n < lo or n > hi:
+    n: int | None = _parsed(key, value, (int, str), "whole number", problems)
+    if n is not None and (n < lo or n > hi):
         problems.append(f"{key}: {n} is out of range (allowed {lo}..{hi})")
         return None
     return n
@@ -206,13 +210,8 @@ def number(lo: float, hi: float) -> Rule:
     """A number above ``lo`` and at most ``hi``."""
 
     def rule(key: str, value: Any, problems: list[str]) -> float | None:
-        if isinstance(value, bool) or not isinstance(value, int | float | str):
-            problems.append(f"{key}: {shown(value)} is not a number")
-            return None
-        try:
-            x = float(value)
-        except ValueError:
-            problems.append(f"{key}: {shown(value)} is not a number")
+        x: float | None = _parsed(key, value, (float, int, str), "number", problems)
+        if x is None:
             return None
         if not lo < x <= hi:
             problems.append(
