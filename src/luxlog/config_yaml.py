@@ -3,8 +3,9 @@
 UTF-8 only (a BOM is accepted; Notepad's UTF-16 and cp1252 are named as such), no YAML
 aliases (``*name``: a few nested ones expand to gigabytes, the "billion laughs", and a config
 file has no use for them) and no duplicate keys (YAML silently keeps the last one; we name
-the key and both lines). Imported only when there is a file to read: a poll configured by
-the environment alone loads neither this module nor PyYAML.
+the key and both lines); ``[[[…`` more than ``FLOW_DEPTH_MAX`` deep is "nested too deeply"
+at once (PyYAML would take half a second to get there). Imported only when there is a file
+to read: a poll configured by the environment alone loads neither this module nor PyYAML.
 """
 
 from __future__ import annotations
@@ -17,6 +18,9 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from pathlib import Path
     from typing import Any
+
+# No config key takes a nested value at all; this only bounds the cost of a hostile file.
+FLOW_DEPTH_MAX = 100
 
 
 def _decode(path: Path, data: bytes) -> str:
@@ -55,6 +59,13 @@ def _strict_loader(yaml: Any) -> Any:
                     self.peek_event().start_mark,
                 )
             return super().compose_node(parent, index)
+
+        def fetch_flow_collection_start(self, token_class: Any) -> Any:
+            # PyYAML's scanner is quadratic in the flow depth (it rescans one possible key per
+            # open bracket at every token): [[[[… took ~0.5 s to reach the RecursionError.
+            if self.flow_level >= FLOW_DEPTH_MAX:
+                raise RecursionError
+            return super().fetch_flow_collection_start(token_class)
 
         def construct_mapping(self, node: Any, deep: bool = False) -> Any:
             seen: dict[Any, int] = {}
