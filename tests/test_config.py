@@ -196,9 +196,9 @@ def test_a_missing_host_exits_2_naming_the_ways_to_set_it() -> None:
 
 @pytest.mark.parametrize("name", ["Europe", "Europe/Berlin\x00", "posixrules/..", "", "UTC/x"])
 def test_odd_time_zone_names_are_refused(name: str) -> None:
-    from luxlog.config import _valid_zone
+    from luxlog.config_rules import valid_zone
 
-    assert not _valid_zone(name)
+    assert not valid_zone(name)
 
 
 def test_the_system_time_zone_is_used_when_none_is_configured(

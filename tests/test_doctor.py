@@ -236,6 +236,21 @@ def test_an_invalid_config_is_one_failing_line_and_exit_2(write_config: Callable
     assert [(c.name, c.status) for c in missing.checks] == [("config", FAIL)]
 
 
+def test_an_unknown_column_name_fails_the_config_check_naming_it(
+    write_config: Callable[..., Path],
+):
+    # The glob syntax is checked by load_config; whether a name exists needs the decoder.
+    config = write_config(columns=["ID_WEB_Temperatur_TVL", "ID_WEB_Foo", "ID_WEB_Temperatur_*"])
+    result = CliRunner().invoke(app, ["doctor", "--quick", "--config", str(config)])
+    assert result.exit_code == 2, result.output  # a configuration error, as report says
+    config_line = next(line for line in result.stdout.splitlines() if "config" in line)
+    assert config_line.startswith("FAIL  config")
+    assert "'ID_WEB_Foo' is not a known sensor name" in config_line
+    assert "ID_WEB_Temperatur_TVL'" not in config_line  # only the unknown one is named
+    known = run_checks(load_config(write_config(columns=["ID_WEB_Temperatur_TVL"])), quick=True)
+    assert by_name(known)["config"].status == OK
+
+
 def test_no_host_fails_the_controller_check(write_config: Callable[..., Path]):
     cfg = load_config(write_config())
     checks = by_name(run_checks(cfg, NOW))
