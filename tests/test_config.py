@@ -98,7 +98,7 @@ def test_every_bad_field_is_reported_at_once_with_what_is_allowed() -> None:
         "disk_max_percent: 150 is out of range",
         "timeout_sec: -1 is out of range",
         "weekly_day: 'someday' is not one of monday",
-        "csv_dialect: 'latex' is not one of excel, excel-de",
+        "csv_dialect: 'latex' is not one of excel, excel-de, plain",
         "columns: [] is not 'default', 'all'",
     ):
         assert fragment in message
