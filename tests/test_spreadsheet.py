@@ -73,7 +73,9 @@ def _filter(dialect: str, charset: int, special_numbers: bool) -> str:
     # tokens: separators (44 , / 59 ; / 9 tab), text delimiter ", charset, first line,
     # column formats (none), language, quoted field as text, detect special numbers
     special = "true" if special_numbers else "false"
-    return f"Text - txt - csv (StarCalc):44/59/9,34,{charset},1,,{LANGUAGES[dialect]},false,{special}"
+    return (
+        f"Text - txt - csv (StarCalc):44/59/9,34,{charset},1,,{LANGUAGES[dialect]},false,{special}"
+    )
 
 
 @pytest.fixture(scope="module")

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import re
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -14,7 +15,7 @@ from luxlog.columns import select
 from luxlog.config import Config, load_config
 from luxlog.disk import warn_if_full
 from luxlog.errors import ConfigError, ReportError, StoreError
-from luxlog.options import ConfigOption
+from luxlog.options import ConfigOption, JsonOption
 from luxlog.prune import csv_cutoff, newest_slot, prune_csv
 from luxlog.report import ReportRun, WindowNotClosed, run_on_demand, run_scheduled
 from luxlog.store import Store
@@ -47,6 +48,40 @@ def parse_date(value: str | None) -> dt.date | None:
             param_hint="'--date'",
         )
     return day
+
+
+def as_dict(run: ReportRun | None) -> dict[str, Any]:
+    """``report --json``: every file written, windows without data or waiting, failures."""
+    if run is None:  # no database yet
+        return {
+            "ok": True,
+            "database": False,
+            "written": [],
+            "empty": [],
+            "waiting": [],
+            "failed": [],
+        }
+    return {
+        "ok": run.ok,
+        "database": True,
+        "written": [
+            {
+                "name": w.window.name,
+                "kind": w.window.kind,
+                "paths": [str(p) for p in w.paths],
+                "rows": w.rows,
+                "expected": w.expected,
+                "sha256": w.sha256,
+            }
+            for w in run.written
+        ],
+        "empty": [w.name for w in run.empty],
+        "waiting": [w.name for w in run.waiting],
+        "failed": [
+            {"name": f.window.name, "directory": str(f.directory), "error": f.error}
+            for f in run.failed
+        ],
+    }
 
 
 def _on_demand(
@@ -97,6 +132,7 @@ def report(
             show_default=False,
         ),
     ] = None,
+    json_output: JsonOption = False,
 ) -> None:
     """Write every due daily/weekly CSV report (catch-up included; safe to run often)."""
     day = parse_date(date)
@@ -109,7 +145,7 @@ def report(
         log.warning(
             "no database at %s yet: has 'luxlog poll' run? (check cache_path)", cfg.cache_path
         )
-        typer.echo("no reports due (no database yet)")
+        typer.echo(json.dumps(as_dict(None)) if json_output else "no reports due (no database yet)")
         return
     with Store(cfg.cache_path, interval=cfg.interval_sec) as store:
         if store.quarantined is not None:
@@ -128,6 +164,6 @@ def report(
             # by the run that wrote it. "Today" is capped by the newest sample: a clock far
             # ahead cannot expire files.
             prune_csv(cfg, now, newest=newest_slot(store))
-    typer.echo(run.summary())
+    typer.echo(json.dumps(as_dict(run)) if json_output else run.summary())
     if not run.ok:
         raise ReportError(run.failure_message())
