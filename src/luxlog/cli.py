@@ -115,6 +115,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "report": ("report", "report"),
     "prune": ("prune", "prune"),
     "doctor": ("doctor", "doctor"),
+    "show": ("show", "show"),
+    "backup": ("backup", "backup"),
     "simulate": ("simulate", "simulate"),
     "demo": ("demo", "demo"),
 }
