@@ -28,7 +28,9 @@ import datetime as dt
 import hashlib
 import io
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, BinaryIO, TextIO, cast
 from zoneinfo import ZoneInfo
@@ -43,6 +45,12 @@ DELIMITERS = {"excel": ",", "excel-de": ";", "plain": ","}
 DECIMALS = {"excel": ".", "excel-de": ",", "plain": "."}
 TIME_HEADERS = ("local time", "timestamp")
 # LibreOffice's import dialog splits on all three by default, whatever the file's separator
+# Rows written are reported to a progress bar in steps of this many (a weekly report at 30 s
+# has 20,160 rows; a call per row would cost more than the bar is worth).
+PROGRESS_EVERY = 500
+# Set by a command that shows progress (``watching_rows``); a ContextVar so the report logic
+# between the command and this renderer needs no UI parameter.
+_ROW_PROGRESS: ContextVar[Callable[[int], None] | None] = ContextVar("row_progress", default=None)
 _QUOTE_IF = re.compile('[,;\t"\r\n]')
 
 
@@ -58,6 +66,16 @@ class RenderStats:
     def _gap(self, start: int, end: int) -> None:
         if end - start > self.longest_gap:
             self.longest_gap, self.gap_start = end - start, start
+
+
+@contextmanager
+def watching_rows(advance: Callable[[int], None]) -> Iterator[None]:
+    """Within this block every rendered CSV reports its rows to ``advance(n)``."""
+    token = _ROW_PROGRESS.set(advance)
+    try:
+        yield
+    finally:
+        _ROW_PROGRESS.reset(token)
 
 
 def local_timestamp(slot: int, tz: ZoneInfo) -> str:
@@ -127,6 +145,7 @@ def render_csv(
     out.write(csv_line([*TIME_HEADERS, *(c.header for c in columns)], delimiter))
     stats = RenderStats()
     prev_end = start
+    advance = _ROW_PROGRESS.get()
     for row in rows:
         calcs = row.calculations
         n = len(calcs)
@@ -145,6 +164,10 @@ def render_csv(
             stats.first_slot = row.slot
         stats.rows += 1
         prev_end = row.slot + interval
+        if advance is not None and stats.rows % PROGRESS_EVERY == 0:
+            advance(PROGRESS_EVERY)
+    if advance is not None:
+        advance(stats.rows % PROGRESS_EVERY)
     if end is not None and prev_end is not None:
         stats._gap(prev_end, end)
     return stats

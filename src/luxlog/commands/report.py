@@ -16,8 +16,20 @@ from luxlog.config import Config, load_config
 from luxlog.disk import warn_if_full
 from luxlog.errors import ConfigError, ReportError, StoreError
 from luxlog.options import ConfigOption, JsonOption
+from luxlog.progress import on_terminal, progress
 from luxlog.prune import csv_cutoff, newest_slot, prune_csv
-from luxlog.report import ReportRun, WindowNotClosed, run_on_demand, run_scheduled
+from luxlog.report import (
+    ReportRun,
+    Window,
+    WindowNotClosed,
+    due_reports,
+    latest_closed_date,
+    latest_weekly_date,
+    run_on_demand,
+    run_scheduled,
+    window,
+)
+from luxlog.report_csv import watching_rows
 from luxlog.store import Store
 
 log = logging.getLogger("luxlog.report")
@@ -48,6 +60,25 @@ def parse_date(value: str | None) -> dt.date | None:
             param_hint="'--date'",
         )
     return day
+
+
+# A bar only for work that takes a moment: more rows than a day at 30 s (a weekly report,
+# a catch-up of several windows)
+PROGRESS_MIN_ROWS = 5000
+
+
+def _windows(
+    cfg: Config, store: Store, now: dt.datetime, daily: bool, weekly: bool, day: dt.date | None
+) -> list[Window]:
+    """The windows this run will render, for the progress bar's total."""
+    if not (daily or weekly or day is not None):
+        return due_reports(cfg, store, now).ready
+    wanted = []
+    if daily or not weekly:
+        wanted.append(window("daily", day or latest_closed_date(cfg, now), cfg))
+    if weekly:
+        wanted.append(window("weekly", day or latest_weekly_date(cfg, now), cfg))
+    return wanted
 
 
 def as_dict(run: ReportRun | None) -> dict[str, Any]:
@@ -155,15 +186,33 @@ def report(
                 f"{store.quarantined}; nothing written this run (recording continues in a "
                 "fresh database; the reports of the moved history can be recovered from it)"
             )
-        if daily or weekly or day is not None:
-            run = _on_demand(cfg, store, now, daily, weekly, day, output)
-        else:
-            run = run_scheduled(cfg, store, now, output)
-            # prune hook, scheduled runs only (as the original service did): expired CSVs and
-            # stale temp files go right after writing. An on-demand report is never deleted
-            # by the run that wrote it. "Today" is capped by the newest sample: a clock far
-            # ahead cannot expire files.
-            prune_csv(cfg, now, newest=newest_slot(store))
+        total = 0
+        if on_terminal():
+            windows = _windows(cfg, store, now, daily, weekly, day)
+            total = sum(w.expected_slots(cfg.interval_sec) for w in windows)
+        show = total > PROGRESS_MIN_ROWS
+        with progress("writing reports", total, show=show) as advance, watching_rows(advance):
+            run = _write(cfg, store, now, daily, weekly, day, output)
     typer.echo(json.dumps(as_dict(run)) if json_output else run.summary())
     if not run.ok:
         raise ReportError(run.failure_message())
+
+
+def _write(
+    cfg: Config,
+    store: Store,
+    now: dt.datetime,
+    daily: bool,
+    weekly: bool,
+    day: dt.date | None,
+    output: Path | None,
+) -> ReportRun:
+    """The run itself: on demand, or scheduled with its prune hook."""
+    if daily or weekly or day is not None:
+        return _on_demand(cfg, store, now, daily, weekly, day, output)
+    run = run_scheduled(cfg, store, now, output)
+    # prune hook, scheduled runs only (as the original service did): expired CSVs and stale
+    # temp files go right after writing. An on-demand report is never deleted by the run that
+    # wrote it. "Today" is capped by the newest sample: a clock far ahead cannot expire files.
+    prune_csv(cfg, now, newest=newest_slot(store))
+    return run
