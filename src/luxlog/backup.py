@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from luxlog.errors import LuxlogError, StoreError
+from luxlog.report_files import _fsync_dir  # the one directory fsync (atomic placement)
 
 BUSY_TIMEOUT_MS = 10_000  # DESIGN §2.4: a writer may hold the lock for a moment
 
@@ -109,11 +110,3 @@ def backup(source: Path, dest: Path, *, force: bool = False) -> BackupResult:
         tmp.unlink(missing_ok=True)
     size = target.stat().st_size
     return BackupResult(source, target, size, pages, time.monotonic() - started)
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -115,29 +115,6 @@ def as_dict(run: ReportRun | None) -> dict[str, Any]:
     }
 
 
-def _on_demand(
-    cfg: Config,
-    store: Store,
-    now: dt.datetime,
-    daily: bool,
-    weekly: bool,
-    day: dt.date | None,
-    output: Path | None,
-) -> ReportRun:
-    """``--daily``/``--weekly``/``--date``: the core's refusals worded with the options."""
-    if day is not None and day < csv_cutoff(cfg, now) and output is None:
-        log.warning(
-            "the window ending %s is older than retention_days (%d): the next scheduled "
-            "prune deletes its file; use --output DIR to keep a copy elsewhere",
-            day.isoformat(),
-            cfg.retention_days,
-        )
-    try:
-        return run_on_demand(cfg, store, now, daily, weekly, day, output)
-    except WindowNotClosed as exc:
-        raise ConfigError(f"--date: {exc} (give a date whose csv_time has passed)") from None
-
-
 def report(
     config: ConfigOption = None,
     daily: Annotated[
@@ -207,9 +184,20 @@ def _write(
     day: dt.date | None,
     output: Path | None,
 ) -> ReportRun:
-    """The run itself: on demand, or scheduled with its prune hook."""
+    """The run itself: on demand (the core's refusals worded with the options), or
+    scheduled with its prune hook."""
     if daily or weekly or day is not None:
-        return _on_demand(cfg, store, now, daily, weekly, day, output)
+        if day is not None and day < csv_cutoff(cfg, now) and output is None:
+            log.warning(
+                "the window ending %s is older than retention_days (%d): the next scheduled "
+                "prune deletes its file; use --output DIR to keep a copy elsewhere",
+                day.isoformat(),
+                cfg.retention_days,
+            )
+        try:
+            return run_on_demand(cfg, store, now, daily, weekly, day, output)
+        except WindowNotClosed as exc:
+            raise ConfigError(f"--date: {exc} (give a date whose csv_time has passed)") from None
     run = run_scheduled(cfg, store, now, output)
     # prune hook, scheduled runs only (as the original service did): expired CSVs and stale
     # temp files go right after writing. An on-demand report is never deleted by the run that
