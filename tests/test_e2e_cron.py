@@ -22,7 +22,7 @@ import pytest
 
 from luxlog.protocol import READ_COMMANDS
 from luxlog.simulator import Simulator
-from luxlog.store import Store
+from luxlog.store import Counts, Store
 from support.fill import model_rows
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -103,7 +103,7 @@ def run_job(container_env: dict[str, str], dirs: dict[str, Path]) -> Run:
     return run
 
 
-def counts(dirs: dict[str, Path]) -> dict[str, int]:
+def counts(dirs: dict[str, Path]) -> Counts:
     with Store(dirs["data"] / "luxlog.db", interval=INTERVAL, readonly=True) as store:
         return store.counts()
 
@@ -130,7 +130,7 @@ def test_the_poll_job_reads_the_controller_and_buffers_one_sample(
     result = run_job("poll")
     assert result.returncode == 0, result.stderr
     assert "stored sample" in result.stdout
-    assert counts(dirs)["buffered"] == 1
+    assert counts(dirs).buffered == 1
     assert {r[0] for r in sim.requests} == set(READ_COMMANDS)
 
 
@@ -142,7 +142,7 @@ def test_the_flush_job_moves_polled_samples_into_the_cache(
     assert result.returncode == 0, result.stderr
     assert "flushed 1 samples" in result.stdout
     c = counts(dirs)
-    assert (c["buffered"], c["cached"]) == (0, 1)
+    assert (c.buffered, c.cached) == (0, 1)
     again = run_job("flush")  # idempotent: nothing left to move
     assert again.returncode == 0 and "flushed 0 samples" in again.stdout
 
