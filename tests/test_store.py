@@ -6,6 +6,7 @@ Everything runs against real SQLite files; hypothesis generates the sample strea
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import os
 import sqlite3
 import tempfile
@@ -21,7 +22,8 @@ from helpers import stored_slot_counts
 from luxlog import store as store_mod
 from luxlog.codec import Row, chunk_slots, decode_chunk, encode_chunk, pack_row
 from luxlog.decode import fields_by_name
-from luxlog.errors import StoreError
+from luxlog.disk import disk_full_error
+from luxlog.errors import DiskFullError, MissingDatabaseError, StoreError
 from luxlog.simulator import Model
 from luxlog.store import BUCKET_SEC, SCHEMA_VERSION, Attempt, Store
 from support.fill import fill
@@ -439,6 +441,31 @@ def test_a_sample_whose_keyframe_is_flushed_stays_exact_in_the_buffer(tmp_path: 
             store.conn.execute("SELECT count(*) FROM buffer WHERE base IS NULL").fetchone()[0] == 3
         )  # its samples became full rows in the same transaction
         assert list(store.iter_rows(t0, t0 + 120)) == rows
+
+
+def test_a_full_disk_reads_the_same_for_the_database_as_for_a_csv(tmp_path: Path) -> None:
+    db = tmp_path / "x.db"
+    with Store(db) as store:
+        for cause in (
+            sqlite3.OperationalError("database or disk is full"),
+            OSError(errno.ENOSPC, "No space left on device"),
+            OSError(errno.EDQUOT, "Disk quota exceeded"),  # a quota is a full disk too
+        ):
+            error = store.db.wrap(cause)
+            assert isinstance(error, DiskFullError)
+            # one message, whoever hits it (only the usage figures may move in between)
+            expected = str(disk_full_error(db))
+            assert str(error).split(" (")[0] == expected.split(" (")[0]
+            assert str(error).endswith("has no space left; free some space and run again")
+
+
+def test_a_missing_database_opened_read_only_is_a_domain_error_naming_no_command(
+    tmp_path: Path,
+) -> None:
+    with pytest.raises(MissingDatabaseError) as info:
+        Store(tmp_path / "none.db", readonly=True)
+    assert str(info.value) == f"database {tmp_path / 'none.db'} does not exist yet"
+    assert not (tmp_path / "none.db").exists()
 
 
 def test_a_sample_without_its_keyframe_is_reported_as_corruption(tmp_path: Path) -> None:
