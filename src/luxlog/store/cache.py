@@ -18,8 +18,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from luxlog.codec import Row, chunk_slots, decode_chunk, encode_chunk
-from luxlog.store import buffer
 from luxlog.store.attempts import insert_attempt
+from luxlog.store.buffer import buffered as buffered_samples
+from luxlog.store.buffer import rebase, resolve
 from luxlog.store.sqlite import Database
 
 BUCKET_SEC = 3600  # one cache chunk per UTC hour
@@ -88,7 +89,7 @@ def flush(
             progress(moved)
         if n < batch:
             break
-    remaining = buffer.buffered(db.conn)
+    remaining = buffered_samples(db.conn)
     _reclaim(db)
     return FlushResult(moved - dups, remaining, dups)
 
@@ -102,7 +103,7 @@ def _flush_batch(conn: sqlite3.Connection, batch: int) -> tuple[int, int]:
     ).fetchall()
     if not rows:
         return 0, 0
-    samples = buffer.resolve(conn, [(r[0], r[1], r[2]) for r in rows])
+    samples = resolve(conn, [(r[0], r[1], r[2]) for r in rows])
     by_bucket: dict[int, list[Row]] = {}
     for sample, (_, _, _, polled_ms, attempts, duration_ms) in zip(samples, rows, strict=True):
         by_bucket.setdefault(bucket_of(sample.slot), []).append(sample)
@@ -110,7 +111,7 @@ def _flush_batch(conn: sqlite3.Connection, batch: int) -> tuple[int, int]:
             insert_attempt(conn, polled_ms, True, attempts, duration_ms, None)
     dups = sum(_merge_chunk(conn, bucket, new) for bucket, new in by_bucket.items())
     first, last = rows[0][0], rows[-1][0]
-    buffer.rebase(conn, last, {sample.slot: sample for sample in samples})
+    rebase(conn, last, {sample.slot: sample for sample in samples})
     conn.execute("DELETE FROM buffer WHERE slot BETWEEN ? AND ?", (first, last))
     return len(rows), dups
 
@@ -169,7 +170,7 @@ def iter_rows(conn: sqlite3.Connection, lo: int, hi: int) -> Iterator[Row]:
             "SELECT slot, data, base FROM buffer WHERE slot >= ? AND slot < ? ORDER BY slot",
             (lo, hi),
         ).fetchall()
-        buffered = buffer.resolve(conn, raw)
+        buffered = resolve(conn, raw)
     finally:
         if own and conn.in_transaction:
             conn.execute("COMMIT")

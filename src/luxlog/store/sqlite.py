@@ -187,7 +187,7 @@ class Database:
                 raise
             return conn
         except sqlite3.DatabaseError as exc:
-            if self._is_full(exc):
+            if self._means_full(exc):
                 raise self._disk_full() from exc
             if not _is_corrupt(exc) or self.readonly:
                 if self.readonly and _is_corrupt(exc):
@@ -339,7 +339,7 @@ class Database:
 
     # ------------------------------------------------------------ transactions
 
-    def _is_full(self, exc: BaseException) -> bool:
+    def _means_full(self, exc: BaseException) -> bool:
         """SQLITE_FULL/ENOSPC, or an I/O error while the filesystem has (almost) no space left.
 
         SQLite reports ENOSPC as SQLITE_FULL only on its main write path; growing the -shm
@@ -381,7 +381,7 @@ class Database:
             raise
 
     def wrap(self, exc: BaseException) -> StoreError:
-        if self._is_full(exc):
+        if self._means_full(exc):
             return self._disk_full()
         if _is_corrupt(exc):
             return CorruptError(f"database {self.path} is corrupt: {exc}")
