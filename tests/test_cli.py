@@ -253,7 +253,7 @@ def test_a_closed_pipe_costs_the_output_not_the_sample_nor_a_traceback(
     assert code == 0, other
     assert "Traceback" not in other and "Broken pipe" not in other
     with Store(Path("data/luxlog.db"), readonly=True) as store:
-        assert store.counts()["buffered"] == 1  # the work is kept
+        assert store.counts().buffered == 1  # the work is kept
     # the Typer path (flush, doctor) too, and their exit codes stay theirs
     code, other = _with_closed(stream, "flush")
     assert (code, "Traceback" in other) == (0, False), other

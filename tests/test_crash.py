@@ -289,8 +289,8 @@ def test_flush_of_a_large_buffer_stops_on_a_signal_within_2_s_losing_and_doublin
     assert set(counts.values()) == {1}
     with Store(path) as s:
         c = s.counts()
-        assert 0 < c["buffered"] < len(slots)  # it really stopped mid-way
-        assert c["buffered"] + c["cached"] == len(slots)
+        assert 0 < c.buffered < len(slots)  # it really stopped mid-way
+        assert c.buffered + c.cached == len(slots)
 
 
 @pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
@@ -305,7 +305,7 @@ def test_long_running_poll_exits_on_a_signal_within_2_s(
     _out, err = stop(proc, signum)
     assert proc.returncode == code, err
     with Store(Path("data/luxlog.db")) as s:
-        assert s.counts()["buffered"] == 1
+        assert s.counts().buffered == 1
 
 
 def test_a_signal_during_a_poll_lets_the_sample_in_hand_be_stored(
@@ -318,7 +318,7 @@ def test_a_signal_during_a_poll_lets_the_sample_in_hand_be_stored(
     assert proc.returncode == 143, err
     assert "stored sample" in out
     with Store(Path("data/luxlog.db")) as s:
-        assert s.counts()["buffered"] == 1
+        assert s.counts().buffered == 1
 
 
 def test_a_signal_during_a_hung_poll_still_stops_within_2_s_and_stores_nothing(
@@ -330,8 +330,9 @@ def test_a_signal_during_a_hung_poll_still_stops_within_2_s_and_stores_nothing(
     _out, err = stop(proc, signal.SIGTERM)
     assert proc.returncode == 143, err
     with Store(Path("data/luxlog.db")) as s:
-        assert s.counts()["buffered"] == 0
-        ((_, ok, _, _, error),) = s.attempts_since(0)
+        assert s.counts().buffered == 0
+        (a,) = s.attempts_since(0)
+        ok, error = a.ok, a.error
     assert not ok and error and "interrupted by SIGTERM during reading 3003 (parameters)" in error
 
 
@@ -365,8 +366,9 @@ def test_poll_once_cut_short_by_sigterm_records_the_attempt_and_its_phase(
     assert err.strip().endswith("luxlog: interrupted by SIGTERM")
     assert f"interrupted by SIGTERM during {where} (attempt 1," in err
     with Store(Path("data/luxlog.db")) as s:
-        assert s.counts()["buffered"] == 0
-        ((_, ok, n, _, error),) = s.attempts_since(0)
+        assert s.counts().buffered == 0
+        (a,) = s.attempts_since(0)
+        ok, n, error = a.ok, a.attempts, a.error
     assert not ok and n == 1
     assert error and error.startswith(f"127.0.0.1:{port}: interrupted by SIGTERM during {where}")
 

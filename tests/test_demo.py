@@ -36,7 +36,7 @@ def test_demo_polls_the_simulator_stores_and_writes_reports(
     assert len(rows) > 2000  # a full day at 30 s has 2,880 rows
     assert str(dailies[-1]) in result.stdout
     with Store(out / "data" / "luxlog.db") as store:
-        assert store.counts()["buffered"] == 0
+        assert store.counts().buffered == 0
 
 
 def test_demo_runs_in_a_throwaway_directory_by_default(isolated: Path) -> None:

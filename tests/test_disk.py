@@ -1,4 +1,4 @@
-"""Disk usage as df computes it, the once-per-run warning, and ENOSPC naming the filesystem."""
+"""Disk usage as df computes it, the disk-almost-full warning, and the one disk-full error."""
 
 from __future__ import annotations
 
@@ -16,7 +16,13 @@ from typer.testing import CliRunner
 from luxlog import disk
 from luxlog.cli import app
 from luxlog.config import Config, load_config
-from luxlog.disk import DiskUsage, disk_usage, explain_full, warn_if_full
+from luxlog.disk import (
+    DiskUsage,
+    disk_full_error,
+    disk_usage,
+    is_disk_full,
+    warn_if_full,
+)
 from luxlog.errors import DiskFullError
 from luxlog.simulator import Simulator
 from luxlog.text import format_bytes
@@ -67,6 +73,27 @@ def test_the_warning_is_logged_once_per_run_per_filesystem(cfg: Config, caplog):
     }
 
 
+def test_a_long_running_poller_is_warned_again_hourly_and_when_the_disk_fills_again(
+    cfg: Config, caplog: pytest.LogCaptureFixture
+):
+    clock = [0.0]
+
+    def warn(used: int) -> None:
+        warn_if_full(cfg, usage=fixed(used, 100 - used), clock=lambda: clock[0])
+
+    with caplog.at_level(logging.WARNING, logger="luxlog.disk"):
+        warn(95)
+        clock[0] = disk.WARN_AGAIN_SEC - 1
+        warn(95)
+        assert len(warnings(caplog)) == 1  # not every poll
+        clock[0] = disk.WARN_AGAIN_SEC
+        warn(95)
+        assert len(warnings(caplog)) == 2  # still full an hour later: said again
+        warn(50)
+        warn(95)
+        assert len(warnings(caplog)) == 3  # freed, then full again: said at once
+
+
 def test_an_unreadable_usage_is_not_a_failure(cfg: Config):
     def broken(path: Path) -> DiskUsage:
         raise PermissionError(errno.EACCES, "denied")
@@ -94,15 +121,14 @@ def test_an_empty_filesystem_counts_as_full():
     assert DiskUsage(Path("/"), "/", 0, 0).at_or_above(90)
 
 
-def test_enospc_becomes_a_message_naming_the_filesystem(tmp_path: Path):
-    with pytest.raises(DiskFullError) as info, explain_full(tmp_path / "x.csv", fixed(99, 1)):
-        raise OSError(errno.ENOSPC, "No space left on device")
-    assert str(info.value).startswith(f"disk full: cannot write {tmp_path / 'x.csv'}: ")
-    assert "the filesystem mounted at /srv (99.0 % used, 1 B free) has no space left" in str(
-        info.value
-    )
-    with pytest.raises(PermissionError), explain_full(tmp_path):
-        raise PermissionError(errno.EACCES, "denied")
+def test_enospc_and_edquot_become_a_message_naming_the_filesystem(tmp_path: Path):
+    assert is_disk_full(OSError(errno.ENOSPC, "No space left on device"))
+    assert is_disk_full(OSError(errno.EDQUOT, "Disk quota exceeded"))
+    assert not is_disk_full(PermissionError(errno.EACCES, "denied"))
+    error = disk_full_error(tmp_path / "x.csv", fixed(99, 1))
+    assert isinstance(error, DiskFullError)
+    assert str(error).startswith(f"disk full: cannot write {tmp_path / 'x.csv'}: ")
+    assert "the filesystem mounted at /srv (99.0 % used, 1 B free) has no space left" in str(error)
 
 
 def test_sizes_read_like_df_h():
@@ -140,13 +166,13 @@ def test_a_real_full_filesystem_is_named_and_warned_about(
     tiny_tmpfs: Path, write_config: Callable[..., Path], caplog: pytest.LogCaptureFixture
 ):
     target = tiny_tmpfs / "2026-03-01_daily.csv"
-    with pytest.raises(DiskFullError) as info, explain_full(target), target.open("wb") as f:
+    with pytest.raises(OSError) as info, target.open("wb") as f:
         for _ in range(100):
             f.write(b"x" * 4096)
             f.flush()
-    assert isinstance(info.value.__cause__, OSError)
-    assert info.value.__cause__.errno == errno.ENOSPC
-    assert f"the filesystem mounted at {tiny_tmpfs} (100.0 % used, 0 B free)" in str(info.value)
+    assert info.value.errno == errno.ENOSPC and is_disk_full(info.value)
+    message = str(disk_full_error(target))
+    assert f"the filesystem mounted at {tiny_tmpfs} (100.0 % used, 0 B free)" in message
 
     cfg = load_config(write_config(output_dirs=[str(tiny_tmpfs)]))
     with caplog.at_level(logging.WARNING, logger="luxlog.disk"):

@@ -61,7 +61,7 @@ def test_flush_prints_one_line_with_how_many_moved_and_how_many_remain(
     assert code == 0, err
     assert out.splitlines() == ["flushed 5 samples into the cache, 0 remain in the buffer"]
     with Store(db) as s:
-        assert s.counts()["cached"] == 5 and s.counts()["buffered"] == 0
+        assert s.counts().cached == 5 and s.counts().buffered == 0
     code, out, _ = cli(capsys, "flush")  # idempotent
     assert (code, out.strip()) == (0, "flushed 0 samples into the cache, 0 remain in the buffer")
 
@@ -203,7 +203,7 @@ def test_flush_quarantines_a_corrupt_database_with_its_wal_and_starts_a_fresh_fi
     assert errors and str(moved[0]) in errors[0].getMessage()
     assert integrity(db) == "ok"
     with Store(db) as s:
-        assert s.counts()["buffered"] == 0 and s.counts()["cached"] == 0
+        assert s.counts().buffered == 0 and s.counts().cached == 0
 
 
 def test_poll_on_a_database_with_a_garbage_header_quarantines_it_and_stores_the_sample(
@@ -288,7 +288,7 @@ def test_a_full_disk_fails_with_a_clear_message_keeps_the_data_and_the_next_run_
     assert integrity(db) == "ok"
     with Store(db, readonly=True) as s:
         assert list(s.iter_rows(BASE, BASE + 3600)) == earlier
-        assert s.counts()["buffered"] == 40
+        assert s.counts().buffered == 40
     code, _out, err = cli(capsys, *command)
     assert code == 0, err
     assert integrity(db) == "ok"

@@ -52,7 +52,7 @@ def test_poll_once_stores_all_three_blocks_exactly_as_received(
         tuple(visis),
     )
     assert row.slot % 10 == 0
-    assert [(ok, n) for _, ok, n, _, _ in attempts] == [(True, 1)]
+    assert [(a.ok, a.attempts) for a in attempts] == [(True, 1)]
 
 
 def test_the_database_uses_wal_and_full_sync(
@@ -115,7 +115,8 @@ def test_a_failed_poll_exits_1_stores_nothing_and_records_the_attempts(
         assert list(store.iter_rows(0, 2**31)) == []
         attempts = store.attempts_since(0)
     assert len(attempts) == 1
-    _, ok, n, duration_ms, error = attempts[0]
+    a = attempts[0]
+    ok, n, duration_ms, error = a.ok, a.attempts, a.duration_ms, a.error
     assert not ok and n >= 1 and error and str(sim.port) in error
     assert duration_ms >= 0
 
@@ -134,7 +135,8 @@ def test_a_short_calculations_block_is_a_recorded_failure_never_a_sample(
     assert reason in result.stderr
     with Store(isolated / "data" / "luxlog.db", interval=10) as store:
         assert list(store.iter_rows(0, 2**31)) == []
-        ((_, ok, n, _, error),) = store.attempts_since(0)
+        (a,) = store.attempts_since(0)
+        ok, n, error = a.ok, a.attempts, a.error
     assert not ok and n == 1 and error and reason in error
 
 
@@ -164,7 +166,8 @@ def test_a_resolver_that_never_answers_fails_the_poll_in_time_with_one_line_and_
         f"looking up {BLACKHOLE_NAME}"
     ]
     with Store(isolated / "data" / "luxlog.db", interval=10) as store:
-        ((_, ok, n, _, error),) = store.attempts_since(0)
+        (a,) = store.attempts_since(0)
+        ok, n, error = a.ok, a.attempts, a.error
     assert not ok and n == 1 and error and "name resolution" in error
 
 

@@ -190,7 +190,7 @@ def test_three_missed_runs_are_caught_up_in_one_run_and_a_rerun_changes_nothing(
         "2026-11-23_weekly.csv",
     ]  # fmt: skip
     assert run.ok and not run.empty
-    assert {(r["kind"], r["date"]) for r in store.reports()} >= {
+    assert {(r.kind, r.date) for r in store.reports()} >= {
         ("daily", "2026-11-21"), ("weekly", "2026-11-23"),
     }  # fmt: skip
     logs = tmp_path / "logs"
@@ -204,12 +204,12 @@ def test_recorded_report_matches_the_file(cfg: Config, store: Store, tmp_path: P
     fill(store, local(2026, 11, 24, 7), local(2026, 11, 25, 7), flush=True)
     run = report.run_scheduled(cfg, store, local(2026, 11, 25, 8))
     (rec,) = store.reports()
-    assert (rec["kind"], rec["date"]) == ("daily", "2026-11-25")
+    assert (rec.kind, rec.date) == ("daily", "2026-11-25")
     path = tmp_path / "logs" / "2026-11-25_daily.csv"
-    assert rec["paths"] == str(path)
-    assert (rec["rows"], rec["expected"]) == (144, 144)
-    assert rec["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
-    assert [w.sha256 for w in run.written] == [rec["sha256"]]
+    assert rec.paths == str(path)
+    assert (rec.rows, rec.expected) == (144, 144)
+    assert rec.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert [w.sha256 for w in run.written] == [rec.sha256]
 
 
 def test_same_window_twice_gives_identical_bytes(cfg: Config, store: Store, tmp_path: Path) -> None:
@@ -599,7 +599,7 @@ def test_on_demand_picks_the_latest_closed_windows(cfg: Config, store: Store) ->
     fill(store, local(2026, 11, 14, 8), local(2026, 11, 25, 9), step=7200, flush=True)
     run = report.run_on_demand(cfg, store, local(2026, 11, 25, 6, 59), daily=True, weekly=True)
     assert [w.window.name for w in run.written] == ["2026-11-24_daily.csv", "2026-11-23_weekly.csv"]
-    recorded = {(r["kind"], r["date"]) for r in store.reports()}
+    recorded = {(r.kind, r.date) for r in store.reports()}
     assert recorded == {("daily", "2026-11-24"), ("weekly", "2026-11-23")}
 
 
@@ -722,7 +722,7 @@ def test_a_window_after_the_newest_sample_waits_and_is_never_recorded_empty(
     # on demand, too, a window with nothing at or after it is not recorded as empty
     demand = report.run_on_demand(cfg, store, local(2026, 11, 24, 10), True, False)
     assert [w.name for w in demand.waiting] == ["2026-11-24_daily.csv"]
-    assert [r["date"] for r in store.reports()] == ["2026-11-21"]
+    assert [r.date for r in store.reports()] == ["2026-11-21"]
     # the samples arrive: the windows are written, the real gap days as empty ones
     fill(store, local(2026, 11, 23, 12), local(2026, 11, 24, 9))
     later = report.run_scheduled(cfg, store, local(2026, 11, 24, 10))

@@ -228,8 +228,8 @@ def test_a_clock_three_months_ahead_deletes_no_csv_records_no_future_window_and_
     cfg = load_config(config, environ={})
     with Store(cfg.cache_path, interval=600, readonly=True) as store:
         recorded = store.reports()
-    assert max(r["date"] for r in recorded) == "2026-11-25"
-    assert all(r["rows"] > 0 for r in recorded)
+    assert max(r.date for r in recorded) == "2026-11-25"
+    assert all(r.rows > 0 for r in recorded)
 
     # The clock is right again and samples for a formerly "future" window arrive.
     later = NOW + dt.timedelta(days=1)

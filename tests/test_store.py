@@ -6,6 +6,7 @@ Everything runs against real SQLite files; hypothesis generates the sample strea
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import os
 import sqlite3
 import tempfile
@@ -19,12 +20,13 @@ from hypothesis import strategies as st
 
 from helpers import stored_slot_counts
 from luxlog import store as store_mod
-from luxlog.codec import chunk_slots, decode_chunk, encode_chunk
+from luxlog.codec import chunk_slots, decode_chunk, encode_chunk, pack_row
 from luxlog.decode import fields_by_name
-from luxlog.errors import StoreError
+from luxlog.disk import disk_full_error
+from luxlog.errors import DiskFullError, MissingDatabaseError, StoreError
 from luxlog.sample import Sample
 from luxlog.simulator import Model
-from luxlog.store import BUCKET_SEC, SCHEMA_VERSION, Store
+from luxlog.store import BUCKET_SEC, SCHEMA_VERSION, Attempt, Store
 from support.fill import fill
 
 UTC = dt.UTC
@@ -212,7 +214,7 @@ def test_add_with_a_value_off_the_sensor_grid_raises_store_error(tmp_path: Path)
     with Store(tmp_path / "t.db") as s:
         with pytest.raises(StoreError, match=r"ID_WEB_Temperatur_TVL.*45\.43"):
             s.add(dt.datetime(2024, 1, 1, tzinfo=UTC), {"ID_WEB_Temperatur_TVL": 45.43})
-        assert s.counts()["buffered"] == 0  # nothing half-stored
+        assert s.counts().buffered == 0  # nothing half-stored
 
 
 def test_add_with_a_naive_datetime_raises_value_error(tmp_path: Path) -> None:
@@ -317,7 +319,7 @@ def test_a_new_database_at_user_version_0_is_upgraded_to_the_current_schema(
         assert s.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert s.add_row(Sample(BASE, 0, (), (1,), ())) is True
     with Store(path) as s:  # re-opening an up-to-date database runs nothing
-        assert s.counts()["buffered"] == 1
+        assert s.counts().buffered == 1
 
 
 def test_a_database_from_a_newer_luxlog_is_refused_with_a_clear_error(tmp_path: Path) -> None:
@@ -353,7 +355,6 @@ def test_a_version_1_database_with_data_is_upgraded_without_losing_anything(
     store_mod.MIGRATIONS[0](conn)
     conn.execute("PRAGMA user_version=1")
     conn.execute("COMMIT")
-    from luxlog.codec import pack_row
 
     row = Sample(1_764_144_000, 0, (1, 2), (454, -40), (1,))
     conn.execute("INSERT INTO buffer(slot, data) VALUES (?, ?)", (row.slot, pack_row(row)))
@@ -363,11 +364,11 @@ def test_a_version_1_database_with_data_is_upgraded_without_losing_anything(
     )
     conn.close()
     with Store(path, interval=30) as store:
-        assert store.counts()["schema_version"] == SCHEMA_VERSION
+        assert store.counts().schema_version == SCHEMA_VERSION
         assert list(store.iter_rows(0, 2**31)) == [row]
         assert store.attempts_since(0) == [
-            (1_764_144_001, True, 1, 80, None),
-            (1_764_144_001, False, 4, 7000, "refused"),
+            Attempt(1_764_144_001, True, 1, 80, None),
+            Attempt(1_764_144_001, False, 4, 7000, "refused"),
         ]
         store.flush()
         assert list(store.iter_rows(0, 2**31)) == [row]
@@ -393,9 +394,11 @@ def test_a_poll_writes_one_page_and_flush_files_its_attempt(tmp_path: Path) -> N
     assert sorted(frames)[len(frames) // 2] == 1
     with Store(path, interval=30) as store:
         assert store.last_success() == t0 + 30 * 55
-        assert [a[:4] for a in store.attempts_since(t0 + 30 * 55)] == [(t0 + 30 * 55, True, 2, 250)]
+        assert [
+            (a.at, a.ok, a.attempts, a.duration_ms) for a in store.attempts_since(t0 + 30 * 55)
+        ] == [(t0 + 30 * 55, True, 2, 250)]
         store.flush()
-        assert store.counts()["buffered"] == 0
+        assert store.counts().buffered == 0
         assert len(store.attempts_since(0)) == 6
         assert store.last_success() == t0 + 30 * 55
 
@@ -441,6 +444,31 @@ def test_a_sample_whose_keyframe_is_flushed_stays_exact_in_the_buffer(tmp_path: 
         assert list(store.iter_rows(t0, t0 + 120)) == rows
 
 
+def test_a_full_disk_reads_the_same_for_the_database_as_for_a_csv(tmp_path: Path) -> None:
+    db = tmp_path / "x.db"
+    with Store(db) as store:
+        for cause in (
+            sqlite3.OperationalError("database or disk is full"),
+            OSError(errno.ENOSPC, "No space left on device"),
+            OSError(errno.EDQUOT, "Disk quota exceeded"),  # a quota is a full disk too
+        ):
+            error = store.db.wrap(cause)
+            assert isinstance(error, DiskFullError)
+            # one message, whoever hits it (only the usage figures may move in between)
+            expected = str(disk_full_error(db))
+            assert str(error).split(" (")[0] == expected.split(" (")[0]
+            assert str(error).endswith("has no space left; free some space and run again")
+
+
+def test_a_missing_database_opened_read_only_is_a_domain_error_naming_no_command(
+    tmp_path: Path,
+) -> None:
+    with pytest.raises(MissingDatabaseError) as info:
+        Store(tmp_path / "none.db", readonly=True)
+    assert str(info.value) == f"database {tmp_path / 'none.db'} does not exist yet"
+    assert not (tmp_path / "none.db").exists()
+
+
 def test_a_sample_without_its_keyframe_is_reported_as_corruption(tmp_path: Path) -> None:
     model = Model()
     t0 = 1_764_144_000
@@ -465,9 +493,9 @@ def test_add_rows_keeps_the_first_sample_of_an_already_flushed_slot(tmp_path: Pa
 
 def test_a_query_inside_a_write_transaction_reads_in_it(tmp_path: Path) -> None:
     row = Sample(1_764_144_000, 0, (1,), (454,), (1,))
-    with Store(tmp_path / "x.db", interval=30) as store, store.write():
+    with Store(tmp_path / "x.db", interval=30) as store, store.transaction():
         store.conn.execute(
-            "INSERT INTO buffer(slot, data) VALUES (?, ?)", (row.slot, store_mod.pack_row(row))
+            "INSERT INTO buffer(slot, data) VALUES (?, ?)", (row.slot, pack_row(row))
         )
         assert list(store.iter_rows(0, 2**31)) == [row]
 

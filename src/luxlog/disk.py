@@ -1,4 +1,4 @@
-"""Disk usage as ``df`` computes it, the once-per-run "disk almost full" warning, and ENOSPC.
+"""Disk usage as ``df`` computes it, the "disk almost full" warning, and the disk-full error.
 
 Usage is ``used / (used + available)`` of the filesystem holding a path, where *available* is
 what an unprivileged process may still write (``f_bavail``), so the reserved root blocks count
@@ -11,26 +11,35 @@ or 90.00 % without filling a disk. A path that does not exist yet (an output dir
 A filesystem is named by its mount point, found by walking up while ``st_dev`` stays the same;
 a bind mount of a directory of the same filesystem is therefore named by the outer mount point,
 which is still the filesystem that is full.
+
+Every write that fails for lack of space (a CSV, the database) becomes ``disk_full_error``: one
+message, whoever hits it. The warning is logged once per filesystem per run, and a long-running
+process (``poll`` without ``--once``) repeats it every ``WARN_AGAIN_SEC`` and as soon as a
+filesystem fills up again after it had dropped below the limit.
 """
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import logging
 import os
-from collections.abc import Callable, Iterator
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from luxlog.config import Config
 from luxlog.errors import DiskFullError
 from luxlog.text import format_bytes
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from luxlog.config import Config
 
 log = logging.getLogger("luxlog.disk")
 
 # ENOSPC: no space left; EDQUOT: the user's quota is exhausted, which looks the same to the user.
 FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
+WARN_AGAIN_SEC = 3600  # a long-running poller repeats the warning hourly while it holds
 
 
 @dataclass(frozen=True)
@@ -97,34 +106,41 @@ def watched_paths(cfg: Config) -> list[Path]:
     return paths
 
 
-_warned: set[str] = set()  # mount points warned about in this process ("once per run")
+_warned: dict[str, float] = {}  # mount point -> clock() when this process last warned
 
 
 def forget_warnings() -> None:
-    """Forget which filesystems were warned about (a new run; for tests and long loops)."""
+    """Forget which filesystems were warned about (a new run; for tests)."""
     _warned.clear()
 
 
-def warn_if_full(cfg: Config, usage: UsageFn = disk_usage) -> list[DiskUsage]:
-    """Log one WARNING per filesystem at or above ``disk_max_percent``, once per run.
+def warn_if_full(
+    cfg: Config, usage: UsageFn = disk_usage, clock: Callable[[], float] = time.monotonic
+) -> list[DiskUsage]:
+    """Log one WARNING per filesystem at or above ``disk_max_percent`` (see the module doc).
 
     Returns the full filesystems (one entry per filesystem, first path seen). A path whose
     usage cannot be read is skipped: this is a warning, never a reason for a command to fail.
     """
     full: list[DiskUsage] = []
     seen: set[str] = set()
+    now = clock()
     for path in watched_paths(cfg):
         try:
             u = usage(path)
         except OSError as exc:
             log.debug("cannot read disk usage of %s: %s", path, exc)
             continue
-        if u.mount in seen or not u.at_or_above(cfg.disk_max_percent):
+        if u.mount in seen:
             continue
         seen.add(u.mount)
+        if not u.at_or_above(cfg.disk_max_percent):
+            _warned.pop(u.mount, None)  # below the limit again: warn when it next fills up
+            continue
         full.append(u)
-        if u.mount not in _warned:
-            _warned.add(u.mount)
+        last = _warned.get(u.mount)
+        if last is None or now - last >= WARN_AGAIN_SEC:
+            _warned[u.mount] = now
             log.warning(
                 "disk almost full: the filesystem holding %s (mounted at %s) is %.1f %% used "
                 "(limit disk_max_percent %g %%), %s free",
@@ -151,18 +167,5 @@ def disk_full_error(path: Path, usage: UsageFn = disk_usage) -> DiskFullError:
 
 
 def is_disk_full(exc: BaseException) -> bool:
+    """ENOSPC or EDQUOT: no space left for this process, whichever limit it hit."""
     return isinstance(exc, OSError) and exc.errno in FULL_ERRNOS
-
-
-@contextlib.contextmanager
-def explain_full(path: Path, usage: UsageFn = disk_usage) -> Iterator[None]:
-    """Turn ENOSPC/EDQUOT raised inside the block into a ``DiskFullError`` naming the filesystem.
-
-    ``with disk.explain_full(target): write(...)`` — other errors pass through unchanged.
-    """
-    try:
-        yield
-    except OSError as exc:
-        if is_disk_full(exc):
-            raise disk_full_error(path, usage) from exc
-        raise

@@ -66,6 +66,10 @@ class CorruptError(StoreError):
     """The database file is damaged; ``Store.quarantine`` moves it aside."""
 
 
+class MissingDatabaseError(StoreError):
+    """A read-only store was asked for a database that no run has created yet."""
+
+
 class DiskFullError(StoreError):
     """A write failed because the filesystem holding ``path`` is full."""
 

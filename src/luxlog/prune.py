@@ -39,7 +39,7 @@ import os
 import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, cast
+from typing import Literal
 
 from luxlog.config import Config
 from luxlog.errors import LuxlogError
@@ -109,9 +109,9 @@ def _now_epoch(now: dt.datetime | float) -> float:
 def newest_slot(store: Store) -> int | None:
     """The slot of the newest stored sample, cache or buffer (None: no samples)."""
     counts = store.counts()
-    last, oldest_buffered = counts["last_cached_slot"], counts["oldest_buffered"]
+    last, oldest_buffered = counts.last_cached_slot, counts.oldest_buffered
     if oldest_buffered is None:
-        return cast(int | None, last)
+        return last
     # The buffer is small (flush runs every few minutes): its slots from the newest cached
     # one on are few, and the newest of them is the newest sample.
     lo = oldest_buffered if last is None else max(last, oldest_buffered)
@@ -293,13 +293,13 @@ def prune_db(
         return None, None
     with Store(cfg.cache_path, interval=cfg.interval_sec, readonly=dry_run) as store:
         counts = store.counts()
-        cutoff = db_cutoff(cfg, t, counts["last_cached_slot"])
+        cutoff = db_cutoff(cfg, t, counts.last_cached_slot)
         if dry_run:
             # slots() merges cache and buffer; prune never touches the buffer, so when buffered
             # samples older than the cut-off exist (a flush backlog longer than the retention)
             # this count is an upper bound: say so rather than guess.
             result = PruneResult(len(store.slots(0, cutoff)), 0, 0)
-            oldest = counts["oldest_buffered"]
+            oldest = counts.oldest_buffered
             if oldest is not None and oldest < cutoff:
                 log.warning(
                     "%s: unflushed samples older than the cut-off exist; they are kept, so "

@@ -151,12 +151,6 @@ def latest_weekly_date(cfg: Config, now: dt.datetime) -> dt.date:
     return d - dt.timedelta(days=back)
 
 
-def _first_slot(store: Store) -> int | None:
-    counts = store.counts()
-    firsts = [s for s in (counts["first_slot"], counts["oldest_buffered"]) if s is not None]
-    return min(firsts) if firsts else None
-
-
 @dataclass(frozen=True)
 class Due:
     """Windows due at a run: ``ready`` to write, ``waiting`` for data (after the newest
@@ -171,7 +165,7 @@ def due_reports(cfg: Config, store: Store, now: dt.datetime) -> Due:
     """Every closed daily/weekly window within retention, after the first sample, not yet
     recorded as written; oldest first, daily before weekly on the same date. Those starting
     after the newest sample's slot are ``waiting`` (see the module docstring)."""
-    first = _first_slot(store)
+    first = store.first_slot()
     if first is None:
         return Due([], [], None)
     newest = newest_slot(store)
@@ -200,7 +194,7 @@ def pending_windows(
     ending after ``first``, not recorded as written."""
     latest = latest_closed_date(cfg, now)
     day = csv_cutoff(cfg, now, newest=newest)
-    done = {(r["kind"], r["date"]) for r in store.reports()}
+    done = {(r.kind, r.date) for r in store.reports()}
     weekly_day = WEEKDAYS.index(cfg.weekly_day)
     out: list[Window] = []
     while day <= latest:

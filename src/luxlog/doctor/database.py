@@ -19,6 +19,7 @@ from luxlog.store import (
     WalDamage,
     damaged_wal_copies,
     scan_wal,
+    slot_at_or_after,
     slot_of,
     wal_damage,
 )
@@ -33,15 +34,6 @@ REPORT_GRACE_SEC = 60 * 60
 GAP_WINDOW_SEC = 24 * 3600
 
 
-def _db_size(path: Path) -> int:
-    total = 0
-    for suffix in ("", "-wal"):
-        p = Path(f"{path}{suffix}")
-        if p.exists():
-            total += p.stat().st_size
-    return total
-
-
 def check_database(cfg: Config, store: Store, quick: bool) -> Check:
     path = cfg.cache_path
     try:
@@ -49,11 +41,11 @@ def check_database(cfg: Config, store: Store, quick: bool) -> Check:
             result = store.quick_check()
             if result != "ok":
                 return Check("database", FAIL, f"{path}: integrity check failed: {result}")
-        version = store.counts()["schema_version"]
+        version = store.counts().schema_version
     except sqlite3.DatabaseError as exc:
         what = "unreadable" if quick else "integrity check failed"
         return Check("database", FAIL, f"{path}: {what}: {exc}")
-    size = format_bytes(_db_size(path))
+    size = format_bytes(store.file_size())
     integrity = "" if quick else "integrity ok, "
     if version < SCHEMA_VERSION:
         return Check(
@@ -134,16 +126,16 @@ def _missing_runs(expected: range, present: set[int]) -> Iterator[tuple[int, int
 def check_gaps(cfg: Config, store: Store, now: float) -> Check:
     """Failed attempts and missing slots in the last 24 h (since the first sample, if later)."""
     interval = cfg.interval_sec
-    counts = store.counts()
-    firsts = [s for s in (counts["first_slot"], counts["oldest_buffered"]) if s is not None]
-    failed = [a for a in store.attempts_since(now - GAP_WINDOW_SEC) if not a[1]]
+    first = store.first_slot()
+    failed = [a for a in store.attempts_since(now - GAP_WINDOW_SEC) if not a.ok]
     fails = ""
     if failed:
-        fails = f", {len(failed)} failed attempts (last at {_utc(failed[-1][0])}: {failed[-1][4]})"
-    if not firsts:
+        fails = (
+            f", {len(failed)} failed attempts (last at {_utc(failed[-1].at)}: {failed[-1].error})"
+        )
+    if first is None:
         return Check("gaps", WARN, f"last 24 h: no samples stored yet{fails}")
-    start = max(now - GAP_WINDOW_SEC, min(firsts))
-    lo = -(-int(start) // interval) * interval
+    lo = slot_at_or_after(max(now - GAP_WINDOW_SEC, first), interval)
     hi = slot_of(now, interval)  # the current slot may still be being polled
     expected = range(lo, hi, interval)
     present = set(store.slots(lo, hi))
@@ -162,8 +154,8 @@ def check_gaps(cfg: Config, store: Store, now: float) -> Check:
 
 def check_buffer(store: Store, now: float) -> Check:
     counts = store.counts()
-    n, oldest = counts["buffered"], counts["oldest_buffered"]
-    if not n:
+    n, oldest = counts.buffered, counts.oldest_buffered
+    if not n or oldest is None:
         return Check("buffer", OK, "no samples waiting to be flushed")
     age = now - oldest
     plural = "s" if n != 1 else ""
@@ -181,7 +173,7 @@ def check_reports(cfg: Config, store: Store, now: float) -> Check:
     last = []
     for kind in REPORT_KINDS:
         written = store.reports(kind)
-        last.append(f"last {kind} {written[-1]['date'] if written else 'none'}")
+        last.append(f"last {kind} {written[-1].date if written else 'none'}")
     pending = pending_reports(cfg, store, dt.datetime.fromtimestamp(now, dt.UTC))
     overdue = [w for w in pending if now - w.end_epoch > REPORT_GRACE_SEC]
     text = ", ".join(last)

@@ -1,0 +1,252 @@
+"""The long-term cache: one compact chunk per UTC hour, filled from the buffer by ``flush``.
+
+``chunk(bucket, n, first_slot, last_slot, data)``: ``codec.encode_chunk`` stores the first
+sample in full and the rest as sparse deltas, zlib'd (measured: about 17 bytes per poll for all
+three blocks; 35 B/poll for the whole file). A query for one day reads 24–25 rows by primary
+key, whatever the size of the database.
+
+``flush`` moves buffer rows into chunks and deletes them from the buffer in the same
+``BEGIN IMMEDIATE`` transaction, in batches, so it is idempotent and kill-safe, and a backlog of
+days never holds the write lock for long. Every read merges cache and buffer (the cache wins a
+duplicate slot), so nothing waits for a flush.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from luxlog.codec import chunk_slots, decode_chunk, encode_chunk
+from luxlog.sample import Sample
+from luxlog.store.attempts import insert_attempt
+from luxlog.store.buffer import buffered as buffered_samples
+from luxlog.store.buffer import rebase, resolve
+from luxlog.store.sqlite import Database
+
+BUCKET_SEC = 3600  # one cache chunk per UTC hour
+FLUSH_BATCH = 720  # buffer rows per flush transaction: a few hours, well under a second
+
+
+@dataclass(frozen=True)
+class FlushResult:
+    moved: int
+    remaining: int
+    duplicates: int = 0
+
+
+@dataclass(frozen=True)
+class PruneResult:
+    samples: int
+    bytes_freed: int
+    attempts: int = 0
+
+
+@dataclass(frozen=True)
+class Counts:
+    """Sizes for summaries and ``doctor`` (slots are epoch seconds; None: none yet)."""
+
+    buffered: int
+    oldest_buffered: int | None
+    cached: int
+    first_slot: int | None
+    last_cached_slot: int | None
+    schema_version: int
+
+
+def bucket_of(slot: int) -> int:
+    return slot // BUCKET_SEC * BUCKET_SEC
+
+
+def holds_slot(conn: sqlite3.Connection, slot: int) -> bool:
+    """Whether the cache already holds ``slot`` (one primary-key lookup; the chunk is
+    decoded only when the slot lies inside its range, i.e. for a re-poll of old data)."""
+    hit = conn.execute(
+        "SELECT data FROM chunk WHERE bucket = ? AND first_slot <= ? AND last_slot >= ?",
+        (bucket_of(slot), slot, slot),
+    ).fetchone()
+    return hit is not None and slot in chunk_slots(bucket_of(slot), hit[0])
+
+
+def flush(
+    db: Database,
+    batch: int = FLUSH_BATCH,
+    should_stop: Callable[[], bool] | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> FlushResult:
+    """Move buffered samples into the cache, one bounded transaction per batch.
+
+    ``progress`` is called after each committed batch with the samples moved so far.
+    """
+    moved = dups = 0
+    while should_stop is None or not should_stop():
+        with db.transaction() as conn:
+            n, new_dups = _flush_batch(conn, batch)
+        if n == 0:
+            break
+        moved += n
+        dups += new_dups
+        if progress is not None:
+            progress(moved)
+        if n < batch:
+            break
+    remaining = buffered_samples(db.conn)
+    _reclaim(db)
+    return FlushResult(moved - dups, remaining, dups)
+
+
+def _flush_batch(conn: sqlite3.Connection, batch: int) -> tuple[int, int]:
+    """Move the oldest ``batch`` buffer rows; returns (rows moved, duplicates of the cache)."""
+    rows = conn.execute(
+        "SELECT slot, data, base, polled_ms, attempts, duration_ms FROM buffer "
+        "ORDER BY slot LIMIT ?",
+        (batch,),
+    ).fetchall()
+    if not rows:
+        return 0, 0
+    samples = resolve(conn, [(r[0], r[1], r[2]) for r in rows])
+    by_bucket: dict[int, list[Sample]] = {}
+    for sample, (_, _, _, polled_ms, attempts, duration_ms) in zip(samples, rows, strict=True):
+        by_bucket.setdefault(bucket_of(sample.slot), []).append(sample)
+        if polled_ms is not None:
+            insert_attempt(conn, polled_ms, True, attempts, duration_ms, None)
+    dups = sum(_merge_chunk(conn, bucket, new) for bucket, new in by_bucket.items())
+    first, last = rows[0][0], rows[-1][0]
+    rebase(conn, last, {sample.slot: sample for sample in samples})
+    conn.execute("DELETE FROM buffer WHERE slot BETWEEN ? AND ?", (first, last))
+    return len(rows), dups
+
+
+def _reclaim(db: Database, threshold_pages: int = 256) -> None:
+    """Give a large backlog's freed buffer pages back to the filesystem.
+
+    In steady state the buffer reuses its few free pages; after flushing days of backlog
+    the file would otherwise keep their size. ``executescript`` because ``execute`` runs
+    ``incremental_vacuum`` for one page only.
+    """
+    free = db.conn.execute("PRAGMA freelist_count").fetchone()[0]
+    if free > threshold_pages:
+        try:
+            db.conn.executescript("PRAGMA incremental_vacuum")
+        except sqlite3.Error as exc:
+            raise db.wrap(exc) from exc
+
+
+def _merge_chunk(conn: sqlite3.Connection, bucket: int, new: list[Sample]) -> int:
+    existing = conn.execute("SELECT data FROM chunk WHERE bucket = ?", (bucket,)).fetchone()
+    merged: dict[int, Sample] = {}
+    if existing is not None:
+        merged = {r.slot: r for r in decode_chunk(bucket, existing[0])}
+    dups = 0
+    for row in new:
+        if row.slot in merged:
+            dups += 1  # the cache already holds this slot: the first sample wins
+        else:
+            merged[row.slot] = row
+    rows = [merged[s] for s in sorted(merged)]
+    conn.execute(
+        "INSERT INTO chunk(bucket, n, first_slot, last_slot, data) VALUES (?, ?, ?, ?, ?) "
+        "ON CONFLICT(bucket) DO UPDATE SET n=excluded.n, first_slot=excluded.first_slot, "
+        "last_slot=excluded.last_slot, data=excluded.data",
+        (bucket, len(rows), rows[0].slot, rows[-1].slot, encode_chunk(bucket, rows)),
+    )
+    return dups
+
+
+def iter_rows(conn: sqlite3.Connection, lo: int, hi: int) -> Iterator[Sample]:
+    """Raw samples with ``lo <= slot < hi`` in slot order, cache and buffer merged.
+
+    Streams one chunk at a time, so memory stays flat however long the range.
+    """
+    if hi <= lo:
+        return
+    # Snapshot the buffer first (small), keyframes included, in one read transaction so
+    # a concurrent flush cannot move a keyframe in between; the cache is read chunk by
+    # chunk (a sample flushed meanwhile is then in both: the cache copy wins below).
+    own = not conn.in_transaction  # inside a caller's transaction: read in it
+    try:
+        if own:
+            conn.execute("BEGIN")
+        raw = conn.execute(
+            "SELECT slot, data, base FROM buffer WHERE slot >= ? AND slot < ? ORDER BY slot",
+            (lo, hi),
+        ).fetchall()
+        buffered = resolve(conn, raw)
+    finally:
+        if own and conn.in_transaction:
+            conn.execute("COMMIT")
+    b = 0
+    cur = conn.execute(
+        "SELECT bucket, data FROM chunk WHERE bucket >= ? AND bucket < ? ORDER BY bucket",
+        (bucket_of(lo), hi),
+    )
+    for bucket, blob in cur:
+        for row in decode_chunk(bucket, blob):
+            if row.slot < lo or row.slot >= hi:
+                continue
+            while b < len(buffered) and buffered[b].slot < row.slot:
+                yield buffered[b]
+                b += 1
+            if b < len(buffered) and buffered[b].slot == row.slot:
+                b += 1  # duplicate of a flushed slot: the cache wins
+            yield row
+    yield from buffered[b:]
+
+
+def slots(conn: sqlite3.Connection, lo: int, hi: int) -> list[int]:
+    """The slots present in ``[lo, hi)`` (cache and buffer), sorted."""
+    present: set[int] = set()
+    for bucket, blob in conn.execute(
+        "SELECT bucket, data FROM chunk WHERE bucket >= ? AND bucket < ?", (bucket_of(lo), hi)
+    ):
+        present.update(s for s in chunk_slots(bucket, blob) if lo <= s < hi)
+    present.update(
+        s for (s,) in conn.execute("SELECT slot FROM buffer WHERE slot >= ? AND slot < ?", (lo, hi))
+    )
+    return sorted(present)
+
+
+def counts(conn: sqlite3.Connection) -> Counts:
+    buffered, oldest = conn.execute("SELECT count(*), min(slot) FROM buffer").fetchone()
+    cached, first, last = conn.execute(
+        "SELECT coalesce(sum(n), 0), min(first_slot), max(last_slot) FROM chunk"
+    ).fetchone()
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    return Counts(buffered, oldest, cached, first, last, version)
+
+
+def prune(db: Database, limit: int) -> PruneResult:
+    """Delete cached samples (and attempt records) with a slot before ``limit``.
+
+    Never touches the buffer: unflushed samples are the ones not yet safe in the cache.
+    The file shrinks through incremental vacuum; the bytes freed are measured.
+    """
+    size_before = db.file_size()
+    with db.transaction() as conn:
+        (deleted,) = conn.execute(
+            "SELECT coalesce(sum(n), 0) FROM chunk WHERE last_slot < ?", (limit,)
+        ).fetchone()
+        conn.execute("DELETE FROM chunk WHERE last_slot < ?", (limit,))
+        partial = conn.execute(
+            "SELECT bucket, data FROM chunk WHERE first_slot < ? AND last_slot >= ?",
+            (limit, limit),
+        ).fetchall()
+        for bucket, blob in partial:
+            rows = list(decode_chunk(bucket, blob))
+            keep = [r for r in rows if r.slot >= limit]
+            deleted += len(rows) - len(keep)
+            conn.execute(
+                "UPDATE chunk SET n=?, first_slot=?, data=? WHERE bucket=?",
+                (len(keep), keep[0].slot, encode_chunk(bucket, keep), bucket),
+            )
+        attempts = conn.execute("DELETE FROM attempts WHERE ms < ?", (limit * 1000,)).rowcount
+    try:
+        # Each step of this pragma frees one page, and it yields zero-column rows, which
+        # execute() (even with fetchall()) treats as done after the first step: only one
+        # page was ever returned. executescript() steps it to completion, in one
+        # autocommit transaction.
+        db.conn.executescript("PRAGMA incremental_vacuum;")
+        db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    except sqlite3.Error as exc:
+        raise db.wrap(exc) from exc
+    return PruneResult(deleted, max(0, size_before - db.file_size()), attempts)
