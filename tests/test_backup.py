@@ -45,7 +45,7 @@ def test_the_copy_is_one_verified_file_with_every_sample(
     conn.close()
     with Store(db_of(isolated), readonly=True) as live, Store(dest, readonly=True) as copy:
         assert list(copy.iter_rows(0, 2e9)) == list(live.iter_rows(0, 2e9))
-        assert copy.counts()["buffered"] == 5
+        assert copy.counts().buffered == 5
     assert [p.name for p in isolated.glob(".copy.db.tmp-*")] == []
 
 
@@ -114,7 +114,7 @@ def test_an_existing_file_is_kept_unless_forced(
     forced = CliRunner().invoke(app, ["backup", str(dest), "--force"])
     assert forced.exit_code == 0, forced.output
     with Store(dest, readonly=True) as copy:
-        assert copy.counts()["buffered"] == 3
+        assert copy.counts().buffered == 3
 
 
 def test_refusals_are_one_line_each(write_config: Callable[..., Path], isolated: Path) -> None:

@@ -107,3 +107,14 @@ def test_show_refusals_exit_with_one_line(
     live = CliRunner().invoke(app, ["show"])
     assert live.exit_code == 2
     assert "host: required for show" in live.stderr
+
+
+def test_an_unreachable_controller_is_one_line_and_exit_1(
+    make_sim: Callable[..., Simulator], write_config: Callable[..., Path], no_retry_waits: None
+) -> None:
+    sim = make_sim(faults={"refuse"})
+    write_config(host="127.0.0.1", port=sim.port, retries=0)
+    result = CliRunner().invoke(app, ["show", "--json"])
+    assert result.exit_code == 1
+    assert result.stdout == ""  # no half object for a script to misread
+    assert "controller not readable" in result.stderr and "Traceback" not in result.stderr

@@ -63,7 +63,7 @@ def _write_report(base: Path, dialect: str) -> Path:
     )
     start = dt.datetime(2026, 1, 14, 7, tzinfo=BERLIN)  # winter: negative outdoor temperatures
     with Store(cfg.cache_path, interval=cfg.interval_sec) as store:
-        if not store.counts()["cached"]:
+        if not store.counts().cached:
             fill(store, start, start + dt.timedelta(days=1), flush=True)
         report.run_on_demand(cfg, store, start + dt.timedelta(days=1, hours=1), True, False)
     return base / dialect / "2026-01-15_daily.csv"
