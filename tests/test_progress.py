@@ -7,10 +7,15 @@ import os
 import pty
 import subprocess
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pytest
+from typer.testing import CliRunner
+
+from luxlog.cli import app, run
 from luxlog.progress import on_terminal, progress
 from luxlog.store import Store
 from support.fill import model_rows
@@ -78,16 +83,40 @@ def test_a_weekly_report_shows_a_bar_on_a_terminal_and_none_when_piped(
     assert code == 0, err
     assert out.startswith("wrote 1 report (2026-01-12_weekly.csv)")  # stdout: the summary only
     assert "writing reports" in err
-    code, out, err = run_luxlog(*args, str(isolated / "pipe"), tty=False)
-    assert code == 0, err
-    assert out.startswith("wrote 1 report (2026-01-12_weekly.csv)")
-    assert "writing reports" not in err and "\x1b[" not in err
+    # not a terminal (CliRunner's stderr, as a pipe): the same run shows no bar
+    piped = CliRunner().invoke(app, [*args, str(isolated / "pipe")])
+    assert piped.exit_code == 0, piped.output
+    assert piped.stdout.startswith("wrote 1 report (2026-01-12_weekly.csv)")
+    assert "writing reports" not in piped.stderr and "\x1b[" not in piped.stderr
     tty_csv = (isolated / "tty" / "2026-01-12_weekly.csv").read_bytes()
     assert tty_csv == (isolated / "pipe" / "2026-01-12_weekly.csv").read_bytes()
 
 
-def test_the_demo_shows_its_fill_on_a_terminal(isolated: Path) -> None:
-    code, out, err = run_luxlog("demo", "--days", "1", "--output", str(isolated / "d"), tty=True)
+def test_the_demo_shows_its_fill_on_a_terminal(
+    isolated: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    master, slave = pty.openpty()
+    seen: list[bytes] = []
+
+    def drain() -> None:  # a full pty would block the writer
+        while True:
+            try:
+                data = os.read(master, 65536)
+            except OSError:
+                return
+            if not data:
+                return
+            seen.append(data)
+
+    reader = threading.Thread(target=drain)
+    reader.start()
+    with os.fdopen(slave, "w") as term:
+        monkeypatch.setattr(sys, "stderr", term)  # the person's terminal, in-process
+        code = run(["demo", "--days", "1", "--output", str(isolated / "d")])
+        monkeypatch.undo()
+    reader.join(timeout=5)
+    os.close(master)
+    err = b"".join(seen).decode("utf-8", "replace")
     assert code == 0, err
     assert "filling simulated days" in err and "flushing" in err
-    assert "filling simulated days" not in out
+    assert "filling simulated days" not in capsys.readouterr().out
