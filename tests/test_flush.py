@@ -201,6 +201,7 @@ def test_flush_quarantines_a_corrupt_database_with_its_wal_and_starts_a_fresh_fi
     assert Path(f"{moved[0]}-wal").read_bytes() == wal
     errors = [r for r in caplog.records if r.levelno == logging.ERROR]
     assert errors and str(moved[0]) in errors[0].getMessage()
+    assert "\n" not in errors[0].getMessage()  # quick_check's report, summed up: one line
     assert integrity(db) == "ok"
     with Store(db) as s:
         assert s.counts().buffered == 0 and s.counts().cached == 0

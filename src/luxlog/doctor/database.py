@@ -10,7 +10,7 @@ from pathlib import Path
 
 from luxlog.config import Config
 from luxlog.doctor.diagnosis import FAIL, OK, WARN, Check, _guard
-from luxlog.errors import LuxlogError
+from luxlog.errors import LuxlogError, StoreError
 from luxlog.prune import CLOCK_AHEAD_MAX_SEC, newest_slot
 from luxlog.report_files import REPORT_KINDS
 from luxlog.store import (
@@ -42,7 +42,7 @@ def check_database(cfg: Config, store: Store, quick: bool) -> Check:
             if result != "ok":
                 return Check("database", FAIL, f"{path}: integrity check failed: {result}")
         version = store.counts().schema_version
-    except sqlite3.DatabaseError as exc:
+    except (sqlite3.DatabaseError, StoreError) as exc:
         what = "unreadable" if quick else "integrity check failed"
         return Check("database", FAIL, f"{path}: {what}: {exc}")
     size = format_bytes(store.file_size())

@@ -123,7 +123,8 @@ class Store:
         return self.db.abandon(reason)
 
     def quick_check(self) -> str:
-        return self.db.quick_check()
+        with self.db.reading():
+            return self.db.quick_check()
 
     def file_size(self) -> int:
         """Bytes on disk: the database file and its -wal."""
@@ -225,7 +226,7 @@ class Store:
 
     def iter_rows(self, start: float, end: float) -> Iterator[Sample]:
         """Raw samples with ``start <= slot < end`` in slot order, cache and buffer merged."""
-        return cache.iter_rows(self.conn, int(start), int(end))
+        return self.db.read_all(cache.iter_rows(self.conn, int(start), int(end)))
 
     def query(
         self, start: dt.datetime | float, end: dt.datetime | float
@@ -242,15 +243,18 @@ class Store:
 
     def slots(self, start: float, end: float) -> list[int]:
         """The slots present in ``[start, end)`` (cache and buffer), sorted."""
-        return cache.slots(self.conn, int(start), int(end))
+        with self.db.reading():
+            return cache.slots(self.conn, int(start), int(end))
 
     def buffered(self) -> int:
         """Samples waiting in the buffer."""
-        return buffer.buffered(self.conn)
+        with self.db.reading():
+            return buffer.buffered(self.conn)
 
     def counts(self) -> Counts:
         """Sizes for summaries and ``doctor``."""
-        return cache.counts(self.conn)
+        with self.db.reading():
+            return cache.counts(self.conn)
 
     def first_slot(self) -> int | None:
         """The oldest sample's slot (cache or buffer), or None when there is none."""
@@ -260,12 +264,15 @@ class Store:
 
     def last_success(self) -> int | None:
         """Epoch seconds of the last successful poll (flushed or still buffered)."""
-        return _attempts.last_success(self.conn)
+        with self.db.reading():
+            return _attempts.last_success(self.conn)
 
     def attempts_since(self, since: float) -> list[Attempt]:
         """Every poll attempt since ``since`` (epoch s), in time order."""
-        return _attempts.attempts_since(self.conn, since)
+        with self.db.reading():
+            return _attempts.attempts_since(self.conn, since)
 
     def reports(self, kind: str | None = None) -> list[ReportRecord]:
         """The reports written (of one ``kind``, or all), by date."""
-        return ledger.reports(self.conn, kind)
+        with self.db.reading():
+            return ledger.reports(self.conn, kind)
