@@ -285,7 +285,7 @@ def test_a_calculations_block_shorter_than_any_firmware_is_refused_not_returned(
 
 
 @pytest.mark.parametrize(
-    ("cmd", "n"), [(3003, 1021), (3005, 326)], ids=["parameters", "visibilities"]
+    ("cmd", "n"), [(3003, 1021), (3005, 5)], ids=["parameters", "visibilities"]
 )
 def test_every_block_shorter_than_any_firmware_is_refused(
     scripted: Callable[..., ScriptedController], cmd: int, n: int
@@ -294,6 +294,15 @@ def test_every_block_shorter_than_any_firmware_is_refused(
     reply = cmd.to_bytes(4, "big") + n.to_bytes(4, "big") + b"\x00" * (n * size)
     with pytest.raises(PollFailed, match=f"has {n} values, fewer than any known firmware"):
         HeatPumpClient("127.0.0.1", scripted({**REPLIES, cmd: reply}).port, timeout=2).read()
+
+
+def test_a_visibilities_block_shorter_than_v3_78s_is_a_sample_not_an_error(
+    scripted: Callable[..., ScriptedController],
+) -> None:
+    # No visibility count is documented for V1.73 and earlier: only a broken block is refused.
+    reply = (3005).to_bytes(4, "big") + (200).to_bytes(4, "big") + b"\x01" * 200
+    outcome = HeatPumpClient("127.0.0.1", scripted({**REPLIES, 3005: reply}).port, timeout=2).read()
+    assert outcome.sample is not None and len(outcome.sample.visibilities) == 200
 
 
 def test_a_trickling_controller_names_the_poll_deadline_and_the_block(
