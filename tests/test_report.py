@@ -24,7 +24,7 @@ from luxlog import report, report_csv, report_files
 from luxlog.columns import Column, format_fixed, known_names, neutralise, select
 from luxlog.config import Config, load_config
 from luxlog.decode import ABSENT, field_for
-from luxlog.errors import ConfigError
+from luxlog.errors import ConfigError, WindowNotClosed
 from luxlog.sample import Sample
 from luxlog.simulator import Model
 from luxlog.store import Store, slot_of
@@ -611,7 +611,7 @@ def test_on_demand_date_alone_means_daily_and_may_be_any_weekday(cfg: Config, st
 
 
 def test_on_demand_refuses_a_window_that_has_not_closed(cfg: Config, store: Store) -> None:
-    with pytest.raises(report.WindowNotClosed, match="^the window ending 2026-11-26 closes at"):
+    with pytest.raises(WindowNotClosed, match="^the window ending 2026-11-26 closes at"):
         report.run_on_demand(cfg, store, local(2026, 11, 26, 6), True, False, dt.date(2026, 11, 26))
 
 

@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from luxlog.errors import ControllerBusy, DeviceError, ProtocolError
+from luxlog.errors import AttemptError, ControllerBusy, DeviceError, ProtocolError
 from luxlog.errors import PollFailed as PollFailed  # documented as luxlog.client.PollFailed
 from luxlog.protocol import (
     BLOCK_NAMES,
@@ -128,7 +128,7 @@ class HeatPumpClient:
         except ControllerBusy as exc:
             raise ControllerBusy(f"{self.phase}: {exc}") from exc
         except OSError as exc:
-            raise AttemptError(self.phase, exc) from exc
+            raise AttemptError(self.phase, exc, _describe(exc)) from exc
         self.phase = "storing"
         return Sample.read_at(
             self.clock(),
@@ -220,15 +220,6 @@ def client_from_config(cfg: Config, retry: RetryPolicy | None = None) -> HeatPum
         timeout=cfg.attempt_timeout,
         retry=retry or RetryPolicy.from_config(cfg),
     )
-
-
-class AttemptError(OSError):
-    """An attempt's network failure, named by the phase it happened in (retried)."""
-
-    def __init__(self, phase: str, cause: OSError) -> None:
-        super().__init__(f"{phase}: {_describe(cause)}")
-        self.phase = phase
-        self.cause = cause
 
 
 class _Resolver:

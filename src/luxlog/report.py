@@ -50,7 +50,7 @@ from zoneinfo import ZoneInfo
 
 from luxlog.columns import Column, Selection, select
 from luxlog.config import WEEKDAYS, Config
-from luxlog.errors import EXIT_USAGE, LuxlogError
+from luxlog.errors import WindowNotClosed
 from luxlog.prune import CLOCK_AHEAD_MAX_SEC, csv_cutoff, newest_slot
 from luxlog.report_csv import RenderStats, local_timestamp, window_layout, write_csv
 from luxlog.report_files import (
@@ -66,13 +66,6 @@ from luxlog.text import format_duration
 log = logging.getLogger("luxlog.report")
 
 SPAN_DAYS = {"daily": 1, "weekly": 7}
-
-
-class WindowNotClosed(LuxlogError):
-    """A window asked for by date that has not closed yet (a usage error: the command names
-    its option)."""
-
-    exit_code = EXIT_USAGE
 
 
 # ------------------------------------------------------------------------------ windows

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import BinaryIO, Generic, TypeVar
 
 from luxlog.disk import disk_full_error, is_disk_full
+from luxlog.errors import OutputDirError
 
 log = logging.getLogger("luxlog.report")
 
@@ -103,13 +104,6 @@ def atomic_write(directory: Path, name: str, produce: Callable[[BinaryIO], T]) -
         raise
     _fsync_dir(directory)
     return result
-
-
-class OutputDirError(OSError):
-    """An output directory that is not a directory: the message says which path and why."""
-
-    def __str__(self) -> str:
-        return str(self.args[0])
 
 
 def make_output_dir(directory: Path) -> None:

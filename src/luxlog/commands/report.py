@@ -13,10 +13,10 @@ import typer
 from luxlog.columns import select
 from luxlog.config import Config, load_config
 from luxlog.disk import warn_if_full
-from luxlog.errors import ConfigError, ReportError, StoreError
+from luxlog.errors import ConfigError, ReportError, StoreError, WindowNotClosed
 from luxlog.options import ConfigOption
 from luxlog.prune import csv_cutoff, newest_slot, prune_csv
-from luxlog.report import ReportRun, WindowNotClosed, run_on_demand, run_scheduled
+from luxlog.report import ReportRun, run_on_demand, run_scheduled
 from luxlog.store import Store
 
 log = logging.getLogger("luxlog.report")
