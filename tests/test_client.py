@@ -256,6 +256,16 @@ def test_an_unresolvable_host_is_named() -> None:
     assert "name resolution: cannot resolve host" in str(info.value)
 
 
+@pytest.mark.parametrize("host", ["a..b", "x" * 64 + ".local"], ids=["empty-label", "long-label"])
+def test_a_host_name_idna_refuses_is_one_device_error_not_retried(host: str) -> None:
+    client = HeatPumpClient(host, 8889, timeout=0.5, retries=3, deadline=2)
+    with pytest.raises(PollFailed) as info:
+        client.get_all_sensors()
+    assert info.value.attempts == 1
+    assert f"cannot resolve host: {host!r} is not a valid host name" in str(info.value)
+    assert "\n" not in str(info.value)
+
+
 def test_the_client_has_no_way_to_write() -> None:
     assert not [name for name in dir(HeatPumpClient) if "write" in name.lower()]
 

@@ -237,7 +237,12 @@ class _Resolver:
         self.port = port
         self._done: threading.Event | None = None
         self._found: Addresses | None = None
-        self._error: OSError | None = None
+        self._error: OSError | DeviceError | None = None
+
+    def _invalid(self, exc: UnicodeError) -> DeviceError:
+        # The IDNA codec refuses the name (an empty label, one over 63 characters) before any
+        # lookup: no retry can help, so a DeviceError (not retried), not an OSError.
+        return DeviceError(f"cannot resolve host: {self.host!r} is not a valid host name ({exc})")
 
     def _lookup(self, done: threading.Event) -> None:
         try:
@@ -245,6 +250,8 @@ class _Resolver:
             self._found = [(f, k, p, a) for f, k, p, _, a in found]
         except OSError as exc:
             self._error = exc
+        except UnicodeError as exc:
+            self._error = self._invalid(exc)
         finally:
             done.set()
 
@@ -257,6 +264,8 @@ class _Resolver:
             )
         except socket.gaierror:
             pass  # a name, not an address literal
+        except UnicodeError as exc:
+            raise self._invalid(exc) from exc
         else:
             self._found = [(f, k, p, a) for f, k, p, _, a in found]
             return self._found
