@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
+import signal
 import socket
 import threading
 import time
@@ -264,6 +266,33 @@ def test_a_host_name_idna_refuses_is_one_device_error_not_retried(host: str) -> 
     assert info.value.attempts == 1
     assert f"cannot resolve host: {host!r} is not a valid host name" in str(info.value)
     assert "\n" not in str(info.value)
+
+
+def test_a_signal_during_connect_closes_the_socket_before_it_propagates() -> None:
+    def fds() -> set[str]:
+        return set(os.listdir("/proc/self/fd"))
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    with filtered_port() as port:
+        before = fds()
+        # SIGUSR1, not SIGALRM: pytest-timeout's alarm stays armed
+        previous = signal.signal(signal.SIGUSR1, interrupt)
+        timer = threading.Timer(0.2, os.kill, (os.getpid(), signal.SIGUSR1))
+        try:
+            timer.start()
+            try:
+                HeatPumpClient("127.0.0.1", port, timeout=3, retries=0, deadline=5).read()
+            except KeyboardInterrupt:
+                # checked while the traceback still holds the frames: no reference may keep
+                # the socket open (the garbage collector would close it only later)
+                assert fds() <= before
+            else:  # pragma: no cover
+                pytest.fail("the connect was not interrupted")
+        finally:
+            timer.cancel()
+            signal.signal(signal.SIGUSR1, previous)
 
 
 def test_the_client_has_no_way_to_write() -> None:

@@ -306,6 +306,9 @@ def _connect(addresses: Addresses, deadline: float, reached: str) -> socket.sock
         except OSError as exc:
             sock.close()
             last = exc
+        except BaseException:
+            sock.close()  # a signal (Interrupted, KeyboardInterrupt) mid-connect: no leak
+            raise
     raise last
 
 
