@@ -586,6 +586,19 @@ def test_stray_temp_files_of_dead_writers_are_removed(
     assert report_files.remove_stray_temps([tmp_path / "missing"]) == []
 
 
+def test_a_stray_temp_that_cannot_be_removed_is_a_warning_not_a_failed_run(
+    cfg: Config, store: Store, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    logs = tmp_path / "logs"
+    stuck = logs / f".2026-11-20_daily.csv.tmp-{os.getpid()}"
+    stuck.mkdir(parents=True)  # unlink answers EISDIR, not FileNotFoundError
+    assert report_files.remove_stray_temps([logs]) == []
+    assert stuck.exists()
+    assert [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING] == [
+        f"cannot remove stray temp file {stuck}: Is a directory"
+    ]
+
+
 # ------------------------------------------------------------------------------ on demand
 
 

@@ -222,8 +222,13 @@ def remove_stray_temps(dirs: Iterable[Path]) -> list[Path]:
             pid = int(entry.name.rsplit("-", 1)[1])
             if _alive(pid):
                 continue
-            with contextlib.suppress(FileNotFoundError):
+            try:
                 os.unlink(entry.path)
-                removed.append(Path(entry.path))
-                log.info("removed stray temp file %s (left by a killed report run)", entry.path)
+            except FileNotFoundError:
+                continue
+            except OSError as exc:  # a clean-up: it must not stop the reports being written
+                log.warning("cannot remove stray temp file %s: %s", entry.path, exc.strerror)
+                continue
+            removed.append(Path(entry.path))
+            log.info("removed stray temp file %s (left by a killed report run)", entry.path)
     return removed

@@ -222,9 +222,22 @@ class Database:
                 _first_line(str(exc)),
                 moved,
             )
+            return self._fresh()
+
+    def _fresh(self) -> sqlite3.Connection:
+        """Connect and migrate the fresh file after a quarantine, errors in the family."""
+        try:
             conn = self._connect()
+        except sqlite3.Error as exc:
+            raise self.wrap(exc) from exc
+        try:
             migrate(conn, self.path)
-            return conn
+        except BaseException as exc:
+            conn.close()
+            if isinstance(exc, sqlite3.Error):
+                raise self.wrap(exc) from exc
+            raise
+        return conn
 
     def _access_problem(self) -> str | None:
         """Why SQLite cannot open or write the files at ``path``, in words, or None.
