@@ -500,6 +500,31 @@ def test_a_query_inside_a_write_transaction_reads_in_it(tmp_path: Path) -> None:
         assert list(store.iter_rows(0, 2**31)) == [row]
 
 
+# ------------------------------------------------------------ the -shm on a nearly full disk
+
+
+def test_on_a_nearly_full_1k_block_filesystem_the_open_shm_has_no_holes(tmp_path: Path) -> None:
+    # SQLite leaves the -shm sparse (a byte per 4 KiB page): on 1 KiB blocks a later write
+    # through its mapping into a hole needs a free block, and with none left that is SIGBUS.
+    from support.loopfs import fill as fill_fs
+    from support.loopfs import free_kib, loop_fs
+
+    with loop_fs(tmp_path) as mnt:
+        db = mnt / "luxlog.db"
+        with Store(db) as s:  # an existing database: a reopen rebuilds the -shm sparse
+            s.add(BASE, {"ID_WEB_Temperatur_TVL": 35.4})
+        with Store(db):  # plenty of space: the file other processes map is left to SQLite
+            st = os.stat(f"{db}-shm")
+            assert st.st_blocks * 512 < st.st_size
+        fill_fs(mnt, leave_kib=256)  # low (< 1 MiB) but enough for the open's preflight
+        assert free_kib(mnt) < 1024
+        with Store(db) as s:
+            st = os.stat(f"{db}-shm")
+            block = os.statvfs(mnt).f_frsize
+            assert st.st_size > 0
+            assert st.st_blocks * 512 >= -(-st.st_size // block) * block
+
+
 # ------------------------------------------------ "unable to open database file", explained
 
 

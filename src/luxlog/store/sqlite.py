@@ -11,6 +11,7 @@ that cannot be opened (the reason in words).
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import os
 import sqlite3
@@ -165,12 +166,20 @@ class Database:
         Uses SQLite's own descriptor, found in /proc/self/fd: opening and closing a second
         descriptor of the file would drop every POSIX lock this process holds on it, SQLite's
         included. Where /proc is missing this is skipped (``_preflight`` still applies).
+
+        Only when free space is low (below ``LOW_SPACE_BYTES``), the one case it protects:
+        where the filesystem cannot allocate, glibc emulates ``posix_fallocate`` by writing
+        zero bytes into the file, here one that other processes have mapped. A filesystem that
+        refuses (EOPNOTSUPP, EINVAL, ENOSYS) is skipped quietly.
         """
         shm = os.path.realpath(f"{self.path}-shm")
         try:
             st = os.stat(shm)
             if st.st_blocks * 512 >= st.st_size:
                 return  # fully allocated (the usual case with 4 KiB blocks)
+            fs = os.statvfs(shm)
+            if fs.f_bavail * fs.f_frsize >= LOW_SPACE_BYTES:
+                return  # the holes will find blocks: nothing to protect against
             fds = os.listdir("/proc/self/fd")
         except OSError:
             return
@@ -183,6 +192,8 @@ class Database:
             except OSError as exc:
                 if _is_full(exc):
                     raise self._disk_full() from exc
+                if exc.errno in (errno.EOPNOTSUPP, errno.EINVAL, errno.ENOSYS):
+                    return  # cannot reserve here: _preflight's free-space demand still holds
                 continue
             return
 
