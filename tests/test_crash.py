@@ -20,10 +20,10 @@ from pathlib import Path
 
 import pytest
 
-from helpers import stored_slot_counts
 from luxlog.sample import Sample
 from luxlog.simulator import Simulator
 from luxlog.store import FLUSH_BATCH, Store
+from support.helpers import stored_slot_counts
 from support.network import filtered_port
 
 BASE = 1_700_000_000 // 3600 * 3600

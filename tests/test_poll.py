@@ -22,7 +22,7 @@ from luxlog.poller import PollReport, poll_forever, poll_once
 from luxlog.sample import Sample
 from luxlog.simulator import Simulator
 from luxlog.store import Store
-from support.resolver import BLACKHOLE_NAME, run_with_blackhole_dns, unavailable_reason
+from support.resolver import BLACKHOLE_NAME, require_namespaces, run_with_blackhole_dns
 
 
 def db_rows(path: Path, sql: str) -> list[tuple[object, ...]]:
@@ -140,9 +140,12 @@ def test_a_short_calculations_block_is_a_recorded_failure_never_a_sample(
     assert not ok and n == 1 and error and reason in error
 
 
-needs_namespaces = pytest.mark.skipif(
-    unavailable_reason() is not None, reason=str(unavailable_reason())
-)
+@pytest.fixture
+def namespaces() -> None:
+    require_namespaces()
+
+
+needs_namespaces = pytest.mark.usefixtures("namespaces")
 
 
 @needs_namespaces

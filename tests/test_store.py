@@ -18,7 +18,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from helpers import stored_slot_counts
 from luxlog import store as store_mod
 from luxlog.codec import chunk_slots, decode_chunk, encode_chunk, pack_row
 from luxlog.decode import fields_by_name
@@ -28,6 +27,8 @@ from luxlog.sample import Sample
 from luxlog.simulator import Model
 from luxlog.store import BUCKET_SEC, SCHEMA_VERSION, Attempt, Store
 from support.fill import fill
+from support.helpers import stored_slot_counts
+from support.requires import skip_or_fail
 
 UTC = dt.UTC
 BASE = 1_700_000_000 // BUCKET_SEC * BUCKET_SEC  # an hour boundary, 2023-11-14T22:00Z
@@ -560,7 +561,7 @@ def test_a_directory_without_write_permission_is_named_with_its_owner_and_mode(
     import sys
 
     if os.geteuid() != 0 or shutil.which("setpriv") is None:
-        pytest.skip("needs root and setpriv(1) to run luxlog without CAP_DAC_OVERRIDE")
+        skip_or_fail("needs root and setpriv(1) to run luxlog without CAP_DAC_OVERRIDE")
     locked = tmp_path / "locked"
     locked.mkdir()
     db = locked / "luxlog.db"
@@ -576,7 +577,7 @@ def test_a_directory_without_write_permission_is_named_with_its_owner_and_mode(
         capture_output=True, text=True, timeout=8, check=False,
     )  # fmt: skip
     if "Operation not permitted" in done.stderr and "setpriv" in done.stderr:
-        pytest.skip(f"setpriv cannot drop capabilities here: {done.stderr.strip()}")
+        skip_or_fail(f"setpriv cannot drop capabilities here: {done.stderr.strip()}")
     assert done.returncode == 1, done.stderr
     assert "Traceback" not in done.stderr
     assert done.stderr.strip().splitlines()[-1] == (
