@@ -235,8 +235,8 @@ def test_retries_run_at_once_under_the_test_switch_or_a_policy_without_waits(
     start = time.monotonic()
     with pytest.raises(PollFailed, match="after 4 attempts"):
         client.read()
-    # with waits, back-off (1 s, 2 s, 4 s + jitter) would take 7 s or more
-    assert time.monotonic() - start < 2
+    # liveness: with waits, back-off (1 s, 2 s, 4 s + jitter) would take 7 s or more
+    assert time.monotonic() - start < 6
 
 
 def test_retries_use_backoff_and_stop_at_the_deadline(make_sim: Callable[..., Simulator]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 import sqlite3
 import subprocess
 import sys
@@ -159,15 +160,17 @@ def test_a_resolver_that_never_answers_fails_the_poll_in_time_with_one_line_and_
         "import sys; sys.argv = ['luxlog', 'poll', '--once']\nfrom luxlog.cli import main; main()",
         isolated,
     )
-    assert time.monotonic() - start < 0.5 + 2  # the bound plus two interpreter start-ups
+    # liveness only (glibc alone waits 10-34 s): the bound, start-ups and any load on top
+    assert time.monotonic() - start < 0.5 + 5
     assert result.returncode == 1, result.stderr
     assert "queries swallowed" in result.stderr and "0 queries" not in result.stderr
     lines = [line for line in result.stderr.splitlines() if line.startswith("luxlog: ")]
-    assert lines == [
-        f"luxlog: {BLACKHOLE_NAME}:8889: controller not readable after 1 attempt in 0.5 s: "
-        "name resolution: no answer within the attempt timeout of 0.5 s "
-        f"looking up {BLACKHOLE_NAME}"
-    ]
+    assert len(lines) == 1 and re.fullmatch(
+        rf"luxlog: {re.escape(BLACKHOLE_NAME)}:8889: controller not readable after 1 attempt "
+        r"in \d+\.\d s: name resolution: no answer within the attempt timeout of 0\.5 s "
+        rf"looking up {re.escape(BLACKHOLE_NAME)}",
+        lines[0],
+    ), lines
     with Store(isolated / "data" / "luxlog.db", interval=10) as store:
         (a,) = store.attempts_since(0)
         ok, n, error = a.ok, a.attempts, a.error
@@ -207,7 +210,7 @@ def test_a_poll_never_outlives_its_slot_even_with_a_long_timeout(
     start = time.monotonic()
     with pytest.raises(PollFailed):
         poll_once(short)
-    assert time.monotonic() - start < short.poll_deadline + 1
+    assert time.monotonic() - start < short.poll_deadline + 5  # liveness: a minute per read
 
 
 @pytest.mark.usefixtures("no_retry_waits")
