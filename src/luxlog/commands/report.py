@@ -15,7 +15,7 @@ from luxlog.config import Config, load_config
 from luxlog.disk import warn_if_full
 from luxlog.errors import ConfigError, ReportError, StoreError, WindowNotClosed
 from luxlog.options import ConfigOption
-from luxlog.prune import csv_cutoff, newest_slot, prune_csv
+from luxlog.prune import csv_cutoff, prune_csv
 from luxlog.report import ReportRun, run_on_demand, run_scheduled
 from luxlog.store import Store
 
@@ -127,7 +127,7 @@ def report(
             # stale temp files go right after writing. An on-demand report is never deleted
             # by the run that wrote it. "Today" is capped by the newest sample: a clock far
             # ahead cannot expire files.
-            prune_csv(cfg, now, newest=newest_slot(store))
+            prune_csv(cfg, now, newest=store.newest_slot())
     typer.echo(run.summary())
     if not run.ok:
         raise ReportError(run.failure_message())

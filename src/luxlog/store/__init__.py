@@ -262,6 +262,18 @@ class Store:
         present = [s for s in (c.first_slot, c.oldest_buffered) if s is not None]
         return min(present) if present else None
 
+    def newest_slot(self) -> int | None:
+        """The newest sample's slot (cache or buffer), or None when there is none."""
+        c = self.counts()
+        last, oldest_buffered = c.last_cached_slot, c.oldest_buffered
+        if oldest_buffered is None:
+            return last
+        # The buffer is small (flush runs every few minutes): its slots from the newest cached
+        # one on are few, and the newest of them is the newest sample.
+        lo = oldest_buffered if last is None else max(last, oldest_buffered)
+        present = self.slots(lo, 2**62)
+        return max([*present, *([int(last)] if last is not None else [])])
+
     def last_success(self) -> int | None:
         """Epoch seconds of the last successful poll (flushed or still buffered)."""
         with self.db.reading():

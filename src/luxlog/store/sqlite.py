@@ -15,7 +15,6 @@ import errno
 import logging
 import os
 import sqlite3
-import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from luxlog.disk import disk_full_error, is_disk_full, mount_point
 from luxlog.errors import CorruptError, DiskFullError, MissingDatabaseError, StoreError
 from luxlog.store.migrations import check_version, migrate
 from luxlog.store.wal import keep_damaged_wal
+from luxlog.text import file_stamp
 
 log = logging.getLogger("luxlog.store")
 
@@ -306,7 +306,7 @@ class Database:
             raise sqlite3.DatabaseError(f"database disk image is malformed: {_first_line(result)}")
 
     def _quarantine_name(self) -> Path:
-        stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+        stamp = file_stamp()
         target = self.path.with_name(f"{self.path.name}.corrupt-{stamp}")
         n = 1
         while target.exists():
