@@ -320,7 +320,7 @@ def _overwrite_pages(db: Path, pages: int = 3) -> None:
 def test_a_page_damaged_after_open_is_one_error_line_not_a_traceback(
     config: Path, isolated: Path, capsys: pytest.CaptureFixture[str], command: list[str]
 ) -> None:
-    fill(config, dt.datetime(2026, 11, 22, 7, tzinfo=BERLIN), NOW, step=60)
+    fill(config, dt.datetime(2026, 11, 23, 7, tzinfo=BERLIN), NOW, step=600)
     db = load_config(config, environ={}).cache_path
     with Store(db) as store:
         store.flush()
