@@ -20,10 +20,10 @@ from pathlib import Path
 
 import pytest
 
-from helpers import stored_slot_counts
 from luxlog.sample import Sample
 from luxlog.simulator import Simulator
 from luxlog.store import FLUSH_BATCH, Store
+from support.helpers import stored_slot_counts
 from support.network import filtered_port
 
 BASE = 1_700_000_000 // 3600 * 3600
@@ -360,7 +360,6 @@ def test_poll_once_cut_short_by_sigterm_records_the_attempt_and_its_phase(
             assert proc.poll() is None, proc.communicate()
             assert time.monotonic() < deadline, "the poll never reached the controller"
             time.sleep(0.005)
-        time.sleep(0.05)  # from socket() into connect()
         _out, err = stop(proc, signal.SIGTERM)
     assert proc.returncode == 143, err
     assert err.strip().endswith("luxlog: interrupted by SIGTERM")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 import sqlite3
 import subprocess
 import sys
@@ -22,7 +23,7 @@ from luxlog.poller import PollReport, poll_forever, poll_once
 from luxlog.sample import Sample
 from luxlog.simulator import Simulator
 from luxlog.store import Store
-from support.resolver import BLACKHOLE_NAME, run_with_blackhole_dns, unavailable_reason
+from support.resolver import BLACKHOLE_NAME, require_namespaces, run_with_blackhole_dns
 
 
 def db_rows(path: Path, sql: str) -> list[tuple[object, ...]]:
@@ -140,9 +141,12 @@ def test_a_short_calculations_block_is_a_recorded_failure_never_a_sample(
     assert not ok and n == 1 and error and reason in error
 
 
-needs_namespaces = pytest.mark.skipif(
-    unavailable_reason() is not None, reason=str(unavailable_reason())
-)
+@pytest.fixture
+def namespaces() -> None:
+    require_namespaces()
+
+
+needs_namespaces = pytest.mark.usefixtures("namespaces")
 
 
 @needs_namespaces
@@ -156,15 +160,17 @@ def test_a_resolver_that_never_answers_fails_the_poll_in_time_with_one_line_and_
         "import sys; sys.argv = ['luxlog', 'poll', '--once']\nfrom luxlog.cli import main; main()",
         isolated,
     )
-    assert time.monotonic() - start < 0.5 + 2  # the bound plus two interpreter start-ups
+    # liveness only (glibc alone waits 10-34 s): the bound, start-ups and any load on top
+    assert time.monotonic() - start < 0.5 + 5
     assert result.returncode == 1, result.stderr
     assert "queries swallowed" in result.stderr and "0 queries" not in result.stderr
     lines = [line for line in result.stderr.splitlines() if line.startswith("luxlog: ")]
-    assert lines == [
-        f"luxlog: {BLACKHOLE_NAME}:8889: controller not readable after 1 attempt in 0.5 s: "
-        "name resolution: no answer within the attempt timeout of 0.5 s "
-        f"looking up {BLACKHOLE_NAME}"
-    ]
+    assert len(lines) == 1 and re.fullmatch(
+        rf"luxlog: {re.escape(BLACKHOLE_NAME)}:8889: controller not readable after 1 attempt "
+        r"in \d+\.\d s: name resolution: no answer within the attempt timeout of 0\.5 s "
+        rf"looking up {re.escape(BLACKHOLE_NAME)}",
+        lines[0],
+    ), lines
     with Store(isolated / "data" / "luxlog.db", interval=10) as store:
         (a,) = store.attempts_since(0)
         ok, n, error = a.ok, a.attempts, a.error
@@ -204,7 +210,7 @@ def test_a_poll_never_outlives_its_slot_even_with_a_long_timeout(
     start = time.monotonic()
     with pytest.raises(PollFailed):
         poll_once(short)
-    assert time.monotonic() - start < short.poll_deadline + 1
+    assert time.monotonic() - start < short.poll_deadline + 5  # liveness: a minute per read
 
 
 @pytest.mark.usefixtures("no_retry_waits")

@@ -24,7 +24,7 @@ from luxlog import report, report_csv, report_files
 from luxlog.columns import Column, format_fixed, known_names, neutralise, select
 from luxlog.config import Config, load_config
 from luxlog.decode import ABSENT, field_for
-from luxlog.errors import ConfigError
+from luxlog.errors import ConfigError, WindowNotClosed
 from luxlog.sample import Sample
 from luxlog.simulator import Model
 from luxlog.store import Store, slot_of
@@ -592,6 +592,19 @@ def test_stray_temp_files_of_dead_writers_are_removed(
     assert report_files.remove_stray_temps([tmp_path / "missing"]) == []
 
 
+def test_a_stray_temp_that_cannot_be_removed_is_a_warning_not_a_failed_run(
+    cfg: Config, store: Store, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    logs = tmp_path / "logs"
+    stuck = logs / f".2026-11-20_daily.csv.tmp-{os.getpid()}"
+    stuck.mkdir(parents=True)  # unlink answers EISDIR, not FileNotFoundError
+    assert report_files.remove_stray_temps([logs]) == []
+    assert stuck.exists()
+    assert [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING] == [
+        f"cannot remove stray temp file {stuck}: Is a directory"
+    ]
+
+
 # ------------------------------------------------------------------------------ on demand
 
 
@@ -617,7 +630,7 @@ def test_on_demand_date_alone_means_daily_and_may_be_any_weekday(cfg: Config, st
 
 
 def test_on_demand_refuses_a_window_that_has_not_closed(cfg: Config, store: Store) -> None:
-    with pytest.raises(report.WindowNotClosed, match="^the window ending 2026-11-26 closes at"):
+    with pytest.raises(WindowNotClosed, match="^the window ending 2026-11-26 closes at"):
         report.run_on_demand(cfg, store, local(2026, 11, 26, 6), True, False, dt.date(2026, 11, 26))
 
 

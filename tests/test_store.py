@@ -18,7 +18,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from helpers import stored_slot_counts
 from luxlog import store as store_mod
 from luxlog.codec import chunk_slots, decode_chunk, encode_chunk, pack_row
 from luxlog.decode import fields_by_name
@@ -28,6 +27,8 @@ from luxlog.sample import Sample
 from luxlog.simulator import Model
 from luxlog.store import BUCKET_SEC, SCHEMA_VERSION, Attempt, Store
 from support.fill import fill
+from support.helpers import stored_slot_counts
+from support.requires import skip_or_fail
 
 UTC = dt.UTC
 BASE = 1_700_000_000 // BUCKET_SEC * BUCKET_SEC  # an hour boundary, 2023-11-14T22:00Z
@@ -500,6 +501,31 @@ def test_a_query_inside_a_write_transaction_reads_in_it(tmp_path: Path) -> None:
         assert list(store.iter_rows(0, 2**31)) == [row]
 
 
+# ------------------------------------------------------------ the -shm on a nearly full disk
+
+
+def test_on_a_nearly_full_1k_block_filesystem_the_open_shm_has_no_holes(tmp_path: Path) -> None:
+    # SQLite leaves the -shm sparse (a byte per 4 KiB page): on 1 KiB blocks a later write
+    # through its mapping into a hole needs a free block, and with none left that is SIGBUS.
+    from support.loopfs import fill as fill_fs
+    from support.loopfs import free_kib, loop_fs
+
+    with loop_fs(tmp_path) as mnt:
+        db = mnt / "luxlog.db"
+        with Store(db) as s:  # an existing database: a reopen rebuilds the -shm sparse
+            s.add(BASE, {"ID_WEB_Temperatur_TVL": 35.4})
+        with Store(db):  # plenty of space: the file other processes map is left to SQLite
+            st = os.stat(f"{db}-shm")
+            assert st.st_blocks * 512 < st.st_size
+        fill_fs(mnt, leave_kib=256)  # low (< 1 MiB) but enough for the open's preflight
+        assert free_kib(mnt) < 1024
+        with Store(db) as s:
+            st = os.stat(f"{db}-shm")
+            block = os.statvfs(mnt).f_frsize
+            assert st.st_size > 0
+            assert st.st_blocks * 512 >= -(-st.st_size // block) * block
+
+
 # ------------------------------------------------ "unable to open database file", explained
 
 
@@ -535,7 +561,7 @@ def test_a_directory_without_write_permission_is_named_with_its_owner_and_mode(
     import sys
 
     if os.geteuid() != 0 or shutil.which("setpriv") is None:
-        pytest.skip("needs root and setpriv(1) to run luxlog without CAP_DAC_OVERRIDE")
+        skip_or_fail("needs root and setpriv(1) to run luxlog without CAP_DAC_OVERRIDE")
     locked = tmp_path / "locked"
     locked.mkdir()
     db = locked / "luxlog.db"
@@ -551,7 +577,7 @@ def test_a_directory_without_write_permission_is_named_with_its_owner_and_mode(
         capture_output=True, text=True, timeout=8, check=False,
     )  # fmt: skip
     if "Operation not permitted" in done.stderr and "setpriv" in done.stderr:
-        pytest.skip(f"setpriv cannot drop capabilities here: {done.stderr.strip()}")
+        skip_or_fail(f"setpriv cannot drop capabilities here: {done.stderr.strip()}")
     assert done.returncode == 1, done.stderr
     assert "Traceback" not in done.stderr
     assert done.stderr.strip().splitlines()[-1] == (

@@ -89,7 +89,6 @@ def live(cfg: Config, everything: bool = False) -> Reading:
 
 def stored(cfg: Config, everything: bool = False) -> Reading:
     """The newest stored sample (cache or buffer), read-only; the controller is not asked."""
-    from luxlog.prune import newest_slot
     from luxlog.store import Store
 
     if not cfg.cache_path.exists():
@@ -98,7 +97,7 @@ def stored(cfg: Config, everything: bool = False) -> Reading:
             f"no database at {cfg.cache_path} yet: has 'luxlog poll' run? (check cache_path)"
         )
     with Store(cfg.cache_path, interval=cfg.interval_sec, readonly=True) as store:
-        slot = newest_slot(store)
+        slot = store.newest_slot()
         rows = [] if slot is None else list(store.iter_rows(slot, slot + 1))
     if not rows:
         raise LuxlogError(f"no sample stored in {cfg.cache_path} yet: has 'luxlog poll' run?")

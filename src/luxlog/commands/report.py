@@ -14,14 +14,13 @@ import typer
 from luxlog.columns import select
 from luxlog.config import Config, load_config
 from luxlog.disk import warn_if_full
-from luxlog.errors import ConfigError, ReportError, StoreError
+from luxlog.errors import ConfigError, ReportError, StoreError, WindowNotClosed
 from luxlog.options import ConfigOption, JsonOption
 from luxlog.progress import on_terminal, progress
-from luxlog.prune import csv_cutoff, newest_slot, prune_csv
+from luxlog.prune import csv_cutoff, prune_csv
 from luxlog.report import (
     ReportRun,
     Window,
-    WindowNotClosed,
     due_reports,
     latest_closed_date,
     latest_weekly_date,
@@ -202,5 +201,5 @@ def _write(
     # prune hook, scheduled runs only (as the original service did): expired CSVs and stale
     # temp files go right after writing. An on-demand report is never deleted by the run that
     # wrote it. "Today" is capped by the newest sample: a clock far ahead cannot expire files.
-    prune_csv(cfg, now, newest=newest_slot(store))
+    prune_csv(cfg, now, newest=store.newest_slot())
     return run

@@ -10,8 +10,8 @@ from pathlib import Path
 
 from luxlog.config import Config
 from luxlog.doctor.diagnosis import FAIL, OK, WARN, Check, _guard
-from luxlog.errors import LuxlogError
-from luxlog.prune import CLOCK_AHEAD_MAX_SEC, newest_slot
+from luxlog.errors import LuxlogError, StoreError
+from luxlog.prune import CLOCK_AHEAD_MAX_SEC
 from luxlog.report_files import REPORT_KINDS
 from luxlog.store import (
     SCHEMA_VERSION,
@@ -42,7 +42,7 @@ def check_database(cfg: Config, store: Store, quick: bool) -> Check:
             if result != "ok":
                 return Check("database", FAIL, f"{path}: integrity check failed: {result}")
         version = store.counts().schema_version
-    except sqlite3.DatabaseError as exc:
+    except (sqlite3.DatabaseError, StoreError) as exc:
         what = "unreadable" if quick else "integrity check failed"
         return Check("database", FAIL, f"{path}: {what}: {exc}")
     size = format_bytes(store.file_size())
@@ -84,7 +84,7 @@ def check_host_clock(cfg: Config, store: Store, now: float) -> Check:
     either way ``report`` holds back the windows after the data and retention counts from the
     newest sample, not the clock.
     """
-    newest = newest_slot(store)
+    newest = store.newest_slot()
     if newest is None:
         return Check("host clock", OK, f"{_utc(now)}; no samples stored yet to compare with")
     ahead = now - (newest + cfg.interval_sec)

@@ -123,7 +123,8 @@ class Store:
         return self.db.abandon(reason)
 
     def quick_check(self) -> str:
-        return self.db.quick_check()
+        with self.db.reading():
+            return self.db.quick_check()
 
     def file_size(self) -> int:
         """Bytes on disk: the database file and its -wal."""
@@ -225,7 +226,7 @@ class Store:
 
     def iter_rows(self, start: float, end: float) -> Iterator[Sample]:
         """Raw samples with ``start <= slot < end`` in slot order, cache and buffer merged."""
-        return cache.iter_rows(self.conn, int(start), int(end))
+        return self.db.read_all(cache.iter_rows(self.conn, int(start), int(end)))
 
     def query(
         self, start: dt.datetime | float, end: dt.datetime | float
@@ -242,15 +243,18 @@ class Store:
 
     def slots(self, start: float, end: float) -> list[int]:
         """The slots present in ``[start, end)`` (cache and buffer), sorted."""
-        return cache.slots(self.conn, int(start), int(end))
+        with self.db.reading():
+            return cache.slots(self.conn, int(start), int(end))
 
     def buffered(self) -> int:
         """Samples waiting in the buffer."""
-        return buffer.buffered(self.conn)
+        with self.db.reading():
+            return buffer.buffered(self.conn)
 
     def counts(self) -> Counts:
         """Sizes for summaries and ``doctor``."""
-        return cache.counts(self.conn)
+        with self.db.reading():
+            return cache.counts(self.conn)
 
     def first_slot(self) -> int | None:
         """The oldest sample's slot (cache or buffer), or None when there is none."""
@@ -258,14 +262,29 @@ class Store:
         present = [s for s in (c.first_slot, c.oldest_buffered) if s is not None]
         return min(present) if present else None
 
+    def newest_slot(self) -> int | None:
+        """The newest sample's slot (cache or buffer), or None when there is none."""
+        c = self.counts()
+        last, oldest_buffered = c.last_cached_slot, c.oldest_buffered
+        if oldest_buffered is None:
+            return last
+        # The buffer is small (flush runs every few minutes): its slots from the newest cached
+        # one on are few, and the newest of them is the newest sample.
+        lo = oldest_buffered if last is None else max(last, oldest_buffered)
+        present = self.slots(lo, 2**62)
+        return max([*present, *([int(last)] if last is not None else [])])
+
     def last_success(self) -> int | None:
         """Epoch seconds of the last successful poll (flushed or still buffered)."""
-        return _attempts.last_success(self.conn)
+        with self.db.reading():
+            return _attempts.last_success(self.conn)
 
     def attempts_since(self, since: float) -> list[Attempt]:
         """Every poll attempt since ``since`` (epoch s), in time order."""
-        return _attempts.attempts_since(self.conn, since)
+        with self.db.reading():
+            return _attempts.attempts_since(self.conn, since)
 
     def reports(self, kind: str | None = None) -> list[ReportRecord]:
         """The reports written (of one ``kind``, or all), by date."""
-        return ledger.reports(self.conn, kind)
+        with self.db.reading():
+            return ledger.reports(self.conn, kind)
