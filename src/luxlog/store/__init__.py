@@ -1,11 +1,14 @@
-"""The SQLite store: a buffer written by ``poll``, a compact cache filled by ``flush``.
+"""The store: a journal file written by ``poll``, a compact SQLite cache filled by ``flush``.
 
 ``Store`` is the small façade the README documents (``Store(path).add/query``) and the one the
 commands use; it owns the connection and the transactions, and each job lives in its module:
 
 * ``sqlite``: open, verify, quarantine, ``transaction()``, SQLite errors -> ``StoreError``s;
   ``wal``: damaged -wal detection; ``migrations``: numbered schema migrations, run on open.
-* ``buffer``: ``buffer(slot, data, base)``, one raw sample per slot as polled (keyframes).
+* ``journal``: the poll journal ``<database>.journal``, one self-checking 4 KiB record per
+  poll (a sample with its attempt, or a failed attempt), one ``fdatasync``, no SQLite.
+* ``buffer``: the SQLite ``buffer(slot, data, base)`` table: bulk loads (``add_rows``) and the
+  polls an older luxlog buffered there; ``flush`` moves them like the journal's.
 * ``cache``: ``chunk(bucket, …)``, one compact chunk per UTC hour; flush, reads, pruning.
 * ``attempts``: every poll attempt, so gaps are never silent.
 * ``ledger``: every report written (kind, date, paths, rows, expected slots, sha256).
@@ -25,7 +28,7 @@ from pathlib import Path
 from luxlog.errors import CorruptError, StoreError
 from luxlog.sample import Sample
 from luxlog.store import attempts as _attempts
-from luxlog.store import buffer, cache, ledger
+from luxlog.store import buffer, cache, journal, ledger
 from luxlog.store.attempts import Attempt
 from luxlog.store.buffer import KEYFRAME_SPAN_SEC
 from luxlog.store.cache import BUCKET_SEC, FLUSH_BATCH, Counts, FlushResult, PruneResult
@@ -61,6 +64,10 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     import sqlite3
     from contextlib import AbstractContextManager
+
+
+def _cached_part(c: Counts) -> tuple[int, int | None, int | None, int]:
+    return c.cached, c.first_slot, c.last_cached_slot, c.schema_version
 
 
 def slot_of(t: float, interval: int) -> int:
@@ -102,6 +109,7 @@ class Store:
         self.interval = interval
         self.readonly = readonly
         self.db = Database(self.path, check=check, readonly=readonly)
+        self.journal_path = journal.journal_path(self.path)
 
     @property
     def conn(self) -> sqlite3.Connection:
@@ -147,23 +155,24 @@ class Store:
         now: float | None = None,
         delta: bool = True,
     ) -> bool:
-        """Buffer one raw sample; ``attempt`` = (attempts, duration s) is recorded with it.
+        """Journal one raw sample durably; ``attempt`` = (attempts, duration s) goes with it.
 
-        With ``delta`` the sample is stored against the buffer's newest full sample when that
-        is recent and the difference small (lossless; see ``codec.pack_delta``).
-        Returns False when the slot already held a sample (the first one is kept).
+        Returns False when the slot already held a sample (the first one is kept; the attempt
+        is still recorded). ``delta`` is accepted for callers of the SQLite buffer; the
+        journal stores every sample in full, one block each.
         """
         ms = round((time.time() if now is None else now) * 1000)
-        polled = (ms, attempt[0], round(attempt[1] * 1000)) if attempt else (None, None, None)
-        with self.transaction() as conn:
-            # A slot already flushed is refused before the insert: the first sample wins.
-            stored = not cache.holds_slot(conn, row.slot) and buffer.insert(
-                conn, row, polled, delta
-            )
-            if attempt is not None and not stored:
-                # a duplicate slot: the sample is dropped, but the attempt still happened
-                _attempts.insert_attempt(conn, ms, True, attempt[0], polled[2] or 0, None)
-            return stored
+        tries, dur = (attempt[0], round(attempt[1] * 1000)) if attempt else (0, 0)
+        if cache.holds_slot(self.conn, row.slot) or buffer.holds_slot(self.conn, row.slot):
+            # A slot already flushed (or bulk-loaded) is refused: the first sample wins.
+            if attempt is not None:
+                journal.append(self.journal_path, journal.attempt_record(ms, True, tries, dur, ""))
+            return False
+        record = journal.sample_record(row, ms, tries, dur)
+        if attempt is None:
+            # Not a poll (``add``, imports): no attempt to file, only the sample.
+            record.polled_ms = record.attempts = record.duration_ms = 0
+        return journal.append(self.journal_path, record)
 
     def add_rows(self, rows: Sequence[Sample], batch: int = 2000) -> int:
         """Buffer many samples, a bounded batch per transaction (imports, demo, benchmarks).
@@ -171,10 +180,11 @@ class Store:
         Returns how many were new (a slot already buffered keeps its first sample).
         """
         added = 0
+        journaled = journal.read(self.journal_path).slots()
         for i in range(0, len(rows), batch):
             with self.transaction() as conn:
                 for row in rows[i : i + batch]:
-                    if not cache.holds_slot(conn, row.slot):
+                    if row.slot not in journaled and not cache.holds_slot(conn, row.slot):
                         added += buffer.insert(conn, row, (None, None, None), delta=False)
         return added
 
@@ -197,8 +207,8 @@ class Store:
         self, attempts: int, duration: float, error: str, now: float | None = None
     ) -> None:
         ms = round((time.time() if now is None else now) * 1000)
-        with self.transaction() as conn:
-            _attempts.insert_attempt(conn, ms, False, attempts, round(duration * 1000), error[:500])
+        record = journal.attempt_record(ms, False, attempts, round(duration * 1000), error)
+        journal.append(self.journal_path, record)
 
     def record_report(
         self, kind: str, date: str, paths: Sequence[str], rows: int, expected: int, sha256: str
@@ -215,7 +225,7 @@ class Store:
         progress: Callable[[int], None] | None = None,
     ) -> FlushResult:
         """Move buffered samples into the cache, one bounded transaction per batch."""
-        return cache.flush(self.db, batch, should_stop, progress)
+        return cache.flush(self.db, batch, should_stop, progress, self.journal_path)
 
     def prune(self, before: dt.datetime | float) -> PruneResult:
         """Delete cached samples (and attempt records) older than ``before``; never the buffer."""
@@ -225,7 +235,10 @@ class Store:
 
     def iter_rows(self, start: float, end: float) -> Iterator[Sample]:
         """Raw samples with ``start <= slot < end`` in slot order, cache and buffer merged."""
-        return cache.iter_rows(self.conn, int(start), int(end))
+        lo, hi = int(start), int(end)
+        found = self._journal().samples()
+        journaled = [found[s].sample() for s in sorted(found) if lo <= s < hi]
+        return cache.iter_rows(self.conn, lo, hi, journaled)
 
     def query(
         self, start: dt.datetime | float, end: dt.datetime | float
@@ -242,15 +255,23 @@ class Store:
 
     def slots(self, start: float, end: float) -> list[int]:
         """The slots present in ``[start, end)`` (cache and buffer), sorted."""
-        return cache.slots(self.conn, int(start), int(end))
+        return cache.slots(self.conn, int(start), int(end), self._journal().slots())
+
+    def _journal(self) -> journal.Scan:
+        return journal.read(self.journal_path)
 
     def buffered(self) -> int:
-        """Samples waiting in the buffer."""
-        return buffer.buffered(self.conn)
+        """Samples waiting in the buffer (journal and table)."""
+        return buffer.buffered(self.conn) + len(self._journal().slots())
 
     def counts(self) -> Counts:
         """Sizes for summaries and ``doctor``."""
-        return cache.counts(self.conn)
+        c = cache.counts(self.conn)
+        slots = self._journal().slots()
+        if not slots:
+            return c
+        oldest = min(slots) if c.oldest_buffered is None else min(c.oldest_buffered, *slots)
+        return Counts(c.buffered + len(slots), oldest, *_cached_part(c))
 
     def first_slot(self) -> int | None:
         """The oldest sample's slot (cache or buffer), or None when there is none."""
@@ -260,11 +281,24 @@ class Store:
 
     def last_success(self) -> int | None:
         """Epoch seconds of the last successful poll (flushed or still buffered)."""
-        return _attempts.last_success(self.conn)
+        logged = _attempts.last_success(self.conn)
+        journaled = [r.polled_ms // 1000 for r in self._journal().records if r.ok and r.has_attempt]
+        return max([*journaled, logged] if logged is not None else journaled, default=None)
 
     def attempts_since(self, since: float) -> list[Attempt]:
         """Every poll attempt since ``since`` (epoch s), in time order."""
-        return _attempts.attempts_since(self.conn, since)
+        lo = int(since * 1000)
+        journaled = [
+            Attempt(r.polled_ms // 1000, r.ok, r.attempts, r.duration_ms, r.error)
+            for r in sorted(self._journal().records, key=lambda r: r.polled_ms)
+            if r.has_attempt and r.polled_ms >= lo
+        ]
+        logged = _attempts.attempts_since(self.conn, since)
+        if not journaled:
+            return logged
+        # A flush killed between its commit and the journal's reset leaves attempts in both.
+        filed = set(logged)
+        return sorted(logged + [a for a in journaled if a not in filed], key=lambda a: a.at)
 
     def reports(self, kind: str | None = None) -> list[ReportRecord]:
         """The reports written (of one ``kind``, or all), by date."""
