@@ -177,9 +177,7 @@ def bench_blockdev(
         try:
             with ext4_loop(Path(tmp)) as (mnt, dev):
                 for name, src in trees.items():
-                    results[name] = run_variant(
-                        mnt, dev, src, name, host, port, polls, flush_every
-                    )
+                    results[name] = run_variant(mnt, dev, src, name, host, port, polls, flush_every)
         except subprocess.CalledProcessError as exc:
             return f"loop device unavailable: {(exc.stderr or '').strip() or exc}"
     return results

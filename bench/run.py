@@ -740,7 +740,9 @@ def _today_tree(work: Path) -> Path | None:
         return None
 
 
-def blockdev_figures(polls: int, flush_every: int = 10, baseline: str | None = None) -> list[Figure]:
+def blockdev_figures(
+    polls: int, flush_every: int = 10, baseline: str | None = None
+) -> list[Figure]:
     """Writes at the block device per poll and fsyncs, today's code and this one side by side."""
     from blockdev import BASELINE, bench_blockdev
 

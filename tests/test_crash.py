@@ -102,8 +102,11 @@ def synthetic_row(slot: int, n_params: int = 200, n_calcs: int = 260) -> Sample:
 
 # -------------------------------------------------------------------------------- kill -9
 
+
 def journal_row(slot: int) -> Sample:
-    return Sample(slot, 0, tuple(range(300)), tuple((slot // 30 + i) % 97 for i in range(120)), (1,))
+    return Sample(
+        slot, 0, tuple(range(300)), tuple((slot // 30 + i) % 97 for i in range(120)), (1,)
+    )
 
 
 def killed_at_random(rng: random.Random, work: Callable[[int], None]) -> list[int]:
@@ -151,7 +154,9 @@ def test_every_acknowledged_poll_survives_kill_9_at_random_instants_exactly_once
     def poll(ack: int) -> None:  # the poll path: one journal record, then the acknowledgement
         for k in range(1000):
             row = journal_row(slot + 30 * k)
-            journal.append(journal.journal_path(path), journal.sample_record(row, row.slot * 1000, 1, 50))
+            journal.append(
+                journal.journal_path(path), journal.sample_record(row, row.slot * 1000, 1, 50)
+            )
             os.write(ack, f"{row.slot}\n".encode())
 
     for _ in range(30):
@@ -188,7 +193,9 @@ def test_every_acknowledged_poll_survives_flush_killed_at_random_instants_exactl
     for _ in range(30):
         rows = [journal_row(slot + 30 * k) for k in range(rng.randint(1, 8))]
         for row in rows:  # polls between the flushes, each acknowledged once durable
-            journal.append(journal.journal_path(path), journal.sample_record(row, row.slot * 1000, 1, 50))
+            journal.append(
+                journal.journal_path(path), journal.sample_record(row, row.slot * 1000, 1, 50)
+            )
         acked.update(r.slot for r in rows)
         slot += 30 * len(rows)
         killed_at_random(rng, flush)

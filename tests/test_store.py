@@ -27,9 +27,8 @@ from luxlog.disk import disk_full_error
 from luxlog.errors import DiskFullError, MissingDatabaseError, StoreError
 from luxlog.sample import Sample
 from luxlog.simulator import Model
-from luxlog.store import BUCKET_SEC, SCHEMA_VERSION, Attempt, Store
+from luxlog.store import BUCKET_SEC, SCHEMA_VERSION, Attempt, Store, journal
 from luxlog.store import buffer as buffer_mod
-from luxlog.store import journal
 from support.fill import fill
 
 UTC = dt.UTC
@@ -50,7 +49,9 @@ def fresh_store(**kwargs: object) -> Iterator[Store]:
         yield s
 
 
-def legacy_buffer(store: Store, rows: list[Sample], attempt: tuple[int, float] | None = None) -> None:
+def legacy_buffer(
+    store: Store, rows: list[Sample], attempt: tuple[int, float] | None = None
+) -> None:
     """Buffer ``rows`` as luxlog did before the journal: today's ``buffer.insert`` (keyframes
     and deltas, the attempt in the row), one transaction per poll, as its ``add_row`` did."""
     for row in rows:

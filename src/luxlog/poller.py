@@ -71,7 +71,9 @@ def _journal(cfg: Config) -> str:
 def _record_failure(cfg: Config, attempts: int, duration: float, error: str, now: float) -> None:
     from luxlog.store import journal
 
-    record = journal.attempt_record(round(now * 1000), False, attempts, round(duration * 1000), error)
+    record = journal.attempt_record(
+        round(now * 1000), False, attempts, round(duration * 1000), error
+    )
     journal.append(_journal(cfg), record)
 
 

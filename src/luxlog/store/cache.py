@@ -313,9 +313,7 @@ def iter_rows(
     yield from buffered[b:]
 
 
-def slots(
-    conn: sqlite3.Connection, lo: int, hi: int, journaled: Iterable[int] = ()
-) -> list[int]:
+def slots(conn: sqlite3.Connection, lo: int, hi: int, journaled: Iterable[int] = ()) -> list[int]:
     """The slots present in ``[lo, hi)`` (cache, buffer table, ``journaled``), sorted."""
     present: set[int] = {s for s in journaled if lo <= s < hi}
     for bucket, blob in conn.execute(

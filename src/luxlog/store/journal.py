@@ -58,7 +58,7 @@ def journal_path(database: str | os.PathLike[str]) -> str:
 class Record:
     """One record: a sample (``sample`` set, ok) or an attempt alone (ok or its ``error``)."""
 
-    __slots__ = ("attempts", "block", "blob", "duration_ms", "kind", "ok", "polled_ms", "slot")
+    __slots__ = ("attempts", "blob", "block", "duration_ms", "kind", "ok", "polled_ms", "slot")
 
     def __init__(
         self,
@@ -264,9 +264,7 @@ def append(path: str, record: Record, lock_seconds: float = POLL_LOCK_SEC) -> bo
         found = scan(_read_all(fd))
         report_damage(path, found.damage)
         stored = True
-        if record.kind == SAMPLE and (
-            record.slot in found.slots() or record.slot == found.moved()
-        ):
+        if record.kind == SAMPLE and (record.slot in found.slots() or record.slot == found.moved()):
             if not record.has_attempt:
                 return False
             stored = False
