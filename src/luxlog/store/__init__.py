@@ -19,23 +19,75 @@ interval``, and reads return the slot time.
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from pathlib import Path
 
 from luxlog.errors import CorruptError, StoreError
 from luxlog.sample import Sample
-from luxlog.store import attempts as _attempts
-from luxlog.store import buffer, cache, journal, ledger
-from luxlog.store.attempts import Attempt
-from luxlog.store.buffer import KEYFRAME_SPAN_SEC
-from luxlog.store.cache import BUCKET_SEC, FLUSH_BATCH, Counts, FlushResult, PruneResult
-from luxlog.store.ledger import ReportRecord
-from luxlog.store.migrations import MIGRATIONS, SCHEMA_VERSION
-from luxlog.store.sqlite import Database
-from luxlog.store.wal import WalDamage, damaged_wal_copies, scan_wal, wal_damage
+from luxlog.store import journal
+
+# A poll imports this package for ``journal`` alone and must not pay for sqlite3, datetime,
+# pathlib or dataclasses (~10 ms of a cron-fired process): the SQLite side is imported by the
+# first ``Store`` (``_load``) or the first of its names asked for (``__getattr__``).
+# `typing` costs ~5 ms per process on the poll path; annotations are strings here.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import datetime as dt
+    import sqlite3
+    from collections.abc import Callable, Iterator, Mapping, Sequence
+    from contextlib import AbstractContextManager
+    from pathlib import Path
+
+    from luxlog.store import attempts as _attempts
+    from luxlog.store import buffer, cache, ledger
+    from luxlog.store.attempts import Attempt
+    from luxlog.store.buffer import KEYFRAME_SPAN_SEC
+    from luxlog.store.cache import BUCKET_SEC, FLUSH_BATCH, Counts, FlushResult, PruneResult
+    from luxlog.store.ledger import ReportRecord
+    from luxlog.store.migrations import MIGRATIONS, SCHEMA_VERSION
+    from luxlog.store.sqlite import Database
+    from luxlog.store.wal import WalDamage, damaged_wal_copies, scan_wal, wal_damage
+
+_LAZY = {
+    "Attempt": "luxlog.store.attempts",
+    "KEYFRAME_SPAN_SEC": "luxlog.store.buffer",
+    "BUCKET_SEC": "luxlog.store.cache",
+    "FLUSH_BATCH": "luxlog.store.cache",
+    "Counts": "luxlog.store.cache",
+    "FlushResult": "luxlog.store.cache",
+    "PruneResult": "luxlog.store.cache",
+    "ReportRecord": "luxlog.store.ledger",
+    "MIGRATIONS": "luxlog.store.migrations",
+    "SCHEMA_VERSION": "luxlog.store.migrations",
+    "Database": "luxlog.store.sqlite",
+    "WalDamage": "luxlog.store.wal",
+    "damaged_wal_copies": "luxlog.store.wal",
+    "scan_wal": "luxlog.store.wal",
+    "wal_damage": "luxlog.store.wal",
+}
+
+
+def _load() -> None:
+    """Bind the SQLite side into this module's namespace (once), for ``Store``'s methods."""
+    if "cache" in globals():
+        return
+    import datetime
+    import importlib
+    import pathlib
+
+    from luxlog.store import attempts, buffer, cache, ledger
+
+    names = {name: getattr(importlib.import_module(m), name) for name, m in _LAZY.items()}
+    globals().update(names, dt=datetime, Path=pathlib.Path, _attempts=attempts, buffer=buffer)
+    globals().update(cache=cache, ledger=ledger)
+
+
+def __getattr__(name: str) -> object:
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    _load()
+    return globals()[name]
+
 
 __all__ = [
     "BUCKET_SEC",
@@ -59,13 +111,6 @@ __all__ = [
     "wal_damage",
 ]
 
-# `typing` costs ~5 ms per process on the poll path; annotations are strings here.
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    import sqlite3
-    from contextlib import AbstractContextManager
-
-
 def _cached_part(c: Counts) -> tuple[int, int | None, int | None, int]:
     return c.cached, c.first_slot, c.last_cached_slot, c.schema_version
 
@@ -82,6 +127,7 @@ def slot_at_or_after(t: float, interval: int) -> int:
 
 def to_epoch(value: dt.datetime | float | int, what: str = "timestamp") -> float:
     """Aware datetime or epoch seconds -> epoch seconds; naive datetimes are refused."""
+    import datetime as dt
     if isinstance(value, dt.datetime):
         if value.tzinfo is None or value.utcoffset() is None:
             raise ValueError(
@@ -105,6 +151,7 @@ class Store:
         check: bool = False,
         readonly: bool = False,
     ) -> None:
+        _load()
         self.path = Path(path)
         self.interval = interval
         self.readonly = readonly
@@ -220,12 +267,13 @@ class Store:
 
     def flush(
         self,
-        batch: int = FLUSH_BATCH,
+        batch: int | None = None,
         should_stop: Callable[[], bool] | None = None,
         progress: Callable[[int], None] | None = None,
     ) -> FlushResult:
         """Move buffered samples into the cache, one bounded transaction per batch."""
-        return cache.flush(self.db, batch, should_stop, progress, self.journal_path)
+        size = FLUSH_BATCH if batch is None else batch  # FLUSH_BATCH: imported by _load
+        return cache.flush(self.db, size, should_stop, progress, self.journal_path)
 
     def prune(self, before: dt.datetime | float) -> PruneResult:
         """Delete cached samples (and attempt records) older than ``before``; never the buffer."""
