@@ -273,7 +273,8 @@ def test_a_corrupt_database_is_kept_byte_exact_by_flush_and_polling_goes_on(
 ) -> None:
     path = isolated / "data" / "luxlog.db"
     runner = CliRunner()
-    assert runner.invoke(app, ["poll", "--once"]).exit_code == 0
+    with time_machine.travel(1_764_144_005, tick=True):  # slot 1_764_144_000
+        assert runner.invoke(app, ["poll", "--once"]).exit_code == 0
     assert runner.invoke(app, ["flush"]).exit_code == 0
     conn = sqlite3.connect(path)
     (root,) = conn.execute("SELECT rootpage FROM sqlite_master WHERE name = 'chunk'").fetchone()
@@ -291,7 +292,8 @@ def test_a_corrupt_database_is_kept_byte_exact_by_flush_and_polling_goes_on(
         f.seek((root - 1) * page_size)
         f.write(b"\xa5" * page_size)
     damaged, damaged_wal = path.read_bytes(), wal.read_bytes()
-    result = runner.invoke(app, ["poll", "--once"], env={"LUXLOG_INTERVAL_SEC": "60"})
+    with time_machine.travel(1_764_144_125, tick=True):  # another slot: 1_764_144_120
+        result = runner.invoke(app, ["poll", "--once"], env={"LUXLOG_INTERVAL_SEC": "60"})
     assert result.exit_code == 0, result.output  # the poll never opens the database
     assert (path.read_bytes(), wal.read_bytes()) == (damaged, damaged_wal)
     result = runner.invoke(app, ["flush"], env={"LUXLOG_INTERVAL_SEC": "60"})
@@ -377,8 +379,8 @@ NEVER_ON_THE_POLL_PATH = {
 def test_a_poll_imports_exactly_the_pinned_modules_and_none_of_the_heavy_ones(
     sim: Simulator, isolated: Path
 ) -> None:
-    env = {
-        **os.environ,
+    env = {  # without pytest-cov's variables: coverage itself imports sqlite3 in children
+        **{k: v for k, v in os.environ.items() if not k.startswith(("COV_CORE", "COVERAGE"))},
         "LUXLOG_HOST": "127.0.0.1",
         "LUXLOG_PORT": str(sim.port),
         "LUXLOG_CACHE_PATH": str(isolated / "data" / "luxlog.db"),

@@ -46,6 +46,7 @@ def fresh_store(**kwargs: object) -> Iterator[Store]:
     """A store in its own temporary directory (hypothesis runs many examples per test)."""
     with tempfile.TemporaryDirectory() as tmp, Store(Path(tmp) / "t.db", **kwargs) as s:  # type: ignore[arg-type]
         s.conn.execute("PRAGMA synchronous=OFF")  # examples check logic, not durability: no fsyncs
+        s.journal_sync = False
         yield s
 
 
@@ -251,6 +252,7 @@ def test_a_query_for_one_day_reads_only_that_days_chunks_by_primary_key(tmp_path
     days = 10
     with Store(tmp_path / "t.db") as s:
         s.conn.execute("PRAGMA synchronous=OFF")  # test set-up speed only
+        s.journal_sync = False
         model = Model("v3.78")
         for day in range(days):
             for hour in range(24):
