@@ -125,6 +125,8 @@ def _flush_batch(conn: sqlite3.Connection, batch: int) -> tuple[int, int]:
     for bucket, new in by_bucket.items():
         _added, same, different = _merge_chunk(conn, bucket, new)
         dups += same + different
+    # Anything derived per batch (a per-day summary) belongs here and in ``_file_records``: in
+    # the batch's transaction, after the chunks are merged (both see ``by_bucket``).
     first, last = rows[0][0], rows[-1][0]
     rebase(conn, last, {sample.slot: sample for sample in samples})
     conn.execute("DELETE FROM buffer WHERE slot BETWEEN ? AND ?", (first, last))
@@ -218,6 +220,7 @@ def _file_records(conn: sqlite3.Connection, records: list[journal.Record]) -> tu
         a, _same, different = _merge_chunk(conn, bucket, new)
         added += a
         dups += different
+    # the per-batch hook's second place (see ``_flush_batch``)
     return added, dups
 
 
