@@ -476,3 +476,33 @@ def test_a_nearly_full_1k_block_filesystem_fails_with_the_disk_full_line_not_sig
         else:
             assert not db.exists() or integrity(db) == "ok"
         assert len(journal.read(journal.journal_path(db)).slots()) == 1  # the poll's sample
+
+
+def test_flush_checks_the_database_once_a_day_and_a_due_check_still_quarantines_damage(
+    capsys: pytest.CaptureFixture[str], write_config: Callable[..., Path], db: Path
+) -> None:
+    write_config()
+    fill(db, BASE, n=20, flush=True)
+    assert cli(capsys, "flush")[0] == 0  # never checked: checks, and remembers when
+    stamp = Path(f"{db}.checked")
+    assert stamp.exists()
+    conn = sqlite3.connect(db)
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    (root,) = conn.execute("SELECT rootpage FROM sqlite_master WHERE name = 'reports'").fetchone()
+    page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+    conn.close()
+    with db.open("r+b") as f:  # a page flush never reads: only quick_check sees it
+        f.seek((root - 1) * page_size)
+        f.write(b"\xa5" * page_size)
+    damaged = db.read_bytes()
+
+    assert cli(capsys, "flush")[0] == 0  # checked less than a day ago: not again
+    assert db.read_bytes() == damaged and not list(db.parent.glob("*.corrupt-*"))
+
+    day_ago = time.time() - 86_400 - 1
+    os.utime(stamp, (day_ago, day_ago))
+    code, _out, err = cli(capsys, "flush")
+    assert code == 0, err
+    (kept,) = [p for p in db.parent.glob("luxlog.db.corrupt-*") if p.name.endswith("Z")]
+    assert kept.read_bytes() == damaged
+    assert integrity(db) == "ok"

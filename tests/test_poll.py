@@ -298,7 +298,8 @@ def test_a_corrupt_database_is_kept_byte_exact_by_flush_and_polling_goes_on(
     assert (path.read_bytes(), wal.read_bytes()) == (damaged, damaged_wal)
     result = runner.invoke(app, ["flush"], env={"LUXLOG_INTERVAL_SEC": "60"})
     assert result.exit_code == 0, result.output
-    assert "failed its integrity check" in result.stderr and "moved aside to" in result.stderr
+    # found by the flush's own reads (the full check runs once a day), kept as it was
+    assert "is corrupt" in result.stderr and "moved aside to" in result.stderr
     (kept,) = [p for p in path.parent.iterdir() if p.name.endswith("Z")]
     assert ".corrupt-" in kept.name
     # nothing checkpointed into the damaged file, nothing lost from its -wal

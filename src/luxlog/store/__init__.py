@@ -112,6 +112,42 @@ __all__ = [
 ]
 
 
+# ``check`` (flush opens with it) runs ``PRAGMA quick_check`` at most this often: it reads the
+# whole file, and flush runs every few minutes, to find damage that is rare. A database found
+# damaged by any later read still fails that command; ``doctor`` checks on its own.
+CHECK_EVERY_SEC = 86_400
+
+
+def _check_due(path: Path) -> bool:
+    """Whether ``quick_check`` is due: never checked, or last checked a day ago (or "later")."""
+    try:
+        checked = os.stat(f"{path}.checked").st_mtime
+    except OSError:
+        return True
+    now = time.time()
+    return not 0 <= now - checked < CHECK_EVERY_SEC
+
+
+def _checked(path: Path) -> None:
+    """Remember the check (the stamp's mtime; one inode update a day, no data)."""
+    stamp = f"{path}.checked"
+    try:
+        os.close(os.open(stamp, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o644))
+        os.utime(stamp)
+    except OSError:
+        pass  # no stamp: the next open checks again, which is only slower
+
+
+def _log_abandoned(exc: CorruptError, moved: Path | None) -> None:
+    import logging
+
+    log = logging.getLogger("luxlog.store")
+    if moved is None:
+        log.error("%s; another process already moved it aside, continuing in the new file", exc)
+    else:
+        log.error("%s; moved aside to %s, recording continues in a fresh file", exc, moved)
+
+
 def _cached_part(c: Counts) -> tuple[int, int | None, int | None, int]:
     return c.cached, c.first_slot, c.last_cached_slot, c.schema_version
 
@@ -166,7 +202,10 @@ class Store:
             # cache stands in, so readers (doctor, report) see the journal's samples.
             self.db = Database(Path(":memory:"))
         else:
-            self.db = Database(self.path, check=check, readonly=readonly)
+            due = check and not readonly and _check_due(self.path)
+            self.db = Database(self.path, check=due, readonly=readonly)
+            if due:
+                _checked(self.path)
 
     @property
     def conn(self) -> sqlite3.Connection:
@@ -284,7 +323,15 @@ class Store:
     ) -> FlushResult:
         """Move buffered samples into the cache, one bounded transaction per batch."""
         size = FLUSH_BATCH if batch is None else batch  # FLUSH_BATCH: imported by _load
-        return cache.flush(self.db, size, should_stop, progress, self.journal_path)
+        try:
+            return cache.flush(self.db, size, should_stop, progress, self.journal_path)
+        except CorruptError as exc:
+            # Found damaged mid-way (the full check runs once a day): keep the file as it is,
+            # and file the journal, which a failed flush never resets, into a fresh one.
+            moved = self.db.abandon(str(exc))
+            _log_abandoned(exc, moved)
+            self.db = Database(self.path)
+            return cache.flush(self.db, size, should_stop, progress, self.journal_path)
 
     def prune(self, before: dt.datetime | float) -> PruneResult:
         """Delete cached samples (and attempt records) older than ``before``; never the buffer."""
