@@ -26,6 +26,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 BASELINE = "174e71f"  # main before issue 12: the SQLite buffer
 ROOT = Path(__file__).resolve().parent.parent
@@ -181,3 +182,49 @@ def bench_blockdev(
         except subprocess.CalledProcessError as exc:
             return f"loop device unavailable: {(exc.stderr or '').strip() or exc}"
     return results
+
+
+def today_tree(work: Path) -> Path | None:
+    """The source tree before issue 12 (git archive of ``BASELINE``), or None."""
+    try:
+        return source_tree(work, BASELINE)
+    except (OSError, subprocess.CalledProcessError) as exc:
+        print(f"  today's code ({BASELINE}) unavailable: {exc}", file=sys.stderr)
+        return None
+
+
+def blockdev_figures(
+    figure: Any, polls: int, flush_every: int = 10, baseline: str | None = None
+) -> list[Any]:
+    """The bench's rows (``figure``: run.py's Figure): writes per poll and fsyncs, side by side."""
+    found = bench_blockdev(polls, flush_every, baseline or BASELINE)
+    if isinstance(found, str):
+        return [figure("device writes per poll --once (loop ext4)", f"not measured: {found}",
+                       "≤ 20 KiB", None, {"reason": found})]  # fmt: skip
+    new, old = found["new"], found.get("today", {})
+
+    def was(key: str, scale: float = KIB, unit: str = " KiB") -> str:
+        return f" (today: {old[key] / scale:.1f}{unit})" if key in old else ""
+
+    return [
+        figure(
+            "device writes per `poll --once` (loop ext4: data + ext4 journal + metadata)",
+            f"{new['poll_median'] / KIB:.1f} KiB{was('poll_median')}",
+            "≤ 20 KiB",
+            new["poll_median"] <= 20 * KIB,
+            found,  # type: ignore[arg-type]
+        ),
+        figure(
+            f"device writes per poll incl. its share of a flush every {flush_every}",
+            f"{new['per_poll_with_flush'] / KIB:.1f} KiB{was('per_poll_with_flush')}; "
+            f"one flush {new['flush_median'] / KIB:.0f} KiB{was('flush_median')}",
+            "(informational)",
+            None,
+        ),
+        figure(
+            "fsyncs per poll (strace)",
+            f"{new['fsyncs']:.0f}" + (f" (today: {old['fsyncs']:.0f})" if "fsyncs" in old else ""),
+            "1",
+            new["fsyncs"] == 1,
+        ),
+    ]

@@ -55,6 +55,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/blockdev.py
+from blockdev import blockdev_figures, today_tree
 
 BENCH_DIR = Path(__file__).resolve().parent
 CACHE_DIR = BENCH_DIR / ".cache"
@@ -421,6 +422,12 @@ def bench_poll(repeats: int, work: Path, today: Path | None = None) -> list[Figu
                 olds.append(check(run_child(poll, old_env, work), "today's luxlog poll --once"))
         flush = check(run_child([*luxlog_cmd(), "flush"], env, work), "luxlog flush")
 
+    return _poll_figures(polls, refs, olds, flush, grown, repeats)
+
+
+def _poll_figures(
+    polls: list[Child], refs: list[Child], olds: list[Child], flush: Child, grown: int, repeats: int
+) -> list[Figure]:
     cpu_p, cpu_r = median([c.cpu for c in polls]), median([c.cpu for c in refs])
     rss_p, rss_r = median([c.maxrss_kib for c in polls]), median([c.maxrss_kib for c in refs])
     was_cpu = f"; today {median([c.cpu for c in olds]) / cpu_r:.2f}×" if olds else ""
@@ -698,9 +705,9 @@ def _run_steps(full: bool, quick: bool, n: int, reps: int, week: int, scale: flo
     figures: list[Figure] = []
     with tempfile.TemporaryDirectory(prefix="luxlog-bench-") as tmp:
         work = Path(tmp)
-        today = _today_tree(work)
+        today = today_tree(work)
         steps: list[tuple[str, Callable[[], list[Figure]]]] = [
-            ("block device", lambda: blockdev_figures(10 if quick else 30)),
+            ("block device", lambda: blockdev_figures(Figure, 10 if quick else 30)),
             ("poll", lambda: bench_poll(n, work, today)),
             ("cycle", lambda: bench_cycle(work, 20 if quick else 60)),
             ("storage", lambda: bench_storage(work, week, 1 if not quick else 4)),
@@ -727,56 +734,6 @@ def _run_steps(full: bool, quick: bool, n: int, reps: int, week: int, scale: flo
                 )
             )
     return figures
-
-
-def _today_tree(work: Path) -> Path | None:
-    """The source tree before issue 12 (git archive of ``blockdev.BASELINE``), or None."""
-    from blockdev import BASELINE, source_tree
-
-    try:
-        return source_tree(work, BASELINE)
-    except (OSError, subprocess.CalledProcessError) as exc:
-        print(f"  today's code ({BASELINE}) unavailable: {exc}", file=sys.stderr)
-        return None
-
-
-def blockdev_figures(
-    polls: int, flush_every: int = 10, baseline: str | None = None
-) -> list[Figure]:
-    """Writes at the block device per poll and fsyncs, today's code and this one side by side."""
-    from blockdev import BASELINE, bench_blockdev
-
-    found = bench_blockdev(polls, flush_every, baseline or BASELINE)
-    if isinstance(found, str):
-        return [Figure("device writes per poll --once (loop ext4)", f"not measured: {found}",
-                       "≤ 20 KiB", None, {"reason": found})]  # fmt: skip
-    new, old = found["new"], found.get("today", {})
-
-    def was(key: str, scale: float = KIB, unit: str = " KiB") -> str:
-        return f" (today: {old[key] / scale:.1f}{unit})" if key in old else ""
-
-    return [
-        Figure(
-            "device writes per `poll --once` (loop ext4: data + ext4 journal + metadata)",
-            f"{new['poll_median'] / KIB:.1f} KiB{was('poll_median')}",
-            "≤ 20 KiB",
-            new["poll_median"] <= 20 * KIB,
-            found,  # type: ignore[arg-type]
-        ),
-        Figure(
-            f"device writes per poll incl. its share of a flush every {flush_every}",
-            f"{new['per_poll_with_flush'] / KIB:.1f} KiB{was('per_poll_with_flush')}; "
-            f"one flush {new['flush_median'] / KIB:.0f} KiB{was('flush_median')}",
-            "(informational)",
-            None,
-        ),
-        Figure(
-            "fsyncs per poll (strace)",
-            f"{new['fsyncs']:.0f}" + (f" (today: {old['fsyncs']:.0f})" if "fsyncs" in old else ""),
-            "1",
-            new["fsyncs"] == 1,
-        ),
-    ]
 
 
 def run(full: bool = False, out: Path = RESULTS, scale: float = 1.0) -> list[Figure]:

@@ -70,7 +70,7 @@ def test_bench_year_query_figure_on_a_few_samples(bench: ModuleType, tmp_path: P
 
 
 def test_bench_block_device_figures_on_two_polls(bench: ModuleType) -> None:
-    figures = bench.blockdev_figures(2, flush_every=2)
+    figures = bench.blockdev_figures(bench.Figure, 2, flush_every=2)
     if figures[0].value.startswith("not measured"):
         pytest.skip(figures[0].value)
     check_figures(bench, figures, 3)

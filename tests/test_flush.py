@@ -265,30 +265,6 @@ def _fill_up(directory: Path) -> Path:
     return filler
 
 
-def test_a_poll_on_a_full_disk_still_records_into_the_preallocated_journal(
-    capsys: pytest.CaptureFixture[str],
-    sim: Simulator,
-    write_config: Callable[..., Path],
-    small_fs: Path,
-) -> None:
-    db = small_fs / "luxlog.db"
-    write_config(host="127.0.0.1", port=sim.port, cache_path=str(db))
-    with Store(db) as s:
-        fill(s, BASE, n=40, flush=True)
-        fill(s, BASE + 3600, n=40)  # in the journal: it is preallocated beyond them
-    filler = _fill_up(small_fs)
-
-    code, out, err = cli(capsys, "poll", "--once")
-
-    assert code == 0, err
-    assert out.startswith("stored sample")
-    assert "Traceback" not in err
-    filler.unlink()
-    assert cli(capsys, "flush")[0] == 0
-    counts = stored_slot_counts(db)
-    assert all(n == 1 for n in counts.values()) and len(counts) == 81
-
-
 @pytest.mark.parametrize("command", [["flush"]])
 def test_a_full_disk_fails_with_a_clear_message_keeps_the_data_and_the_next_run_succeeds(
     capsys: pytest.CaptureFixture[str],

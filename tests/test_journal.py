@@ -8,12 +8,15 @@ from __future__ import annotations
 import logging
 import os
 import sqlite3
+import subprocess
+import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from luxlog.sample import Sample
-from luxlog.simulator import Model
+from luxlog.simulator import Model, Simulator
 from luxlog.store import Attempt, Store, journal
 from luxlog.store import buffer as buffer_mod
 
@@ -165,3 +168,28 @@ def test_a_database_made_by_the_previous_luxlog_keeps_its_buffer_through_the_upg
         assert s.conn.execute("SELECT count(*) FROM buffer").fetchone()[0] == 0
         attempts = s.attempts_since(0)
     assert len(attempts) == 16 and [a.ok for a in attempts].count(False) == 1
+
+
+def test_a_poll_on_a_full_disk_still_lands_in_the_preallocated_journal(
+    tmp_path: Path, sim: Simulator, write_config: Callable[..., Path]
+) -> None:
+    from support.fill import fill
+    from support.loopfs import fill as fill_fs
+    from support.loopfs import loop_fs
+
+    with loop_fs(tmp_path) as mnt:
+        db = mnt / "luxlog.db"
+        config = write_config(host="127.0.0.1", port=sim.port, cache_path=str(db))
+        with Store(db) as s:
+            fill(s, T0, n=40)  # in the journal, preallocated beyond them
+        filler = fill_fs(mnt, leave_kib=0)
+        env = {**os.environ, "LUXLOG_CONFIG": str(config)}
+        done = subprocess.run(
+            [sys.executable, "-m", "luxlog", "poll", "--once"],
+            capture_output=True, text=True, timeout=8, check=False, env=env,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.startswith("stored sample") and "Traceback" not in done.stderr
+        filler.unlink()
+        with Store(db) as s:
+            assert s.flush().moved == 41

@@ -34,15 +34,7 @@ def insert_attempt(
     error: str | None,
 ) -> None:
     """Record one attempt keyed by its time in ms (the next free ms on a collision)."""
-    for key in range(ms, ms + 1000):
-        cur = conn.execute(
-            "INSERT INTO attempts(ms, ok, attempts, duration_ms, error) VALUES (?, ?, ?, ?, ?) "
-            "ON CONFLICT(ms) DO NOTHING",
-            (key, int(ok), attempts, duration_ms, error),
-        )
-        if cur.rowcount == 1:
-            return
-    raise StoreError("more than 1000 poll attempts recorded within one second")
+    _file(conn, ms, (int(ok), attempts, duration_ms, error), same_is_filed=False)
 
 
 def file_attempt(
@@ -58,7 +50,15 @@ def file_attempt(
     Idempotent, so a flush killed between its commit and the journal's reset, and run again,
     doubles nothing: an identical attempt at the same (or a later colliding) ms is this one.
     """
-    row = (int(ok), attempts, duration_ms, error)
+    return _file(conn, ms, (int(ok), attempts, duration_ms, error), same_is_filed=True)
+
+
+def _file(
+    conn: sqlite3.Connection,
+    ms: int,
+    row: tuple[int, int, int, str | None],
+    same_is_filed: bool,
+) -> bool:
     for key in range(ms, ms + 1000):
         hit = conn.execute(
             "SELECT ok, attempts, duration_ms, error FROM attempts WHERE ms = ?", (key,)
@@ -69,7 +69,7 @@ def file_attempt(
                 (key, *row),
             )
             return True
-        if tuple(hit) == row:
+        if same_is_filed and tuple(hit) == row:
             return False
     raise StoreError("more than 1000 poll attempts recorded within one second")
 
