@@ -193,3 +193,22 @@ def test_a_poll_on_a_full_disk_still_lands_in_the_preallocated_journal(
         filler.unlink()
         with Store(db) as s:
             assert s.flush().moved == 41
+
+
+def test_doctor_before_the_first_flush_warns_and_sees_the_polls_in_the_journal(
+    write_config: Callable[..., Path], sim: Simulator
+) -> None:
+    import time
+
+    from luxlog.config import load_config
+    from luxlog.doctor import FAIL, WARN, run_checks
+
+    cfg = load_config(write_config(host="127.0.0.1", port=sim.port))
+    now = time.time()
+    row = Model().raw_sample(int(now) // 30 * 30)
+    journal.append(JPATH(cfg.cache_path), journal.sample_record(row, int(now * 1000), 1, 50))
+    checks = {c.name: c for c in run_checks(cfg, now, quick=True).checks}
+    assert not cfg.cache_path.exists()  # doctor created nothing
+    assert checks["database"].status == WARN
+    assert "first 'luxlog flush' creates it" in checks["database"].detail
+    assert checks["last poll"].status != FAIL and checks["buffer"].detail.startswith("1 sample")
