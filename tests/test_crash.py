@@ -81,12 +81,13 @@ def stop(proc: subprocess.Popen[str], signum: int) -> tuple[str, str]:
 
 
 def check_db(path: Path) -> dict[int, int]:
+    """The database is intact; how often each slot is stored (cache, buffer table, journal)."""
     conn = sqlite3.connect(path, timeout=10)
     try:
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-        return stored_slot_counts(conn)
     finally:
         conn.close()
+    return stored_slot_counts(path)
 
 
 def synthetic_row(slot: int, n_params: int = 200, n_calcs: int = 260) -> Sample:
