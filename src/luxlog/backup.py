@@ -11,6 +11,13 @@ must not migrate, repair or quarantine what it copies). The copy is written to a
 file next to the destination, switched to ``journal_mode=DELETE`` so it is one self-contained
 file (no ``-wal`` to forget), checked with ``PRAGMA quick_check``, fsynced and renamed into
 place: the destination is either absent or a verified copy, never a torn one.
+
+Samples polled since the last flush live in the poll journal beside the database
+(``<cache_path>.journal``), not in it: they are read first and added to the copy's buffer
+table, so the copy holds every acknowledged sample in one file. Reading the journal before the
+snapshot means a flush in between can only make a sample appear twice (the copy keeps one:
+``add_rows`` skips slots already stored), never lose it. The attempts of those polls stay in
+the journal (only their samples are copied).
 """
 
 from __future__ import annotations
@@ -25,6 +32,8 @@ from pathlib import Path
 
 from luxlog.errors import LuxlogError, StoreError
 from luxlog.report_files import _fsync_dir  # the one directory fsync (atomic placement)
+from luxlog.sample import Sample
+from luxlog.store import Store
 
 BUSY_TIMEOUT_MS = 10_000  # DESIGN §2.4: a writer may hold the lock for a moment
 
@@ -71,6 +80,14 @@ def _open_source(source: Path) -> sqlite3.Connection:
     return conn
 
 
+def _journaled(source: Path) -> list[Sample]:
+    """The samples waiting in the poll journal, oldest first (empty: no journal)."""
+    from luxlog.store import journal
+
+    found = journal.read(journal.journal_path(source)).samples()
+    return [found[slot].sample() for slot in sorted(found)]
+
+
 def _verify(copy: sqlite3.Connection) -> None:
     try:
         problems = [row[0] for row in copy.execute("PRAGMA quick_check")]
@@ -91,9 +108,15 @@ def backup(source: Path, dest: Path, *, force: bool = False) -> BackupResult:
     tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
     src = _open_source(source)
     try:
+        pending = _journaled(source)  # before the snapshot: see the module docstring
         with contextlib.closing(sqlite3.connect(tmp)) as copy:
             # pages=-1: one step, one read snapshot; WAL readers do not block the pollers
             src.backup(copy, pages=-1)
+            _verify(copy)  # before Store opens it: a damaged copy is reported, not repaired
+        if pending:
+            with Store(tmp) as store:
+                store.add_rows(pending)
+        with contextlib.closing(sqlite3.connect(tmp)) as copy:
             copy.execute("PRAGMA journal_mode=DELETE")  # one file, no -wal beside it
             _verify(copy)
             pages = copy.execute("PRAGMA page_count").fetchone()[0]
@@ -107,6 +130,7 @@ def backup(source: Path, dest: Path, *, force: bool = False) -> BackupResult:
         raise LuxlogError(f"backup: cannot write {target}: {exc.strerror or exc}") from exc
     finally:
         src.close()
-        tmp.unlink(missing_ok=True)
+        for leftover in (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm")):
+            leftover.unlink(missing_ok=True)
     size = target.stat().st_size
     return BackupResult(source, target, size, pages, time.monotonic() - started)

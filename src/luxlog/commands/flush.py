@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 
 import typer
@@ -12,6 +13,7 @@ from luxlog.config import load_config
 from luxlog.disk import warn_if_full
 from luxlog.options import ConfigOption, JsonOption
 from luxlog.store import FLUSH_BATCH, Store
+from luxlog.store.journal import journal_path
 
 log = logging.getLogger("luxlog.flush")
 
@@ -26,7 +28,7 @@ def flush(config: ConfigOption = None, json_output: JsonOption = False) -> None:
     """Move buffered samples into the long-term cache (idempotent, kill-safe)."""
     cfg = load_config(config)
     warn_if_full(cfg)
-    if not cfg.cache_path.exists():
+    if not cfg.cache_path.exists() and not os.path.exists(journal_path(cfg.cache_path)):
         # Creating an empty database here would hide a mistyped cache_path.
         log.warning(
             "no database at %s yet: has 'luxlog poll' run? (check cache_path)", cfg.cache_path

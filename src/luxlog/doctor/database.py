@@ -23,6 +23,7 @@ from luxlog.store import (
     slot_of,
     wal_damage,
 )
+from luxlog.store.journal import journal_path
 from luxlog.text import format_bytes
 from luxlog.text import format_duration as _duration
 from luxlog.text import format_utc as _utc
@@ -233,7 +234,9 @@ def store_checks(cfg: Config, now: float, quick: bool) -> list[Check]:
 
 
 def _store_checks(cfg: Config, now: float, quick: bool) -> list[Check]:
-    if not cfg.cache_path.exists():
+    # Polls write only the journal; the database appears with the first flush.
+    journal_only = not cfg.cache_path.exists() and Path(journal_path(cfg.cache_path)).exists()
+    if not cfg.cache_path.exists() and not journal_only:
         return [
             Check(
                 "database",
@@ -248,6 +251,15 @@ def _store_checks(cfg: Config, now: float, quick: bool) -> list[Check]:
         return [Check("database", FAIL, str(exc))]
     with store:
         checks = _guard("database", lambda: [check_database(cfg, store, quick)])
+        if journal_only:
+            checks = [
+                Check(
+                    "database",
+                    WARN,
+                    f"{cfg.cache_path} does not exist yet: polls are in the poll journal, the "
+                    "first 'luxlog flush' creates it",
+                )
+            ]
         checks += _guard("last poll", lambda: [check_last_poll(cfg, store, now)])
         checks += _guard("host clock", lambda: [check_host_clock(cfg, store, now)])
         checks += _guard("gaps", lambda: [check_gaps(cfg, store, now)])
