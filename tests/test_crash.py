@@ -479,3 +479,41 @@ def test_an_interrupted_poll_never_waits_long_to_record_on_a_locked_journal(
         os.close(holder)
     assert proc.returncode == 143, err
     assert "the attempt could not be recorded: " in err and "locked" in err
+
+
+def has_open(pid: int, path: Path) -> bool:
+    """Whether process ``pid`` holds ``path`` open (its fds in /proc)."""
+    target = str(path.resolve())
+    try:
+        return any(
+            os.readlink(f"/proc/{pid}/fd/{fd}") == target for fd in os.listdir(f"/proc/{pid}/fd")
+        )
+    except FileNotFoundError:  # the process, or one of its fds, just went
+        return False
+
+
+def test_a_sigterm_while_the_sample_is_being_stored_keeps_the_sample(
+    sim: Simulator, write_config: Callable[..., Path]
+) -> None:
+    import fcntl
+
+    write_config(host="127.0.0.1", port=sim.port, timeout_sec=5)
+    Path("data").mkdir()
+    path = Path(journal.journal_path("data/luxlog.db"))
+    holder = os.open(path, os.O_RDWR | os.O_CREAT)
+    fcntl.flock(holder, fcntl.LOCK_EX)  # a flush's last batch holds the journal for a moment
+    try:
+        proc = luxlog("poll", "--once")
+        deadline = time.monotonic() + 5
+        # the controller has answered and the poll is in its one durable write
+        while not has_open(proc.pid, path):
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "the poll never reached its write"
+            time.sleep(0.005)
+        proc.send_signal(signal.SIGTERM)
+    finally:
+        os.close(holder)  # the write goes on, then the stop
+    _out, err = proc.communicate(timeout=8)
+    assert proc.returncode == 143, err
+    assert "Traceback" not in err
+    assert len(journal.read(str(path)).slots()) == 1  # the sample in hand was kept
