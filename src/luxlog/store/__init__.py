@@ -269,3 +269,34 @@ class Store:
     def reports(self, kind: str | None = None) -> list[ReportRecord]:
         """The reports written (of one ``kind``, or all), by date."""
         return ledger.reports(self.conn, kind)
+
+    # ------------------------------------------------------------------ raw samples, insight
+
+    def add_raw(
+        self,
+        timestamp: dt.datetime | float,
+        parameters: Sequence[int] = (),
+        calculations: Sequence[int] = (),
+        visibilities: Sequence[int] = (),
+    ) -> bool:
+        """Store one raw sample as a controller sends it: three lists of int32, any may be empty.
+
+        History from other sources (another logger, an export) goes in this way and is then
+        summarised and reported like polled data. Returns False when the slot already held a
+        sample (the first one is kept).
+        """
+        t = to_epoch(timestamp)
+        blocks = []
+        for what, block in (
+            ("parameters", parameters),
+            ("calculations", calculations),
+            ("visibilities", visibilities),
+        ):
+            values = tuple(block)
+            for i, v in enumerate(values):
+                if isinstance(v, bool) or not isinstance(v, int) or not -(2**31) <= v < 2**31:
+                    raise StoreError(
+                        f"cannot store sample: {what}[{i}] = {v!r} is not a 32-bit integer"
+                    )
+            blocks.append(values)
+        return self.add_row(Sample(slot_of(t, self.interval), 0, *blocks))
