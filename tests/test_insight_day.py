@@ -142,7 +142,7 @@ def test_electricity_stepping_every_2_hours_is_interpolated_at_midnight(tmp_path
         e = script.e_heat(update)
         return _with(script.sample(t), p={1136: script.base + e})
 
-    start, end = day_window(day2, TZ)
+    end = day_window(day2, TZ)[1]
     rows = [stepped(t) for t in range(START - 6 * H, end + 6 * H, 60)]
     with Store(tmp_path / "t.db", interval=60) as store:
         store_samples(store, rows)
