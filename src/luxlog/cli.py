@@ -118,6 +118,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "poll": ("poll", "poll"),
     "flush": ("flush", "flush"),
     "report": ("report", "report"),
+    "summary": ("summary", "summary"),
     "prune": ("prune", "prune"),
     "doctor": ("doctor", "doctor"),
     "simulate": ("simulate", "simulate"),

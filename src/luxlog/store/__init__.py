@@ -286,7 +286,7 @@ class Store:
         sample (the first one is kept).
         """
         t = to_epoch(timestamp)
-        blocks = []
+        blocks: list[tuple[int, ...]] = []
         for what, block in (
             ("parameters", parameters),
             ("calculations", calculations),
@@ -299,4 +299,5 @@ class Store:
                         f"cannot store sample: {what}[{i}] = {v!r} is not a 32-bit integer"
                     )
             blocks.append(values)
-        return self.add_row(Sample(slot_of(t, self.interval), 0, *blocks))
+        params, calcs, vis = blocks
+        return self.add_row(Sample(slot_of(t, self.interval), 0, params, calcs, vis))

@@ -166,7 +166,7 @@ def _counter(
         flags.append(f"{key}: partial ({len(have)} of {len(states)} days)")
     if worst != "ok":
         quality[key] = worst
-    return sum(s["value"] for s in have)
+    return float(sum(s["value"] for s in have))
 
 
 RANK = {"ok": 0, "estimated": 1, "partial": 2, "n/a": 3, "incomplete": 4}
