@@ -25,7 +25,7 @@ from pathlib import Path
 from luxlog.errors import CorruptError, StoreError
 from luxlog.sample import Sample
 from luxlog.store import attempts as _attempts
-from luxlog.store import buffer, cache, ledger
+from luxlog.store import buffer, cache, daily, ledger
 from luxlog.store.attempts import Attempt
 from luxlog.store.buffer import KEYFRAME_SPAN_SEC
 from luxlog.store.cache import BUCKET_SEC, FLUSH_BATCH, Counts, FlushResult, PruneResult
@@ -61,6 +61,9 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     import sqlite3
     from contextlib import AbstractContextManager
+    from zoneinfo import ZoneInfo
+
+    from luxlog.summary import Period
 
 
 def slot_of(t: float, interval: int) -> int:
@@ -215,7 +218,9 @@ class Store:
         progress: Callable[[int], None] | None = None,
     ) -> FlushResult:
         """Move buffered samples into the cache, one bounded transaction per batch."""
-        return cache.flush(self.db, batch, should_stop, progress)
+        result = cache.flush(self.db, batch, should_stop, progress)
+        self.update_daily()
+        return result
 
     def prune(self, before: dt.datetime | float) -> PruneResult:
         """Delete cached samples (and attempt records) older than ``before``; never the buffer."""
@@ -301,3 +306,49 @@ class Store:
             blocks.append(values)
         params, calcs, vis = blocks
         return self.add_row(Sample(slot_of(t, self.interval), 0, params, calcs, vis))
+
+    def update_daily(self, timezone: str | None = None, now: float | None = None) -> int:
+        """Add the newly closed days to the per-day summary table (``luxlog.summary``).
+
+        For ``timezone``, or for every time zone the table already holds (``flush`` calls it
+        so; ``report`` and ``summary`` seed the configured one). Returns the days stored.
+        """
+        zones = [timezone] if timezone else daily.zones(self.conn)
+        if not zones:
+            return 0
+        from zoneinfo import ZoneInfo
+
+        from luxlog.summary import update_daily
+
+        return sum(update_daily(self, ZoneInfo(z), now) for z in zones)
+
+    def summary(
+        self,
+        start: dt.date | dt.datetime,
+        end: dt.date | dt.datetime,
+        by: str = "day",
+        *,
+        timezone: str | None = None,
+    ) -> list[Period]:
+        """Energy, COP, cycles, defrosts and hours per mode for the local days in [start, end).
+
+        ``by``: "day", "week", "month", "year" or "season"; ``timezone``: an IANA name (default:
+        the system's). Returns ``luxlog.summary.Period`` objects, the fields of
+        ``luxlog summary --json``.
+        """
+        from zoneinfo import ZoneInfo
+
+        from luxlog.config import system_timezone
+        from luxlog.summary import summarize
+
+        tz = ZoneInfo(timezone or system_timezone())
+        first, last = (_local_date(v, tz) for v in (start, end))
+        if last <= first:
+            return []
+        return summarize(self, first, last - dt.timedelta(days=1), by, tz)
+
+
+def _local_date(value: dt.date | dt.datetime, tz: ZoneInfo) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return dt.datetime.fromtimestamp(to_epoch(value), tz).date()
+    return value

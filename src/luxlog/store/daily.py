@@ -10,10 +10,13 @@ samples only went away (``prune``): that is how month and year figures outlive
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from dataclasses import dataclass
-from typing import Any
+
+# `json` and `typing` stay off the poll path (which imports the store package): lazy here.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,8 @@ def get(conn: sqlite3.Connection, tz: str, day: str) -> DailyRow | None:
     ).fetchone()
     if row is None:
         return None
+    import json
+
     return DailyRow(day, row[0], Fingerprint(row[1], row[2]), json.loads(row[3]))
 
 
@@ -58,6 +63,8 @@ def put(
     fp: Fingerprint,
     figures: dict[str, Any],
 ) -> None:
+    import json
+
     conn.execute(
         'INSERT OR REPLACE INTO daily(tz, day, start, "end", version, samples, last_slot, figures)'
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -74,3 +81,8 @@ def days(conn: sqlite3.Connection, tz: str) -> list[str]:
 def latest(conn: sqlite3.Connection, tz: str) -> str | None:
     row = conn.execute("SELECT max(day) FROM daily WHERE tz = ?", (tz,)).fetchone()
     return row[0] if row else None
+
+
+def zones(conn: sqlite3.Connection) -> list[str]:
+    """The time zones the table holds days for."""
+    return [z for (z,) in conn.execute("SELECT DISTINCT tz FROM daily")]

@@ -50,8 +50,12 @@ def day_figures(
 
 
 def _closed(store: Store, hi: int, now: float | None) -> bool:
-    oldest = store.counts().oldest_buffered
-    return hi <= (time.time() if now is None else now) and (oldest is None or oldest >= hi)
+    """Whether samples up to ``hi`` can no longer change: it is past, the cache holds samples
+    up to it (else they may still come: polling stopped, a backlog) and none is buffered."""
+    c = store.counts()
+    past = hi <= (time.time() if now is None else now)
+    reached = c.last_cached_slot is not None and c.last_cached_slot >= hi - store.interval
+    return past and reached and (c.oldest_buffered is None or c.oldest_buffered >= hi)
 
 
 def summarize(
