@@ -6,11 +6,10 @@ import datetime as dt
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from support.insight import HEATING, Script, store_samples
-
 from luxlog.sample import Sample
 from luxlog.store import Store
 from luxlog.summary.periods import day_window
+from support.insight import HEATING, Script, store_samples
 
 TZ = ZoneInfo("Europe/Berlin")
 D1, D2, D3 = dt.date(2026, 1, 15), dt.date(2026, 1, 16), dt.date(2026, 1, 17)

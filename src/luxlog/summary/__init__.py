@@ -11,8 +11,10 @@ deviates. The modules, one job each:
 This module ties them to the store: a day's figures come from the per-day table
 (``store.daily``) when its row is current, else from the samples (``Store.iter_rows``, cache and
 buffer merged), and are written back once the day is *closed*: its padded window (the day ± 6 h,
-for baselines and delayed counter updates) lies in the past and is entirely flushed, so a row
-never has to change because the buffer moved.
+for baselines and delayed counter updates) lies in the past, the cache holds samples up to its
+end and none of it is still buffered, so a row never has to change because the buffer moved.
+A row whose samples were added to (a late flush, an import) or computed by another version is
+re-derived when read; one whose samples were pruned is kept.
 """
 
 from __future__ import annotations
