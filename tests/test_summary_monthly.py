@@ -32,7 +32,7 @@ def test_a_report_run_writes_the_month_so_far_in_the_dialect_and_expires_old_mon
     lo, hi = day_window(D1, TZ)[0] - 6 * H, day_window(D2, TZ)[1] + 8 * H
     (isolated / "data").mkdir()
     with Store(isolated / "data" / "luxlog.db", interval=10) as store:
-        store_samples(store, Script(runs=runs).sample, lo, hi, 60)
+        store_samples(store, Script(runs=runs).sample, lo, hi, 300)
     with clock_at(dt.datetime(2026, 11, 3, 8, tzinfo=TZ)):
         result = CliRunner().invoke(app, ["report", "--config", str(config)])
     assert result.exit_code == 0, result.output
