@@ -171,3 +171,17 @@ def test_bad_options_exit_2_naming_the_option(config: Path, args: list[str]) -> 
     result = run(*args)
     assert result.exit_code == 2
     assert args[0] in result.output
+
+
+def test_doctor_shows_yesterdays_summary_line(config: Path) -> None:
+    two_days(config)
+    from luxlog.config import load_config
+    from luxlog.doctor import run_checks
+
+    now = dt.datetime(2026, 1, 17, 9, tzinfo=TZ)
+    diagnosis = run_checks(load_config(config, environ={}), now.timestamp(), quick=True)
+    checks = {c.name: c for c in diagnosis.checks}
+    assert checks["yesterday"].detail == (
+        "2026-01-16: coverage 100.0 %, heat 9.0 kWh, electricity 4.40 kWh, COP 2.05, 2 starts, "
+        "1.6 h compressor, 0 defrosts"
+    )

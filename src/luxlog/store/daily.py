@@ -43,10 +43,13 @@ def fingerprint(conn: sqlite3.Connection, lo: int, hi: int) -> Fingerprint:
 
 
 def get(conn: sqlite3.Connection, tz: str, day: str) -> DailyRow | None:
-    row = conn.execute(
-        "SELECT version, samples, last_slot, figures FROM daily WHERE tz = ? AND day = ?",
-        (tz, day),
-    ).fetchone()
+    try:
+        row = conn.execute(
+            "SELECT version, samples, last_slot, figures FROM daily WHERE tz = ? AND day = ?",
+            (tz, day),
+        ).fetchone()
+    except sqlite3.OperationalError:  # a read-only open of a database not yet migrated
+        return None
     if row is None:
         return None
     import json

@@ -73,6 +73,18 @@ def table(periods: Sequence[Period]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def one_line(p: Period) -> str:
+    """A day in one line (``doctor``): coverage, heat, electricity, COP, cycles, defrosts."""
+    starts = cell(p, "compressor_starts", 0)
+    return (
+        f"{p.period}: coverage {cell(p, 'coverage_pct', 1)} %, heat "
+        f"{cell(p, 'heat_total_kwh', 1)} kWh, electricity {cell(p, 'elec_total_kwh', 2)} kWh, "
+        f"COP {cell(p, 'cop_total', 2)}, {starts} starts, "
+        f"{cell(p, 'compressor_hours', 1)} h compressor, {cell(p, 'defrosts', 0)} defrosts"
+        + (f", {len(p.errors)} errors" if p.errors else "")
+    )
+
+
 def _line(cells: list[str], widths: list[int]) -> str:
     """The period left-aligned, figures right-aligned."""
     out = [
