@@ -185,3 +185,21 @@ def test_doctor_shows_yesterdays_summary_line(config: Path) -> None:
         "2026-01-16: coverage 100.0 %, heat 9.0 kWh, electricity 4.40 kWh, COP 2.05, 2 starts, "
         "1.6 h compressor, 0 defrosts"
     )
+
+
+def test_the_demo_shows_the_summary_of_its_simulated_days(
+    isolated: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time_machine
+
+    monkeypatch.setenv("LUXLOG_TIMEZONE", "UTC")
+    with time_machine.travel(dt.datetime(2026, 11, 25, 7, 0, 30, tzinfo=dt.UTC), tick=False):
+        result = CliRunner().invoke(app, ["demo", "--days", "1"])
+    assert result.exit_code == 0, result.output
+    tail = result.stdout.split("luxlog summary of the simulated days (UTC):\n")[1]
+    header, row = tail.splitlines()[:2]
+    assert header.split()[:3] == ["period", "cov%", "heat"]
+    (_, c0, _), (_, c1, _) = (Model().sample(t) for t in (1_763_942_400, 1_764_028_800))
+    # 2026-11-24 from 07:00: 70.8 % covered, its counters withheld, hours per mode partial
+    assert row.split()[:4] == ["2026-11-24", "70.8", "-", "-"]
+    assert c1[151] > c0[151]  # the model did heat that day: "-" is withheld, not zero
