@@ -203,3 +203,10 @@ def test_the_demo_shows_the_summary_of_its_simulated_days(
     # 2026-11-24 from 07:00: 70.8 % covered, its counters withheld, hours per mode partial
     assert row.split()[:4] == ["2026-11-24", "70.8", "-", "-"]
     assert c1[151] > c0[151]  # the model did heat that day: "-" is withheld, not zero
+
+
+def test_a_period_cut_by_the_range_says_so(config: Path) -> None:
+    two_days(config)
+    result = run("--from", "2026-01-15", "--to", "2026-01-16", "--by", "month", "--json")
+    (month,) = json.loads(result.stdout)
+    assert month["days"] == 2 and "range covers 2 of the period's 31 days" in month["flags"]

@@ -52,6 +52,23 @@ def period_key(day: dt.date, by: str) -> str:
     return f"{first}/{(first + 1) % 100:02d}"
 
 
+def period_days(day: dt.date, by: str) -> int:
+    """How many days the period of ``by`` holding ``day`` has."""
+    if by == "day":
+        return 1
+    if by == "week":
+        return 7
+    if by == "month":
+        nxt = dt.date(day.year + day.month // 12, day.month % 12 + 1, 1)
+        return (nxt - day.replace(day=1)).days
+    first = dt.date(day.year, 1, 1) if by == "year" else _season_start(day)
+    return (first.replace(year=first.year + 1) - first).days
+
+
+def _season_start(day: dt.date) -> dt.date:
+    return dt.date(day.year if day.month >= 9 else day.year - 1, 9, 1)
+
+
 @dataclass
 class Period:
     """One row of ``luxlog summary``: the contract's keys (README), plus ``quality``."""
@@ -94,6 +111,9 @@ def merge(key: str, by: str, days: list[tuple[dt.date, DayFigures]], tz: ZoneInf
     covered = sum(f.covered_sec for f in figs)
     quality: dict[str, str] = {}
     flags: list[str] = []
+    full = period_days(days[0][0], by)
+    if len(days) < full:  # the range starts or ends inside this period
+        flags.append(f"range covers {len(days)} of the period's {full} days")
     for d, f in days:
         flags.extend(f.flags if by == "day" else (f"{d.isoformat()}: {x}" for x in f.flags))
     counters = {k: _counter(k, by, figs, quality, flags) for k in figs[0].counters}
