@@ -6,10 +6,12 @@ import datetime as dt
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from luxlog.sample import Sample
 from luxlog.store import Store
 from luxlog.summary import Period, summarize
-from luxlog.summary.periods import day_window
+from luxlog.summary.periods import day_window, period_days, period_key
 from support.insight import DEFROST, DHW, HEATING, Script, store_samples
 
 TZ = ZoneInfo("Europe/Berlin")
@@ -207,3 +209,28 @@ def _with(s: Sample, *, c: dict[int, int] | None = None, p: dict[int, int] | Non
     for i, v in (p or {}).items():
         params[i] = v
     return Sample(s.slot, s.stat, tuple(params), tuple(calcs), s.visibilities)
+
+
+def test_a_firmware_change_mid_day_is_flagged(tmp_path: Path) -> None:
+    script = winter_day()
+    rows = [script.sample(t) for t in range(START - 6 * H, END + 6 * H, 60)]
+    update = at(13)
+    new_fw = {81 + i: ord(ch) for i, ch in enumerate("V3.92.5")}
+    rows = [_with(r, c=new_fw) if r.slot >= update else r for r in rows]
+    p = summary_of(tmp_path, rows)
+    assert "firmware changed: V3.92.1 -> V3.92.5" in p.flags
+    assert p.heat_total_kwh == 21.0
+
+
+@pytest.mark.parametrize(
+    ("day", "by", "key", "days"),
+    [
+        (dt.date(2024, 2, 10), "month", "2024-02", 29),
+        (dt.date(2025, 12, 29), "week", "2026-W01", 7),
+        (dt.date(2024, 8, 31), "season", "2023/24", 366),
+        (dt.date(2025, 9, 1), "season", "2025/26", 365),
+        (dt.date(2024, 7, 1), "year", "2024", 366),
+    ],
+)
+def test_periods_are_local_calendar_periods(day: dt.date, by: str, key: str, days: int) -> None:
+    assert (period_key(day, by), period_days(day, by)) == (key, days)

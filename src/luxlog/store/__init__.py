@@ -17,6 +17,7 @@ interval``, and reads return the slot time.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -55,6 +56,8 @@ __all__ = [
     "to_epoch",
     "wal_damage",
 ]
+
+_log = logging.getLogger("luxlog.store")
 
 # `typing` costs ~5 ms per process on the poll path; annotations are strings here.
 TYPE_CHECKING = False
@@ -219,7 +222,10 @@ class Store:
     ) -> FlushResult:
         """Move buffered samples into the cache, one bounded transaction per batch."""
         result = cache.flush(self.db, batch, should_stop, progress)
-        self.update_daily()
+        try:
+            self.update_daily()
+        except Exception as exc:  # derived data must never stop the samples' way to the cache
+            _log.error("per-day summary table not updated (luxlog summary recomputes): %s", exc)
         return result
 
     def prune(self, before: dt.datetime | float) -> PruneResult:
