@@ -41,12 +41,12 @@ def config(write_config: Callable[..., Path], isolated: Path) -> Path:
 
 
 def two_days(config: Path) -> None:
-    """Day 1: 2 h heating (COP 3.0); day 2: 1 h heating + 36 min hot water (COP 2.5)."""
+    """Day 1: 2 h heating (COP 3.0); day 2: 1 h heating (COP 3.0) + 1 h hot water (COP 1.25)."""
     script = Script(
         runs=[
             (at(D1, 6), at(D1, 8), HEATING),
             (at(D2, 6), at(D2, 7), HEATING),
-            (at(D2, 17), at(D2, 17.6), DHW),
+            (at(D2, 17), at(D2, 18), DHW),
         ]
     )
     # day 2's hot water draws more: 0.01 kWh every 9 s (4 kW) instead of 18 s
@@ -55,7 +55,7 @@ def two_days(config: Path) -> None:
     lo, hi = day_window(D1, TZ)[0] - 6 * H, day_window(D2, TZ)[1] + 6 * H
     (config.parent / "data").mkdir(exist_ok=True)
     with Store(config.parent / "data" / "luxlog.db", interval=10) as store:
-        store_samples(store, script.sample, lo, hi, 60)
+        store_samples(store, script.sample, lo, hi, 300)
 
 
 def run(*args: str) -> Any:
@@ -74,7 +74,7 @@ def test_json_has_the_contract_keys_for_each_day(config: Path) -> None:
     assert (d1["heat_heating_kwh"], d1["elec_heating_kwh"], d1["cop_heating"]) == (12.0, 4.0, 3.0)
     assert d1["heat_dhw_kwh"] == 0.0 and d1["cop_dhw"] is None
     assert "cop_dhw: electricity 0.00 kWh is under 1 kWh" in d1["flags"]
-    assert (d2["heat_total_kwh"], d2["elec_total_kwh"], d2["cop_total"]) == (9.0, 4.4, 2.05)
+    assert (d2["heat_total_kwh"], d2["elec_total_kwh"], d2["cop_total"]) == (11.0, 6.0, 1.83)
     assert d2["end"] == "2026-01-17T00:00:00+01:00"
 
 
@@ -85,8 +85,8 @@ def test_a_month_cop_is_total_heat_over_total_electricity_not_a_mean_of_days(
     result = run("--from", "2026-01-15", "--to", "2026-01-16", "--by", "month", "--json")
     (month,) = json.loads(result.stdout)
     assert month["period"] == "2026-01"
-    assert (month["heat_total_kwh"], month["elec_total_kwh"]) == (21.0, 8.4)
-    assert month["cop_total"] == 2.5  # 21 / 8.4; the mean of the daily COPs would be 2.52
+    assert (month["heat_total_kwh"], month["elec_total_kwh"]) == (23.0, 10.0)
+    assert month["cop_total"] == 2.3  # 23 / 10; the mean of the daily COPs would be 2.42
     assert month["compressor_starts"] == 3 and month["hours_by_mode"]["heating"] == 3.0
     assert month["start"] == "2026-01-15T00:00:00+01:00"
 
@@ -110,7 +110,7 @@ def test_a_week_missing_days_is_partial_or_withheld(config: Path) -> None:
 
 def test_table_marks_n_a_and_withheld_figures(config: Path) -> None:
     lo, hi = day_window(D1, TZ)
-    fill(config.parent / "data" / "luxlog.db", lo - 6 * H, hi + 6 * H, step=60, profile="v3.78")
+    fill(config.parent / "data" / "luxlog.db", lo - 6 * H, hi + 6 * H, step=120, profile="v3.78")
     result = run("--from", "2026-01-14", "--to", "2026-01-15")
     assert result.exit_code == 0, result.output
     header, day0, day1 = result.stdout.splitlines()[:3]
@@ -122,7 +122,7 @@ def test_table_marks_n_a_and_withheld_figures(config: Path) -> None:
 
 def test_v3_78_has_heat_but_no_electricity_and_matches_the_model(config: Path) -> None:
     lo, hi = day_window(D1, TZ)
-    fill(config.parent / "data" / "luxlog.db", lo - 6 * H, hi + 6 * H, step=60, profile="v3.78")
+    fill(config.parent / "data" / "luxlog.db", lo - 6 * H, hi + 6 * H, step=120, profile="v3.78")
     (d,) = json.loads(run("--from", "2026-01-15", "--to", "2026-01-15", "--json").stdout)
     model = Model("v3.78")
     (_, c0, _), (_, c1, _) = model.sample(lo), model.sample(hi)
@@ -136,7 +136,7 @@ def test_v3_78_has_heat_but_no_electricity_and_matches_the_model(config: Path) -
 
 def test_v1_80_without_a_heat_meter_has_no_heat_but_counts_cycles(config: Path) -> None:
     lo, hi = day_window(D1, TZ)
-    fill(config.parent / "data" / "luxlog.db", lo - 6 * H, hi + 6 * H, step=60, profile="v1.80")
+    fill(config.parent / "data" / "luxlog.db", lo - 6 * H, hi + 6 * H, step=120, profile="v1.80")
     (d,) = json.loads(run("--from", "2026-01-15", "--to", "2026-01-15", "--json").stdout)
     (_, c0, _), (_, c1, _) = Model("v1.80").sample(lo), Model("v1.80").sample(hi)
     assert d["heat_total_kwh"] is None and d["quality"]["heat_total_kwh"] == "n/a"
@@ -153,7 +153,7 @@ def test_csv_writes_one_row_per_period(config: Path, isolated: Path) -> None:
     rows = list(csv.DictReader(out.open(newline="")))
     assert [r["period"] for r in rows] == ["2026-01-15", "2026-01-16"]
     assert rows[0]["cop_heating"] == "3.0" and rows[0]["cop_dhw"] == ""
-    assert rows[1]["hours_hot_water"] == "0.6"
+    assert rows[1]["hours_hot_water"] == "1.0"
 
 
 def test_without_a_database_exits_1_naming_cache_path(config: Path) -> None:
@@ -182,8 +182,8 @@ def test_doctor_shows_yesterdays_summary_line(config: Path) -> None:
     diagnosis = run_checks(load_config(config, environ={}), now.timestamp(), quick=True)
     checks = {c.name: c for c in diagnosis.checks}
     assert checks["yesterday"].detail == (
-        "2026-01-16: coverage 100.0 %, heat 9.0 kWh, electricity 4.40 kWh, COP 2.05, 2 starts, "
-        "1.6 h compressor, 0 defrosts"
+        "2026-01-16: coverage 100.0 %, heat 11.0 kWh, electricity 6.00 kWh, COP 1.83, 2 starts, "
+        "2.0 h compressor, 0 defrosts"
     )
 
 
