@@ -91,4 +91,3 @@ def test_bench_daily_update_figure_on_two_hours(bench: ModuleType, tmp_path: Pat
     (figure,) = bench.bench_daily_update(tmp_path, 1, hours=2, seed=120)
     check_figures(bench, [figure], 1)
     assert figure.data["ms_per_hour"] > 0
-

@@ -234,3 +234,16 @@ def test_a_firmware_change_mid_day_is_flagged(tmp_path: Path) -> None:
 )
 def test_periods_are_local_calendar_periods(day: dt.date, by: str, key: str, days: int) -> None:
     assert (period_key(day, by), period_days(day, by)) == (key, days)
+
+
+def test_a_jump_confirmed_by_the_next_reading_is_a_new_baseline_not_energy(
+    tmp_path: Path,
+) -> None:
+    script = Script(runs=[(at(2), at(4), HEATING), (at(14), at(16), HEATING)])
+    rows = [script.sample(t) for t in range(START - 6 * H, END + 6 * H, 300)]
+    swap = at(10)  # a replaced controller whose meter reads 50,000 kWh more from 10:00 on
+    rows = [_with(r, c={151: r.calculations[151] + 500_000}) if r.slot >= swap else r
+            for r in rows]  # fmt: skip
+    p = summary_of(tmp_path, rows)
+    assert p.heat_heating_kwh == 24.0
+    assert p.flags[:2] == ["heat_heating: counter spike", "heat_heating: counter jump"]

@@ -148,7 +148,7 @@ def test_csv_writes_one_row_per_period(config: Path, isolated: Path) -> None:
     two_days(config)
     out = isolated / "out" / "summary.csv"
     out.parent.mkdir()
-    result = run("--from", "2026-01-15", "--to", "2026-01-16", "--csv", str(out))
+    result = run("--from", "2026-01-15", "--to", "2026-01-16", "--csv", str(out), "--rebuild")
     assert result.exit_code == 0, result.output
     rows = list(csv.DictReader(out.open(newline="")))
     assert [r["period"] for r in rows] == ["2026-01-15", "2026-01-16"]
