@@ -44,7 +44,7 @@ def day_figures(
         current = row.version == VERSION and row.fingerprint == fp
         if pruned or (current and not rebuild):
             return DayFigures.from_json(row.figures), False
-    fig = compute_day(list(store.iter_rows(lo, hi)), start, end, store.interval)
+    fig = compute_day(store.iter_rows(lo, hi), start, end, store.interval)
     if not store.readonly and _closed(store, hi, now):
         with store.transaction() as conn:
             daily.put(conn, tz.key, day.isoformat(), (start, end), VERSION, fp, fig.to_json())

@@ -205,12 +205,3 @@ def _worse(status: str, reason: str, new: str, why: str) -> tuple[str, str]:
     if rank[new] == rank[status] and why not in reason:
         return status, f"{reason}; {why}" if reason else why
     return status, reason
-
-
-def track_day(samples: list[Sample], start: int, end: int) -> dict[str, CounterDay]:
-    """Every counter of ``SPECS`` over ``[start, end)`` from samples around it, in time order."""
-    tracks = [CounterTrack(spec, start, end) for spec in SPECS]
-    for sample in samples:
-        for track in tracks:
-            track.feed(sample.slot, track.spec.read(sample))
-    return {track.spec.key: track.result() for track in tracks}

@@ -18,12 +18,20 @@ years are merged from days, and it round-trips through JSON for the per-day tabl
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from luxlog.decode import ABSENT, CALC_MODE, SENTINEL_ABSENT_SENSOR, firmware_version
+from luxlog.decode import (
+    ABSENT,
+    CALC_FIRMWARE,
+    CALC_FIRMWARE_END,
+    CALC_MODE,
+    SENTINEL_ABSENT_SENSOR,
+    firmware_version,
+)
 from luxlog.sample import Sample
-from luxlog.summary.counters import NEAR_SEC, CounterDay, track_day
+from luxlog.summary.counters import NEAR_SEC, SPECS, CounterDay, CounterTrack
 
 PAD_SEC = 6 * 3600  # samples read around a day: baselines and delayed counter updates
 C_OUTDOOR, C_COMPRESSOR = 15, 44
@@ -63,25 +71,17 @@ class DayFigures:
         return cls(**data)
 
 
-def compute_day(samples: list[Sample], start: int, end: int, interval: int) -> DayFigures:
+def compute_day(samples: Iterable[Sample], start: int, end: int, interval: int) -> DayFigures:
     """The figures of ``[start, end)`` from ``samples`` (time order) of ``[start - PAD_SEC,
-    end + PAD_SEC)``; samples outside the day only serve as baselines and context."""
-    fig = DayFigures(start, end)
-    fig.counters = {k: _counter_json(v) for k, v in track_day(samples, start, end).items()}
-    empty = not any(start <= s.slot < end for s in samples)
-    if empty:
-        fig.flags.append("no samples")
-        for c in fig.counters.values():  # nothing read: not "absent on this firmware"
-            c.update(value=None, status="incomplete", reason="no samples")
-    for key, c in fig.counters.items():
-        fig.flags.extend(c.pop("flags"))
-        if c["status"] in ("estimated", "incomplete") and not empty:
-            fig.flags.append(f"{key}: {c['status']} ({c['reason']})")
-    _held_metrics(fig, samples, interval)
-    _edges(fig, samples)
-    _errors(fig, samples)
-    _changes(fig, samples)
-    return fig
+    end + PAD_SEC)``; samples outside the day only serve as baselines and context.
+
+    One pass, holding only the previous sample: a day of full samples (all three blocks) would
+    take ~60 MiB as a list.
+    """
+    scan = _Scan(DayFigures(start, end), interval)
+    for sample in samples:
+        scan.feed(sample)
+    return scan.finish()
 
 
 def _counter_json(c: CounterDay) -> dict[str, Any]:
@@ -95,26 +95,70 @@ def _counter_json(c: CounterDay) -> dict[str, Any]:
     }
 
 
-def _held_metrics(fig: DayFigures, samples: list[Sample], interval: int) -> None:
-    """Coverage, longest gap, time per mode and the outdoor temperature."""
-    from luxlog.decode import mode_label
+def _calc(s: Sample, index: int) -> int | None:
+    c = s.calculations
+    return c[index] if index < len(c) and c[index] != ABSENT else None
 
-    covered_to = fig.start  # the end of the covered time so far (for the gaps)
-    longest = 0.0
-    for i, s in enumerate(samples):
-        nxt = samples[i + 1].slot if i + 1 < len(samples) else None
-        hold = nxt - s.slot if nxt is not None and nxt - s.slot <= NEAR_SEC else interval
+
+class _Scan:
+    """The state of one pass over a day's samples; ``finish`` fills in the figures."""
+
+    def __init__(self, fig: DayFigures, interval: int) -> None:
+        from luxlog.decode import mode_label
+
+        self.fig, self.interval, self.mode_label = fig, interval, mode_label
+        self.tracks = [CounterTrack(spec, fig.start, fig.end) for spec in SPECS]
+        self.prev: Sample | None = None
+        self.covered_to = fig.start  # the end of the covered time so far (for the gaps)
+        self.longest = 0.0
+        self.run_start: int | None = None
+        self.errors: set[tuple[int, int]] = set()
+        self.change_flags: list[str] = []
+
+    def feed(self, s: Sample) -> None:
+        for track in self.tracks:
+            track.feed(s.slot, track.spec.read(s))
+        if self.prev is not None:
+            self._hold(self.prev, s.slot)
+        self._edges(s)
+        self._errors(s)
+        self._changes(s)
+        self.prev = s
+
+    def finish(self) -> DayFigures:
+        fig = self.fig
+        if self.prev is not None:
+            self._hold(self.prev, None)
+        fig.longest_gap_sec = max(self.longest, fig.end - self.covered_to)
+        fig.errors = sorted(self.errors)
+        fig.counters = {t.spec.key: _counter_json(t.result()) for t in self.tracks}
+        empty = fig.samples == 0
+        if empty:
+            fig.flags.append("no samples")
+            for c in fig.counters.values():  # nothing read: not "absent on this firmware"
+                c.update(value=None, status="incomplete", reason="no samples")
+        for key, c in fig.counters.items():
+            fig.flags.extend(c.pop("flags"))
+            if c["status"] in ("estimated", "incomplete") and not empty:
+                fig.flags.append(f"{key}: {c['status']} ({c['reason']})")
+        fig.flags.extend(self.change_flags)
+        return fig
+
+    def _hold(self, s: Sample, nxt: int | None) -> None:
+        """Coverage, longest gap, time per mode and the outdoor temperature of one sample."""
+        fig = self.fig
+        hold = nxt - s.slot if nxt is not None and nxt - s.slot <= NEAR_SEC else self.interval
         lo, hi = max(s.slot, fig.start), min(s.slot + hold, fig.end)
         if hi <= lo:
-            continue
-        longest = max(longest, lo - covered_to)
-        covered_to = hi
+            return
+        self.longest = max(self.longest, lo - self.covered_to)
+        self.covered_to = hi
         fig.samples += fig.start <= s.slot < fig.end
         span = hi - lo
         fig.covered_sec += span
         mode = _calc(s, CALC_MODE)
         if mode is not None:
-            label = mode_label(mode)
+            label = self.mode_label(mode)
             fig.mode_sec[label] = fig.mode_sec.get(label, 0.0) + span
         ta = _calc(s, C_OUTDOOR)
         if ta is not None and ta != SENTINEL_ABSENT_SENSOR:
@@ -123,20 +167,11 @@ def _held_metrics(fig: DayFigures, samples: list[Sample], interval: int) -> None
             fig.outdoor_max = c if fig.outdoor_max is None else max(fig.outdoor_max, c)
             fig.outdoor_sum += c * span
             fig.outdoor_sec += span
-    fig.longest_gap_sec = max(longest, fig.end - covered_to)
 
-
-def _calc(s: Sample, index: int) -> int | None:
-    c = s.calculations
-    return c[index] if index < len(c) and c[index] != ABSENT else None
-
-
-def _edges(fig: DayFigures, samples: list[Sample]) -> None:
-    """Defrost episodes and compressor runs that start in the day (a start needs a sample
-    within 900 s before it that shows the other state, so a gap does not invent one)."""
-    prev: Sample | None = None
-    run_start: int | None = None
-    for s in samples:
+    def _edges(self, s: Sample) -> None:
+        """Defrost episodes and compressor runs that start in the day (a start needs a sample
+        within 900 s before it that shows the other state, so a gap does not invent one)."""
+        fig, prev = self.fig, self.prev
         near = prev is not None and s.slot - prev.slot <= NEAR_SEC
         in_day = fig.start <= s.slot < fig.end
         mode, prev_mode = _calc(s, CALC_MODE), _calc(prev, CALC_MODE) if prev else None
@@ -145,36 +180,32 @@ def _edges(fig: DayFigures, samples: list[Sample]) -> None:
         on = _calc(s, C_COMPRESSOR)
         was_on = _calc(prev, C_COMPRESSOR) if prev else None
         if not near:
-            run_start = None  # a gap: the run's start or end is unknown
+            self.run_start = None  # a gap: the run's start or end is unknown
         elif on == 1 and was_on == 0:
-            run_start = s.slot if in_day else None
-        elif on == 0 and was_on == 1 and run_start is not None:
+            self.run_start = s.slot if in_day else None
+        elif on == 0 and was_on == 1 and self.run_start is not None:
             fig.runs += 1
-            fig.run_sec += s.slot - run_start
-            run_start = None
-        prev = s
+            fig.run_sec += s.slot - self.run_start
+            self.run_start = None
 
-
-def _errors(fig: DayFigures, samples: list[Sample]) -> None:
-    seen: set[tuple[int, int]] = set()
-    for s in samples:
+    def _errors(self, s: Sample) -> None:
         for ti, ci in zip(C_ERROR_TIMES, C_ERROR_CODES, strict=True):
             t, code = _calc(s, ti), _calc(s, ci)
-            if t and code and fig.start <= t < fig.end:
-                seen.add((t, code))
-    fig.errors = sorted(seen)
+            if t and code and self.fig.start <= t < self.fig.end:
+                self.errors.add((t, code))
 
-
-def _changes(fig: DayFigures, samples: list[Sample]) -> None:
-    """A firmware or block-length change inside the day: counters may not continue."""
-    prev: Sample | None = None
-    for s in samples:
-        if prev is not None and fig.start <= s.slot < fig.end:
-            if firmware_version(s.calculations) != firmware_version(prev.calculations):
-                fig.flags.append(
-                    f"firmware changed: {firmware_version(prev.calculations) or '?'} -> "
-                    f"{firmware_version(s.calculations) or '?'}"
-                )
-            if s.lengths != prev.lengths:
-                fig.flags.append(f"block lengths changed: {prev.lengths} -> {s.lengths}")
-        prev = s
+    def _changes(self, s: Sample) -> None:
+        """A firmware or block-length change inside the day: counters may not continue."""
+        prev = self.prev
+        if prev is None or not self.fig.start <= s.slot < self.fig.end:
+            return
+        if (
+            s.calculations[CALC_FIRMWARE:CALC_FIRMWARE_END]
+            != prev.calculations[CALC_FIRMWARE:CALC_FIRMWARE_END]
+        ):
+            self.change_flags.append(
+                f"firmware changed: {firmware_version(prev.calculations) or '?'} -> "
+                f"{firmware_version(s.calculations) or '?'}"
+            )
+        if s.lengths != prev.lengths:
+            self.change_flags.append(f"block lengths changed: {prev.lengths} -> {s.lengths}")
