@@ -89,3 +89,11 @@ def latest(conn: sqlite3.Connection, tz: str) -> str | None:
 def zones(conn: sqlite3.Connection) -> list[str]:
     """The time zones the table holds days for."""
     return [z for (z,) in conn.execute("SELECT DISTINCT tz FROM daily")]
+
+
+def cached_span(conn: sqlite3.Connection) -> tuple[int, int] | None:
+    """(first, last) cached slot by primary-key order: two index probes, where ``counts()``
+    scans every chunk (milliseconds on a year, on every flush)."""
+    first = conn.execute("SELECT first_slot FROM chunk ORDER BY bucket LIMIT 1").fetchone()
+    last = conn.execute("SELECT last_slot FROM chunk ORDER BY bucket DESC LIMIT 1").fetchone()
+    return None if first is None or last is None else (first[0], last[0])

@@ -91,19 +91,22 @@ def update_daily(store: Store, tz: ZoneInfo, now: float | None = None) -> int:
     Starts after the newest stored day (or at the first sample), so in steady state a flush
     computes one day, once a day, and otherwise costs two index reads.
     """
-    counts = store.counts()
-    if counts.first_slot is None or counts.last_cached_slot is None:
+    span = daily.cached_span(store.conn)
+    if span is None:
         return 0
+    first, last = span
     latest = daily.latest(store.conn, tz.key)
     day = (
         dt.date.fromisoformat(latest) + dt.timedelta(days=1)
         if latest
-        else dt.datetime.fromtimestamp(counts.first_slot, tz).date()
+        else dt.datetime.fromtimestamp(first, tz).date()
     )
+    clock = time.time() if now is None else now
     stored = 0
     while True:
-        start, end = day_window(day, tz)
-        if start > counts.last_cached_slot or not _closed(store, end + PAD_SEC, now):
+        hi = day_window(day, tz)[1] + PAD_SEC
+        # cheap tests first: most flushes close no day
+        if hi > clock or hi - store.interval > last or not _closed(store, hi, now):
             return stored
         stored += day_figures(store, day, tz, now=now)[1]
         day += dt.timedelta(days=1)

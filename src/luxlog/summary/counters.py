@@ -110,12 +110,23 @@ class CounterTrack:
         if v is None:
             return
         self.seen = True
-        for i, b in enumerate((self.start, self.end)):
-            self.near[i] = min(self.near[i], abs(t - b))
-        if self.start <= t < self.end:
+        start, end, near = self.start, self.end, self.near
+        # readings come in time order: only those around a boundary can get closer to it
+        if abs(t - start) < near[0]:
+            near[0] = abs(t - start)
+        if abs(t - end) < near[1]:
+            near[1] = abs(t - end)
+        if start <= t < end:
             self.first = self.first or (t, v)
             self.last = (t, v)
-        if self.prev is None:
+        prev = self.prev
+        if prev is not None and v == prev[1] and self.pending is None:
+            # unchanged, the commonest case: only a boundary between the two readings matters
+            if prev[0] < start < t or prev[0] < end < t:
+                self._note_crossing(prev[0], t, changed=False)
+            self.prev = (t, v)
+            return
+        if prev is None:
             self.prev, self.changed = (t, v), t
             self.nonzero = v != 0
             return

@@ -189,9 +189,15 @@ class _Scan:
             self.run_start = None
 
     def _errors(self, s: Sample) -> None:
-        for ti, ci in zip(C_ERROR_TIMES, C_ERROR_CODES, strict=True):
-            t, code = _calc(s, ti), _calc(s, ci)
-            if t and code and self.fig.start <= t < self.fig.end:
+        c = s.calculations
+        if len(c) <= C_ERROR_CODES[-1]:
+            return
+        times, codes = (
+            c[C_ERROR_TIMES[0] : C_ERROR_TIMES[-1] + 1],
+            c[C_ERROR_CODES[0] : C_ERROR_CODES[-1] + 1],
+        )
+        for t, code in zip(times, codes, strict=True):
+            if t != ABSENT and code != ABSENT and t and code and self.fig.start <= t < self.fig.end:
                 self.errors.add((t, code))
 
     def _changes(self, s: Sample) -> None:
