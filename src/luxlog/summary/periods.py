@@ -125,10 +125,7 @@ def merge(key: str, by: str, days: list[tuple[dt.date, DayFigures]], tz: ZoneInf
     sample = _sample_status(pct, gap, quality, flags)
     starts, hours = counters["compressor_starts"], counters["compressor_hours"]
     runs = sum(f.runs for f in figs)
-    modes: dict[str, float] = {}
-    for f in figs:
-        for label, sec in f.mode_sec.items():
-            modes[label] = modes.get(label, 0.0) + sec
+    modes = _mode_hours(figs)
     t_sec = sum(f.outdoor_sec for f in figs)
     mins = [f.outdoor_min for f in figs if f.outdoor_min is not None]
     maxs = [f.outdoor_max for f in figs if f.outdoor_max is not None]
@@ -152,7 +149,7 @@ def merge(key: str, by: str, days: list[tuple[dt.date, DayFigures]], tz: ZoneInf
         compressor_hours=_r(hours, 3),
         mean_run_min=_r(sum(f.run_sec for f in figs) / runs / 60, 2) if runs and sample else None,
         defrosts=sum(f.defrosts for f in figs) if sample else None,
-        hours_by_mode={k: round(v / 3600, 3) for k, v in sorted(modes.items())} if sample else None,
+        hours_by_mode=modes if sample else None,
         outdoor_min_c=min(mins) if mins and sample else None,
         outdoor_mean_c=_r(sum(f.outdoor_sum for f in figs) / t_sec, 2)
         if t_sec and sample
@@ -164,6 +161,14 @@ def merge(key: str, by: str, days: list[tuple[dt.date, DayFigures]], tz: ZoneInf
         days=len(figs),
         longest_gap_min=round(gap / 60, 1),
     )
+
+
+def _mode_hours(figs: list[DayFigures]) -> dict[str, float]:
+    seconds: dict[str, float] = {}
+    for f in figs:
+        for label, sec in f.mode_sec.items():
+            seconds[label] = seconds.get(label, 0.0) + sec
+    return {k: round(v / 3600, 3) for k, v in sorted(seconds.items())}
 
 
 def _counter(
