@@ -69,6 +69,14 @@ def test_bench_year_query_figure_on_a_few_samples(bench: ModuleType, tmp_path: P
     check_figures(bench, bench.bench_year_query(tmp_path, 1, 480, cache=tmp_path / "cache"), 1)
 
 
+def test_bench_block_device_figures_on_two_polls(bench: ModuleType) -> None:
+    figures = bench.blockdev_figures(bench.Figure, 2, flush_every=2)
+    if figures[0].value.startswith("not measured"):
+        pytest.skip(figures[0].value)
+    check_figures(bench, figures, 3)
+    assert "today:" in figures[0].value  # today's code measured beside the new one
+
+
 def test_child_measurement_without_spawner(bench: ModuleType) -> None:
     saved, bench._spawner = bench._spawner, None
     try:

@@ -11,8 +11,8 @@ from pathlib import Path
 
 from luxlog.config import Config
 from luxlog.doctor.diagnosis import FAIL, OK, WARN, Check, _guard
-from luxlog.errors import LuxlogError
-from luxlog.prune import CLOCK_AHEAD_MAX_SEC, newest_slot
+from luxlog.errors import LuxlogError, StoreError
+from luxlog.prune import CLOCK_AHEAD_MAX_SEC
 from luxlog.report_files import REPORT_KINDS
 from luxlog.store import (
     SCHEMA_VERSION,
@@ -24,6 +24,7 @@ from luxlog.store import (
     slot_of,
     wal_damage,
 )
+from luxlog.store.journal import journal_path
 from luxlog.text import format_bytes
 from luxlog.text import format_duration as _duration
 from luxlog.text import format_utc as _utc
@@ -43,7 +44,7 @@ def check_database(cfg: Config, store: Store, quick: bool) -> Check:
             if result != "ok":
                 return Check("database", FAIL, f"{path}: integrity check failed: {result}")
         version = store.counts().schema_version
-    except sqlite3.DatabaseError as exc:
+    except (sqlite3.DatabaseError, StoreError) as exc:
         what = "unreadable" if quick else "integrity check failed"
         return Check("database", FAIL, f"{path}: {what}: {exc}")
     size = format_bytes(store.file_size())
@@ -85,7 +86,7 @@ def check_host_clock(cfg: Config, store: Store, now: float) -> Check:
     either way ``report`` holds back the windows after the data and retention counts from the
     newest sample, not the clock.
     """
-    newest = newest_slot(store)
+    newest = store.newest_slot()
     if newest is None:
         return Check("host clock", OK, f"{_utc(now)}; no samples stored yet to compare with")
     ahead = now - (newest + cfg.interval_sec)
@@ -244,7 +245,9 @@ def store_checks(cfg: Config, now: float, quick: bool) -> list[Check]:
 
 
 def _store_checks(cfg: Config, now: float, quick: bool) -> list[Check]:
-    if not cfg.cache_path.exists():
+    # Polls write only the journal; the database appears with the first flush.
+    journal_only = not cfg.cache_path.exists() and Path(journal_path(cfg.cache_path)).exists()
+    if not cfg.cache_path.exists() and not journal_only:
         return [
             Check(
                 "database",
@@ -259,6 +262,15 @@ def _store_checks(cfg: Config, now: float, quick: bool) -> list[Check]:
         return [Check("database", FAIL, str(exc))]
     with store:
         checks = _guard("database", lambda: [check_database(cfg, store, quick)])
+        if journal_only:
+            checks = [
+                Check(
+                    "database",
+                    WARN,
+                    f"{cfg.cache_path} does not exist yet: polls are in the poll journal, the "
+                    "first 'luxlog flush' creates it",
+                )
+            ]
         checks += _guard("last poll", lambda: [check_last_poll(cfg, store, now)])
         checks += _guard("host clock", lambda: [check_host_clock(cfg, store, now)])
         checks += _guard("gaps", lambda: [check_gaps(cfg, store, now)])

@@ -147,7 +147,8 @@ def migrate(conn: sqlite3.Connection, path: Path) -> None:
         version = conn.execute("PRAGMA user_version").fetchone()[0]
         for number in range(version, SCHEMA_VERSION):
             MIGRATIONS[number](conn)
-            log.info("database %s migrated to schema version %d", path, number + 1)
+            if str(path) != ":memory:":  # the empty stand-in for readers before a first flush
+                log.info("database %s migrated to schema version %d", path, number + 1)
         conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         conn.execute("COMMIT")
     except BaseException:
