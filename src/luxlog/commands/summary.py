@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -15,6 +12,7 @@ from luxlog.commands.report import parse_date
 from luxlog.config import load_config
 from luxlog.errors import StoreError
 from luxlog.options import ConfigOption
+from luxlog.progress import progress
 from luxlog.store import Store
 
 ByOption = Annotated[
@@ -64,8 +62,12 @@ def summary(
         first = _date(start, "--from") or _default_first(by, days, last)
         if first > last:
             raise typer.BadParameter(f"{first} is after --to {last}", param_hint="'--from'")
-        with _progress((last - first).days + 1) as progress:
-            periods = summarize(store, first, last, by, tz, rebuild=rebuild, progress=progress)
+        n = (last - first).days + 1
+        # a bar for long ranges only (each day not yet in the per-day table takes ~0.1 s)
+        with progress("summarising days", n, show=None if n >= 60 else False) as advance:
+            periods = summarize(
+                store, first, last, by, tz, rebuild=rebuild, progress=lambda _i, _n: advance(1)
+            )
     if csv_path is not None:
         data = to_csv(periods).encode()
         atomic_write(csv_path.parent if str(csv_path.parent) else Path("."), csv_path.name,
@@ -93,17 +95,3 @@ def _default_first(by: str, days: int, last: dt.date) -> dt.date:
         year = first.year if first.month >= 9 else first.year - 1
         return dt.date(year, 9, 1)
     return first
-
-
-@contextmanager
-def _progress(total: int) -> Iterator[Callable[[int, int], None] | None]:
-    """A progress bar on a terminal's stderr for long ranges; nothing otherwise."""
-    if total < 60 or not sys.stderr.isatty():
-        yield None
-        return
-    from rich.console import Console
-    from rich.progress import Progress
-
-    with Progress(console=Console(stderr=True), transient=True) as bar:
-        task = bar.add_task("summarising days", total=total)
-        yield lambda done, _n: bar.update(task, completed=done)
