@@ -698,6 +698,116 @@ def _query_main(db: str, start: str, end: str) -> None:
     print(f"{elapsed:.6f} {len(got)}")
 
 
+# --------------------------------------------------------------------------- summary (issue 13)
+
+
+def bench_summary_year(
+    work: Path, repeats: int, samples: int = YEAR_SAMPLES, cache: Path = CACHE_DIR
+) -> list[Figure]:
+    """A year's summary by month from the year database whose per-day table is filled.
+
+    Filling the table (deriving every day from its samples) is timed once, in-process: it is
+    what flush does a day at a time, or ``summary --rebuild``. The summary itself runs in a
+    child process (time inside it, peak RSS from ``wait4``), as ``luxlog summary`` would.
+    """
+    from luxlog.store import Store
+
+    db = work / "summary" / "luxlog.db"
+    db.parent.mkdir(parents=True, exist_ok=True)
+    year = year_db(samples, cache)
+    for suffix in ("", "-wal"):
+        if Path(f"{year}{suffix}").exists():
+            shutil.copy(f"{year}{suffix}", f"{db}{suffix}")
+    t0 = time.perf_counter()
+    with Store(db, interval=INTERVAL) as store:
+        days = store.update_daily("UTC", now=YEAR_START + samples * INTERVAL + 2 * DAY)
+    derive = time.perf_counter() - t0
+    first = dt.datetime.fromtimestamp(YEAR_START, dt.UTC).date()
+    last = dt.datetime.fromtimestamp(YEAR_START + samples * INTERVAL, dt.UTC).date()
+    times, rss = [], []
+    for _ in range(repeats):
+        child = check(
+            run_child(
+                [sys.executable, __file__, "--summary-child", str(db), str(first), str(last)],
+                clean_env(),
+            ),
+            "summary child",
+        )
+        times.append(float(child.stdout.split()[0]))
+        rss.append(child.maxrss_kib / KIB)
+    t, r = median(times), median(rss)
+    return [
+        Figure(
+            f"summary of a year by month ({days} days in the per-day table)",
+            f"{t:.3f} s, {r:.0f} MiB RSS",
+            "≤ 1 s, ≤ 60 MiB RSS",
+            t <= 1.0 and r <= 60,
+            {"seconds": t, "rss_mib": r, "runs": times},
+        ),
+        Figure(
+            "deriving the per-day table of that year from its samples (once)",
+            f"{derive:.1f} s ({derive / max(days, 1) * 1000:.0f} ms per day)",
+            "(informational)",
+            None,
+            {"seconds": derive, "days": days},
+        ),
+    ]
+
+
+def _summary_main(db: str, first: str, last: str) -> None:
+    from luxlog.store import Store
+
+    with Store(db, interval=INTERVAL, readonly=True) as store:
+        t0 = time.perf_counter()
+        got = store.summary(
+            dt.date.fromisoformat(first), dt.date.fromisoformat(last), "month", timezone="UTC"
+        )
+        elapsed = time.perf_counter() - t0
+    print(f"{elapsed:.6f} {len(got)}")
+
+
+def bench_daily_update(
+    work: Path, repeats: int, hours: int = 48, every: int = 10, seed: int = DAY // INTERVAL
+) -> list[Figure]:
+    """The per-day table's share of flushing: ``Store.update_daily`` after every flush of
+    ``every`` samples (5 min at 30 s) over ``hours`` of polling, the clock following the
+    samples, so the days that close in between are derived as they would be in service."""
+    from luxlog.store import Store
+    from luxlog.store.cache import flush as cache_flush
+
+    per_hour, worst = [], []
+    for r in range(repeats):
+        db = work / f"daily-{r}" / "luxlog.db"
+        db.parent.mkdir(parents=True)
+        with Store(db, interval=INTERVAL) as store:
+            store.add_rows(list(week_rows(start=WEEK_START, n=seed)))
+            store.flush()
+            t = WEEK_START + seed * INTERVAL
+            store.update_daily("UTC", now=t)  # seeds the zone
+            spent, longest = 0.0, 0.0
+            for _ in range(hours * 3600 // (every * INTERVAL)):
+                store.add_rows(list(week_rows(start=t, n=every)))
+                cache_flush(store.db)  # the move alone: the hook is timed below
+                t += every * INTERVAL
+                t0 = time.perf_counter()
+                store.update_daily("UTC", now=t)
+                took = time.perf_counter() - t0
+                spent += took
+                longest = max(longest, took)
+        per_hour.append(spent / hours * 1000)
+        worst.append(longest * 1000)
+    ms, w = median(per_hour), median(worst)
+    return [
+        Figure(
+            "per-day table update per flushed hour (flush every 5 min)",
+            f"{ms:.2f} ms (the flush that closes a day: {w:.0f} ms)",
+            "≤ 5 ms per flushed hour",
+            ms <= 5,
+            {"ms_per_hour": ms, "worst_ms": w, "runs": per_hour},
+        )
+    ]
+
+
 # --------------------------------------------------------------------------- main
 
 
@@ -716,9 +826,13 @@ def _run_steps(full: bool, quick: bool, n: int, reps: int, week: int, scale: flo
         ]
         year_samples = max(480, round(YEAR_SAMPLES * scale))
         cached = any(CACHE_DIR.glob(f"year-{year_samples}-*.db")) if not quick else True
+        steps.append(("daily update", lambda: bench_daily_update(work, reps, 6 if quick else 48)))
         if full or cached:
             cache = work / "cache" if quick else CACHE_DIR
             steps.append(("year query", lambda: bench_year_query(work, reps, year_samples, cache)))
+            steps.append(
+                ("year summary", lambda: bench_summary_year(work, reps, year_samples, cache))
+            )
         for name, step in steps:
             t0 = time.perf_counter()
             figures += step()
@@ -773,9 +887,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--full", action="store_true", help="more repeats; build the year db")
     parser.add_argument("--out", type=Path, default=RESULTS, help="JSON results file")
     parser.add_argument("--query-child", nargs=3, help=argparse.SUPPRESS)
+    parser.add_argument("--summary-child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.query_child:
         _query_main(*args.query_child)
+        return 0
+    if args.summary_child:
+        _summary_main(*args.summary_child)
         return 0
     figures = run(full=args.full, out=args.out)
     print(markdown(figures))

@@ -84,3 +84,18 @@ def test_child_measurement_without_spawner(bench: ModuleType) -> None:
     finally:
         bench._spawner = saved
     assert child.rc == 0 and child.stdout == "hi\n" and child.maxrss_kib > 0
+
+
+# The summary figures (issue 13): a year's summary by month, the per-day table's flush share.
+
+
+def test_bench_year_summary_figures_on_a_few_samples(bench: ModuleType, tmp_path: Path) -> None:
+    figures = bench.bench_summary_year(tmp_path, 1, 480, cache=tmp_path / "cache")
+    check_figures(bench, figures, 2)
+    assert figures[0].data["rss_mib"] > 0 and figures[1].target == "(informational)"
+
+
+def test_bench_daily_update_figure_on_two_hours(bench: ModuleType, tmp_path: Path) -> None:
+    (figure,) = bench.bench_daily_update(tmp_path, 1, hours=2, seed=120)
+    check_figures(bench, [figure], 1)
+    assert figure.data["ms_per_hour"] > 0

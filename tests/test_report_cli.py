@@ -63,7 +63,7 @@ def test_scheduled_run_catches_up_and_prints_one_summary_line(
     ]
     assert sorted(p.name for p in (isolated / "logs").iterdir()) == [
         "2026-11-23_daily.csv", "2026-11-23_weekly.csv", "2026-11-24_daily.csv",
-        "2026-11-25_daily.csv",
+        "2026-11-25_daily.csv", "2026-11_monthly-summary.csv",
     ]  # fmt: skip
     again = invoke("--config", str(config))
     assert again.stdout.strip() == "no reports due"
@@ -217,7 +217,7 @@ def test_a_clock_three_months_ahead_deletes_no_csv_records_no_future_window_and_
     with clock_at(NOW):
         assert invoke("--config", str(config)).exit_code == 0
     before = sorted(p.name for p in logs.iterdir())
-    assert len(before) == 16
+    assert len(before) == 17  # 16 reports and the month's summary
 
     with clock_jumped(NOW, MONTHS_3):
         jumped = invoke("--config", str(config))

@@ -113,6 +113,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "poll": ("poll", "poll"),
     "flush": ("flush", "flush"),
     "report": ("report", "report"),
+    "summary": ("summary", "summary"),
     "prune": ("prune", "prune"),
     "doctor": ("doctor", "doctor"),
     "show": ("show", "show"),

@@ -387,6 +387,12 @@ def run_scheduled(
     due = due_reports(cfg, store, now)
     for w in due.ready:
         write_window(w, cfg, store, selection, dirs, run, record_it=output is None)
+    if due.ready:  # a daily or weekly file was due: the month's summary follows (report_monthly)
+        from luxlog.report_monthly import write_monthly
+
+        failed = {f.directory for f in run.failed}  # retried with their reports next run
+        ok_dirs = [d for d in dirs if d not in failed]
+        write_monthly(cfg, store, now, ok_dirs, csv_cutoff(cfg, now, newest=store.newest_slot()))
     if due.waiting:
         assert due.newest is not None
         first, last = due.waiting[0], due.waiting[-1]

@@ -2,10 +2,11 @@
 
 Without ``--host`` it starts the simulator in-process on a free loopback port, polls it a few
 times (simulated time advances 30 s per poll, so the demo does not wait), shows what was
-stored, then fills a simulated week through the simulator's model, flushes it into the cache
-and writes the daily and weekly CSVs that are due, printing where they are and their first
-lines. With ``--host`` it polls a real controller (read-only) every ``interval_sec`` for
-``--duration`` seconds: the live test to run once after installing.
+stored, then fills a simulated week through the simulator's model, flushes it into the cache,
+writes the daily and weekly CSVs that are due, printing where they are and their first lines,
+and prints the ``luxlog summary`` table of the simulated days. With ``--host`` it polls a real
+controller (read-only) every ``interval_sec`` for ``--duration`` seconds: the live test to run
+once after installing.
 """
 
 from __future__ import annotations
@@ -118,6 +119,7 @@ def _simulated(base: Path, cfg: Config, days: int) -> None:
         slots = days * 86400 // cfg.interval_sec
         with progress("writing reports", slots) as advance, watching_rows(advance):
             run = report.run_scheduled(cfg, store, dt.datetime.fromtimestamp(fake[0], dt.UTC))
+        summary = _summary(store, cfg, fake[0], days)
     typer.echo(run.summary())
     for written in run.written[-2:]:
         path = written.paths[0]
@@ -126,6 +128,18 @@ def _simulated(base: Path, cfg: Config, days: int) -> None:
             for _ in range(3):
                 line = f.readline().rstrip("\n")
                 typer.echo("  " + (line if len(line) <= 160 else line[:157] + "…"))
+    typer.echo(f"\nluxlog summary of the simulated days ({cfg.zone_name}):\n{summary}")
+
+
+def _summary(store: Store, cfg: Config, now: float, days: int) -> str:
+    """The ``luxlog summary`` table of the simulated days up to yesterday (the first one is
+    partly simulated: its coverage and withheld figures show how gaps are reported)."""
+    from luxlog.summary import summarize
+    from luxlog.summary.render import table
+
+    today = dt.datetime.fromtimestamp(now, cfg.tz).date()
+    first = today - dt.timedelta(days=days)
+    return table(summarize(store, first, today - dt.timedelta(days=1), "day", cfg.tz, now=now))
 
 
 def _live(base: Path, cfg: Config, duration: float) -> None:

@@ -1,5 +1,6 @@
 """Checks that read the database, read-only: ``database``, ``wal``, ``last poll``,
-``host clock``, ``gaps``, ``buffer`` and ``reports``; ``store_checks`` runs them in order."""
+``host clock``, ``gaps``, ``buffer``, ``reports`` and ``yesterday`` (the day's summary line);
+``store_checks`` runs them in order."""
 
 from __future__ import annotations
 
@@ -192,6 +193,16 @@ def check_reports(cfg: Config, store: Store, now: float) -> Check:
     return Check("reports", OK, f"{text}; none due")
 
 
+def check_yesterday(cfg: Config, store: Store, now: float) -> Check:
+    """Yesterday's summary line (``luxlog summary``): information, never a failure."""
+    from luxlog.summary import summarize
+    from luxlog.summary.render import one_line
+
+    day = dt.datetime.fromtimestamp(now, cfg.tz).date() - dt.timedelta(days=1)
+    (period,) = summarize(store, day, day, "day", cfg.tz, now=now)
+    return Check("yesterday", OK, one_line(period))
+
+
 def check_wal(cfg: Config) -> Check:
     """Committed samples SQLite silently skips: a damaged -wal now, or one kept by a run.
 
@@ -265,4 +276,5 @@ def _store_checks(cfg: Config, now: float, quick: bool) -> list[Check]:
         checks += _guard("gaps", lambda: [check_gaps(cfg, store, now)])
         checks += _guard("buffer", lambda: [check_buffer(store, now)])
         checks += _guard("reports", lambda: [check_reports(cfg, store, now)])
+        checks += _guard("yesterday", lambda: [check_yesterday(cfg, store, now)])
     return checks

@@ -37,9 +37,10 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Mapping, Sequence
     from contextlib import AbstractContextManager
     from pathlib import Path
+    from zoneinfo import ZoneInfo
 
     from luxlog.store import attempts as _attempts
-    from luxlog.store import buffer, cache, ledger
+    from luxlog.store import buffer, cache, daily, ledger
     from luxlog.store.attempts import Attempt
     from luxlog.store.buffer import KEYFRAME_SPAN_SEC
     from luxlog.store.cache import BUCKET_SEC, FLUSH_BATCH, Counts, FlushResult, PruneResult
@@ -47,6 +48,7 @@ if TYPE_CHECKING:
     from luxlog.store.migrations import MIGRATIONS, SCHEMA_VERSION
     from luxlog.store.sqlite import Database
     from luxlog.store.wal import WalDamage, damaged_wal_copies, scan_wal, wal_damage
+    from luxlog.summary import Period
 
 _LAZY = {
     "Attempt": "luxlog.store.attempts",
@@ -75,11 +77,11 @@ def _load() -> None:
     import importlib
     import pathlib
 
-    from luxlog.store import attempts, buffer, cache, ledger
+    from luxlog.store import attempts, buffer, cache, daily, ledger
 
     names = {name: getattr(importlib.import_module(m), name) for name, m in _LAZY.items()}
     globals().update(names, dt=datetime, Path=pathlib.Path, _attempts=attempts, buffer=buffer)
-    globals().update(cache=cache, ledger=ledger)
+    globals().update(cache=cache, ledger=ledger, daily=daily)
 
 
 def __getattr__(name: str) -> object:
@@ -325,14 +327,23 @@ class Store:
         """Move buffered samples into the cache, one bounded transaction per batch."""
         size = FLUSH_BATCH if batch is None else batch  # FLUSH_BATCH: imported by _load
         try:
-            return cache.flush(self.db, size, should_stop, progress, self.journal_path)
+            result = cache.flush(self.db, size, should_stop, progress, self.journal_path)
         except CorruptError as exc:
             # Found damaged mid-way (the full check runs once a day): keep the file as it is,
             # and file the journal, which a failed flush never resets, into a fresh one.
             moved = self.db.abandon(str(exc))
             _log_abandoned(exc, moved)
             self.db = Database(self.path)
-            return cache.flush(self.db, size, should_stop, progress, self.journal_path)
+            result = cache.flush(self.db, size, should_stop, progress, self.journal_path)
+        try:
+            self.update_daily()
+        except Exception as exc:  # derived data must never stop the samples' way to the cache
+            import logging
+
+            logging.getLogger("luxlog.store").error(
+                "per-day summary table not updated (luxlog summary recomputes): %s", exc
+            )
+        return result
 
     def prune(self, before: dt.datetime | float) -> PruneResult:
         """Delete cached samples (and attempt records) older than ``before``; never the buffer."""
@@ -428,3 +439,81 @@ class Store:
         """The reports written (of one ``kind``, or all), by date."""
         with self.db.reading():
             return ledger.reports(self.conn, kind)
+
+    # ------------------------------------------------------------------ raw samples, insight
+
+    def add_raw(
+        self,
+        timestamp: dt.datetime | float,
+        parameters: Sequence[int] = (),
+        calculations: Sequence[int] = (),
+        visibilities: Sequence[int] = (),
+    ) -> bool:
+        """Store one raw sample as a controller sends it: three lists of int32, any may be empty.
+
+        History from other sources (another logger, an export) goes in this way and is then
+        summarised and reported like polled data. Returns False when the slot already held a
+        sample (the first one is kept).
+        """
+        t = to_epoch(timestamp)
+        blocks: list[tuple[int, ...]] = []
+        for what, block in (
+            ("parameters", parameters),
+            ("calculations", calculations),
+            ("visibilities", visibilities),
+        ):
+            values = tuple(block)
+            for i, v in enumerate(values):
+                if isinstance(v, bool) or not isinstance(v, int) or not -(2**31) <= v < 2**31:
+                    raise StoreError(
+                        f"cannot store sample: {what}[{i}] = {v!r} is not a 32-bit integer"
+                    )
+            blocks.append(values)
+        params, calcs, vis = blocks
+        return self.add_row(Sample(slot_of(t, self.interval), 0, params, calcs, vis))
+
+    def update_daily(self, timezone: str | None = None, now: float | None = None) -> int:
+        """Add the newly closed days to the per-day summary table (``luxlog.summary``).
+
+        For ``timezone``, or for every time zone the table already holds (``flush`` calls it
+        so; ``report`` and ``summary`` seed the configured one). Returns the days stored.
+        """
+        zones = [timezone] if timezone else daily.zones(self.conn)
+        if not zones:
+            return 0
+        from zoneinfo import ZoneInfo
+
+        from luxlog.summary import update_daily
+
+        return sum(update_daily(self, ZoneInfo(z), now) for z in zones)
+
+    def summary(
+        self,
+        start: dt.date | dt.datetime,
+        end: dt.date | dt.datetime,
+        by: str = "day",
+        *,
+        timezone: str | None = None,
+    ) -> list[Period]:
+        """Energy, COP, cycles, defrosts and hours per mode for the local days in [start, end).
+
+        ``by``: "day", "week", "month", "year" or "season"; ``timezone``: an IANA name (default:
+        the system's). Returns ``luxlog.summary.Period`` objects, the fields of
+        ``luxlog summary --json``.
+        """
+        from zoneinfo import ZoneInfo
+
+        from luxlog.config import system_timezone
+        from luxlog.summary import summarize
+
+        tz = ZoneInfo(timezone or system_timezone())
+        first, last = (_local_date(v, tz) for v in (start, end))
+        if last <= first:
+            return []
+        return summarize(self, first, last - dt.timedelta(days=1), by, tz)
+
+
+def _local_date(value: dt.date | dt.datetime, tz: ZoneInfo) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return dt.datetime.fromtimestamp(to_epoch(value), tz).date()
+    return value
