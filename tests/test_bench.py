@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 
+from support.requires import skip_or_fail
+
 BENCH = Path(__file__).resolve().parent.parent / "bench" / "run.py"
 
 
@@ -69,10 +71,10 @@ def test_bench_year_query_figure_on_a_few_samples(bench: ModuleType, tmp_path: P
     check_figures(bench, bench.bench_year_query(tmp_path, 1, 480, cache=tmp_path / "cache"), 1)
 
 
-def test_bench_block_device_figures_on_two_polls(bench: ModuleType) -> None:
-    figures = bench.blockdev_figures(bench.Figure, 2, flush_every=2)
+def test_bench_block_device_figures_on_one_poll(bench: ModuleType) -> None:
+    figures = bench.blockdev_figures(bench.Figure, 1, flush_every=1)
     if figures[0].value.startswith("not measured"):
-        pytest.skip(figures[0].value)
+        skip_or_fail(figures[0].value)  # root and a loop device: CI has both
     check_figures(bench, figures, 3)
     assert "today:" in figures[0].value  # today's code measured beside the new one
 

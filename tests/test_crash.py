@@ -303,8 +303,7 @@ def test_poll_flush_query_and_prune_at_once_never_lock_out_and_lose_no_slot(
     old = BASE - 6 * 3600
     with Store(path) as s:  # six hours of old data for prune to eat through
         s.conn.execute("PRAGMA synchronous=OFF")
-        for t in range(old, BASE, 60):
-            s.add_row(Sample(t, 0, (1, 2, 3), (t % 1000,), (0,)))
+        s.add_rows([Sample(t, 0, (1, 2, 3), (t % 1000,), (0,)) for t in range(old, BASE, 60)])
         s.flush()
     roles = ["poll", "cli-poll", "flush", "query", "prune"]
     procs = {
