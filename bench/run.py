@@ -31,6 +31,7 @@ How each figure is measured (see bench/README.md for the discussion):
 * year query: ``Store.query`` of one day from a year of samples (1,051,200), in a child process
   (time inside the child, peak RSS from ``wait4``), compared with the same query on the week
   database for "RSS flat".
+* ``counts()`` on a year of hour chunks vs the whole-table scan it replaced (bench/counts.py).
 """
 
 from __future__ import annotations
@@ -56,6 +57,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/blockdev.py
 from blockdev import blockdev_figures, today_tree
+from counts import counts_figures
 
 BENCH_DIR = Path(__file__).resolve().parent
 CACHE_DIR = BENCH_DIR / ".cache"
@@ -833,6 +835,14 @@ def _run_steps(full: bool, quick: bool, n: int, reps: int, week: int, scale: flo
             steps.append(
                 ("year summary", lambda: bench_summary_year(work, reps, year_samples, cache))
             )
+        year = None if quick else _cached_year(year_samples)
+        hours = 48 if quick else 365 * 24
+        steps.append(
+            (
+                "counts",
+                lambda: counts_figures(Figure, work / "counts", 3 if quick else 51, year, hours),
+            )
+        )
         for name, step in steps:
             t0 = time.perf_counter()
             figures += step()
@@ -848,6 +858,13 @@ def _run_steps(full: bool, quick: bool, n: int, reps: int, week: int, scale: flo
                 )
             )
     return figures
+
+
+def _cached_year(samples: int) -> Path | None:
+    """The cached year database of this schema, if ``--full`` has built one."""
+    from luxlog.store import SCHEMA_VERSION
+
+    return next(iter(sorted(CACHE_DIR.glob(f"year-{samples}-s{SCHEMA_VERSION}-*.db"))), None)
 
 
 def run(full: bool = False, out: Path = RESULTS, scale: float = 1.0) -> list[Figure]:

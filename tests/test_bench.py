@@ -101,3 +101,12 @@ def test_bench_daily_update_figure_on_two_hours(bench: ModuleType, tmp_path: Pat
     (figure,) = bench.bench_daily_update(tmp_path, 1, hours=2, seed=120)
     check_figures(bench, [figure], 1)
     assert figure.data["ms_per_hour"] > 0
+
+
+# counts() by index look-ups (issue 12 item 3): a year's chunks vs the scan it replaced.
+
+
+def test_bench_counts_figure_on_two_days_of_chunks(bench: ModuleType, tmp_path: Path) -> None:
+    (figure,) = bench.counts_figures(bench.Figure, tmp_path, 3, hours=48)
+    check_figures(bench, [figure], 1)
+    assert figure.data["chunks"] == 48 and figure.data["scan_ms"] > 0

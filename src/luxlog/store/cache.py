@@ -329,13 +329,36 @@ def slots(conn: sqlite3.Connection, lo: int, hi: int, journaled: Iterable[int] =
     return sorted(present)
 
 
+TOTAL_SCHEMA = 5  # the schema version that keeps the cached total in ``chunk_total``
+
+
 def counts(conn: sqlite3.Connection) -> Counts:
+    """Index look-ups only: the first and last chunk by primary key (hours never overlap, so
+    they hold the first and last slot) and the total the ``chunk_total`` triggers keep.
+
+    The buffer table's count is a scan, but of a table that flush keeps to a few rows.
+    """
     buffered, oldest = conn.execute("SELECT count(*), min(slot) FROM buffer").fetchone()
-    cached, first, last = conn.execute(
-        "SELECT coalesce(sum(n), 0), min(first_slot), max(last_slot) FROM chunk"
-    ).fetchone()
     version = conn.execute("PRAGMA user_version").fetchone()[0]
-    return Counts(buffered, oldest, cached, first, last, version)
+    first = conn.execute("SELECT first_slot FROM chunk ORDER BY bucket LIMIT 1").fetchone()
+    last = conn.execute("SELECT last_slot FROM chunk ORDER BY bucket DESC LIMIT 1").fetchone()
+    if version >= TOTAL_SCHEMA:
+        (cached,) = conn.execute("SELECT n FROM chunk_total WHERE id = 0").fetchone()
+    else:  # a read-only open of a database not yet migrated: count the old way
+        cached = scanned_total(conn)
+    return Counts(
+        buffered,
+        oldest,
+        cached,
+        None if first is None else first[0],
+        None if last is None else last[0],
+        version,
+    )
+
+
+def scanned_total(conn: sqlite3.Connection) -> int:
+    """The cached total by a scan of every chunk (what ``chunk_total`` must always equal)."""
+    return int(conn.execute("SELECT coalesce(sum(n), 0) FROM chunk").fetchone()[0])
 
 
 def prune(db: Database, limit: int) -> PruneResult:
