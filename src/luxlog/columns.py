@@ -42,7 +42,7 @@ from __future__ import annotations
 
 import difflib
 import fnmatch
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from luxlog.config import glob_problem
@@ -164,6 +164,34 @@ class Column:
         if label is not None:
             return neutralise(label)
         return format_fixed(raw, self.divisor, self.decimals, decimal)
+
+    def formatter(self, decimal: str = ".") -> Callable[[int], str]:
+        """``cell`` with this column's scale, decimals, labels and ``decimal`` bound once: for
+        a file's thousands of rows (same text as ``cell``, tested on every column)."""
+        empty = {ABSENT: ""}
+        if self.temperature:
+            empty[SENTINEL_ABSENT_SENSOR] = ""
+        # Labels neutralised once; a blank wins over a label, as in ``cell``.
+        fixed = {raw: neutralise(label) for raw, label in self.labels.items()} | empty
+        divisor, decimals = self.divisor, self.decimals
+        if divisor == 1 and decimals == 0:
+            number: Callable[[int], str] = str
+        else:
+            scale = 10**decimals
+
+            def number(raw: int) -> str:
+                q = (2 * raw * scale + divisor) // (2 * divisor)  # as format_fixed: half up
+                whole, frac = divmod(abs(q), scale)
+                sign = "-" if q < 0 else ""
+                return (
+                    f"{sign}{whole}{decimal}{frac:0{decimals}d}" if decimals else f"{sign}{whole}"
+                )
+
+        def cell(raw: int) -> str:
+            text = fixed.get(raw)
+            return number(raw) if text is None else text
+
+        return cell
 
 
 def neutralise(text: str) -> str:

@@ -32,6 +32,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
+from operator import getitem, itemgetter
 from typing import Any, BinaryIO, TextIO, cast
 from zoneinfo import ZoneInfo
 
@@ -48,6 +49,7 @@ TIME_HEADERS = ("local time", "timestamp")
 # Rows written are reported to a progress bar in steps of this many (a weekly report at 30 s
 # has 20,160 rows; a call per row would cost more than the bar is worth).
 PROGRESS_EVERY = 500
+MEMO_LIMIT = 4096  # cells remembered per column (see ``_Cells``)
 # Set by a command that shows progress (``watching_rows``); a ContextVar so the report logic
 # between the command and this renderer needs no UI parameter.
 _ROW_PROGRESS: ContextVar[Callable[[int], None] | None] = ContextVar("row_progress", default=None)
@@ -146,18 +148,9 @@ def render_csv(
     stats = RenderStats()
     prev_end = start
     advance = _ROW_PROGRESS.get()
+    line = _line_maker(columns, decimal, delimiter)
     for row in rows:
-        calcs = row.calculations
-        n = len(calcs)
-        out.write(
-            csv_line(
-                [
-                    *time_cells(row.slot, tz),
-                    *(c.cell(calcs[c.index] if c.index < n else ABSENT, decimal) for c in columns),
-                ],
-                delimiter,
-            )
-        )
+        out.write(line(row.slot, row.calculations, tz))
         if prev_end is not None:
             stats._gap(prev_end, row.slot)
         if stats.first_slot is None:
@@ -171,6 +164,51 @@ def render_csv(
     if end is not None and prev_end is not None:
         stats._gap(prev_end, end)
     return stats
+
+
+class _Cells(dict[int, str]):
+    """One column's finished cells (formatted and quoted) by raw value, made on first use.
+
+    A column holds few distinct values over a file (a temperature a few hundred, a state a
+    handful), so almost every cell is one dict look-up, done in C by ``map`` below. Counters
+    change every row: the memo is emptied when it grows past ``MEMO_LIMIT``.
+    """
+
+    __slots__ = ("_format",)
+
+    def __init__(self, format_cell: Callable[[int], str]) -> None:
+        super().__init__()
+        self._format = format_cell
+
+    def __missing__(self, raw: int) -> str:
+        if len(self) >= MEMO_LIMIT:
+            self.clear()
+        text = self[raw] = quote(self._format(raw))
+        return text
+
+
+def _line_maker(
+    columns: Sequence[Column], decimal: str, delimiter: str
+) -> Callable[[int, tuple[int, ...], ZoneInfo], str]:
+    """The per-row function of one file: only the selected calculations are read, each through
+    its column's formatter, prepared here once (not per row)."""
+    cells = [_Cells(c.formatter(decimal)) for c in columns]
+    indices = [c.index for c in columns]
+    width = max(indices, default=-1) + 1
+    pad = (ABSENT,) * width  # a shorter block (an odd answer) gives empty cells
+    pick: Callable[[tuple[int, ...]], tuple[int, ...]]
+    if len(indices) > 1:
+        pick = itemgetter(*indices)
+    else:  # itemgetter of one index returns the value, not a tuple
+        pick = lambda calcs: tuple(calcs[i] for i in indices)  # noqa: E731
+
+    def line(slot: int, calcs: tuple[int, ...], tz: ZoneInfo) -> str:
+        if len(calcs) < width:
+            calcs = calcs + pad[len(calcs) :]
+        # Time cells hold no separator or quote: written as they are.
+        return delimiter.join([*time_cells(slot, tz), *map(getitem, cells, pick(calcs))]) + "\r\n"
+
+    return line
 
 
 class _HashingWriter(io.RawIOBase):
