@@ -56,7 +56,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/blockdev.py
-from blockdev import blockdev_figures, today_tree
+from blockdev import blockdev_figures, source_tree, today_tree
 from counts import counts_figures
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -601,38 +601,80 @@ def bench_flush(work: Path, repeats: int, samples: int = BACKLOG_SAMPLES) -> lis
     ]
 
 
-def bench_report(work: Path, repeats: int, date: dt.date = REPORT_DATE) -> list[Figure]:
-    """``luxlog report --weekly`` over the week database, default and all columns, alternating."""
+REPORT_BASELINE = "d6c7437"  # main before issue 12's report formatters and counts()
+
+
+def bench_report(
+    work: Path, repeats: int, date: dt.date = REPORT_DATE, before: Path | None = None
+) -> list[Figure]:
+    """``luxlog report --weekly`` over the week database, default and all columns, alternating.
+
+    ``before``: a source tree of ``REPORT_BASELINE``, run alternately on its own copy of the
+    database (at schema 4, which that code reads) so both times come from the same invocation.
+    """
     db = work / "week" / "luxlog.db"
+    old_db = _schema_4_copy(db) if before is not None else None
     runs: dict[str, list[Child]] = {"default": [], "all": []}
+    olds: dict[str, list[Child]] = {"default": [], "all": []}
     for i in range(repeats):
         for columns in runs:
-            out = work / f"out-{columns}-{i}"
-            cfg = work / f"report-{columns}.yaml"
-            cfg.write_text(
-                f"cache_path: {json.dumps(str(db))}\noutput_dirs: [{json.dumps(str(out))}]\n"
-                f'timezone: UTC\ncsv_time: "07:00"\ncolumns: {columns}\nretention_days: 36500\n'
-            )
-            cmd = [*luxlog_cmd(), "report", "--weekly", "--date", date.isoformat()]
-            runs[columns].append(
-                check(run_child([*cmd, "--config", str(cfg)], clean_env(), work), "report")
-            )
+            runs[columns].append(_report_child(work, db, columns, f"{i}", date))
+            if before is not None and old_db is not None:
+                olds[columns].append(_report_child(work, old_db, columns, f"{i}-old", date, before))
     figures = []
     for columns, children in runs.items():
         t = median([c.wall for c in children])
         rss = median([c.maxrss_kib for c in children]) / KIB
+        was = f"; before: {median([c.wall for c in olds[columns]]):.2f} s" if olds[columns] else ""
         target_t = 3.0 if columns == "default" else None
         ok = rss <= 100 and (target_t is None or t <= target_t)
         figures.append(
             Figure(
                 f"weekly report, columns: {columns}",
-                f"{t:.2f} s, {rss:.0f} MiB RSS",
+                f"{t:.2f} s, {rss:.0f} MiB RSS{was}",
                 ("≤ 3 s; " if target_t else "") + "RSS ≤ 100 MiB",
                 ok,
-                {"seconds": t, "rss_mib": rss, "runs": [c.wall for c in children]},
+                {
+                    "seconds": t,
+                    "rss_mib": rss,
+                    "runs": [c.wall for c in children],
+                    "before_runs": [c.wall for c in olds[columns]],
+                },
             )
         )
     return figures
+
+
+def _report_child(
+    work: Path, db: Path, columns: str, tag: str, date: dt.date, tree: Path | None = None
+) -> Child:
+    out = work / f"out-{columns}-{tag}"
+    cfg = work / f"report-{columns}-{tag}.yaml"
+    cfg.write_text(
+        f"cache_path: {json.dumps(str(db))}\noutput_dirs: [{json.dumps(str(out))}]\n"
+        f'timezone: UTC\ncsv_time: "07:00"\ncolumns: {columns}\nretention_days: 36500\n'
+    )
+    cmd = [*luxlog_cmd(), "report", "--weekly", "--date", date.isoformat(), "--config", str(cfg)]
+    env = clean_env(PYTHONPATH=str(tree)) if tree is not None else clean_env()
+    return check(run_child(cmd, env, work), "report" if tree is None else "report (before)")
+
+
+def _schema_4_copy(db: Path) -> Path:
+    """A copy of ``db`` as schema 4 had it (no ``chunk_total``): what the code before reads."""
+    copy = db.with_name("luxlog-schema4.db")
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{copy}{suffix}").unlink(missing_ok=True)
+    src = sqlite3.connect(db)
+    dst = sqlite3.connect(copy)
+    src.backup(dst)
+    src.close()
+    dst.executescript(
+        "DROP TRIGGER IF EXISTS chunk_total_insert; DROP TRIGGER IF EXISTS chunk_total_update;"
+        "DROP TRIGGER IF EXISTS chunk_total_delete; DROP TABLE IF EXISTS chunk_total;"
+        "PRAGMA user_version=4;"
+    )
+    dst.close()
+    return copy
 
 
 def year_db(samples: int = YEAR_SAMPLES, cache: Path = CACHE_DIR) -> Path:
@@ -818,13 +860,14 @@ def _run_steps(full: bool, quick: bool, n: int, reps: int, week: int, scale: flo
     with tempfile.TemporaryDirectory(prefix="luxlog-bench-") as tmp:
         work = Path(tmp)
         today = today_tree(work)
+        report_tree = _source_tree_or_none(work, REPORT_BASELINE)
         steps: list[tuple[str, Callable[[], list[Figure]]]] = [
             ("block device", lambda: blockdev_figures(Figure, 10 if quick else 30)),
             ("poll", lambda: bench_poll(n, work, today)),
             ("cycle", lambda: bench_cycle(work, 20 if quick else 60)),
             ("storage", lambda: bench_storage(work, week, 1 if not quick else 4)),
             ("flush", lambda: bench_flush(work, reps, max(120, round(BACKLOG_SAMPLES * scale)))),
-            ("report", lambda: bench_report(work, reps)),
+            ("report", lambda: bench_report(work, reps, before=report_tree)),
         ]
         year_samples = max(480, round(YEAR_SAMPLES * scale))
         cached = any(CACHE_DIR.glob(f"year-{year_samples}-*.db")) if not quick else True
@@ -858,6 +901,14 @@ def _run_steps(full: bool, quick: bool, n: int, reps: int, week: int, scale: flo
                 )
             )
     return figures
+
+
+def _source_tree_or_none(work: Path, commit: str) -> Path | None:
+    try:
+        return source_tree(work, commit)
+    except (OSError, subprocess.CalledProcessError) as exc:
+        print(f"  the code at {commit} unavailable: {exc}", file=sys.stderr)
+        return None
 
 
 def _cached_year(samples: int) -> Path | None:

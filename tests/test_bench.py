@@ -110,3 +110,11 @@ def test_bench_counts_figure_on_two_days_of_chunks(bench: ModuleType, tmp_path: 
     (figure,) = bench.counts_figures(bench.Figure, tmp_path, 3, hours=48)
     check_figures(bench, [figure], 1)
     assert figure.data["chunks"] == 48 and figure.data["scan_ms"] > 0
+
+
+def test_bench_report_runs_the_code_before_alternately(bench: ModuleType, tmp_path: Path) -> None:
+    bench.bench_storage(tmp_path, 240, json_stride=48)  # the week database the report reads
+    before = bench.source_tree(tmp_path, bench.REPORT_BASELINE)
+    figures = bench.bench_report(tmp_path, 1, before=before)
+    check_figures(bench, figures, 2)
+    assert all(len(f.data["before_runs"]) == 1 for f in figures) and "before:" in figures[0].value
