@@ -120,6 +120,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "report": ("report", "report"),
     "prune": ("prune", "prune"),
     "doctor": ("doctor", "doctor"),
+    "export": ("export", "export_command"),
+    "import": ("import_", "import_command"),
     "simulate": ("simulate", "simulate"),
     "demo": ("demo", "demo"),
 }

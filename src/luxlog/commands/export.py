@@ -1,0 +1,115 @@
+"""``luxlog export``: stored samples of a time range to CSV, NDJSON or raw JSON lines."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Annotated
+
+import typer
+
+from luxlog.columns import select
+from luxlog.config import load_config
+from luxlog.errors import ConfigError
+from luxlog.export import FORMATS, Context, ExportError, export, infer_format
+from luxlog.export.output import opened
+from luxlog.export.timerange import time_range
+from luxlog.options import ConfigOption
+from luxlog.store import Store
+from luxlog.text import format_utc
+
+log = logging.getLogger("luxlog.export")
+
+
+def choose_format(fmt: str | None, output: str) -> str:
+    """``--format``, else the output's extension, else CSV."""
+    if fmt is not None:
+        if fmt not in FORMATS:
+            raise ConfigError(f"--format: {fmt!r} is not one of {', '.join(FORMATS)}")
+        return fmt
+    if output == "-":
+        return "csv"
+    return infer_format(output) or "csv"
+
+
+def column_spec(columns: list[str] | None) -> str | tuple[str, ...] | None:
+    """``--columns a,b --columns c`` -> the config's ``columns`` form (None: not given)."""
+    parts = tuple(p.strip() for c in columns or () for p in c.split(",") if p.strip())
+    if len(parts) == 1 and parts[0] in ("default", "all"):
+        return parts[0]
+    return parts or None
+
+
+@contextmanager
+def progress_bar(lo: int, hi: int) -> Iterator[Callable[[int], None] | None]:
+    """A progress bar over the time range on stderr, only when a person is watching."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import Progress
+
+    with Progress(console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("exporting", total=hi - lo)
+        yield lambda slot: bar.update(task, completed=slot - lo)
+
+
+def export_command(
+    config: ConfigOption = None,
+    start: Annotated[
+        str | None,
+        typer.Option("--from", metavar="DATE|DATETIME", help="Start (default: 24 h before --to)."),
+    ] = None,
+    end: Annotated[
+        str | None,
+        typer.Option("--to", metavar="DATE|DATETIME", help="End, exclusive; a date: its end."),
+    ] = None,
+    fmt: Annotated[
+        str | None,
+        typer.Option(
+            "--format",
+            "-f",
+            help=f"One of {', '.join(FORMATS)} (default: from the output's extension, else csv).",
+        ),
+    ] = None,
+    columns: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--columns",
+            help="default, all, or names and globs (comma-separated or "
+            "repeated; default: the configured columns).",
+        ),
+    ] = None,
+    output: Annotated[
+        str, typer.Option("--output", "-o", help="File to write, or - for stdout.")
+    ] = "-",
+) -> None:
+    """Export stored samples of a time range to CSV, NDJSON or raw JSON lines."""
+    cfg = load_config(config)
+    chosen = choose_format(fmt, output)
+    selection = select(column_spec(columns) or cfg.columns)
+    lo, hi = time_range(start, end, cfg.tz, dt.datetime.now(dt.UTC))
+    ctx = Context(cfg.tz, cfg.csv_dialect, cfg.interval_sec, lo, hi)
+    with (
+        Store(cfg.cache_path, interval=cfg.interval_sec, readonly=True) as store,
+        opened(output) as out,
+        progress_bar(lo, hi) as progress,
+    ):
+        rows = export(store, chosen, selection, out, ctx, progress)
+    if rows == 0:
+        log.warning(
+            "no samples in [%s, %s): wrote an empty %s export",
+            format_utc(lo),
+            format_utc(hi),
+            chosen,
+        )
+    where = "stdout" if output == "-" else output
+    summary = f"exported {rows} samples [{format_utc(lo)}, {format_utc(hi)}) as {chosen} to {where}"
+    # the data owns stdout when it goes there: the summary goes to stderr then
+    typer.echo(summary, err=output == "-")
+
+
+__all__ = ["ExportError", "export_command"]
