@@ -81,7 +81,7 @@ def import_command(
     if fmt == "raw":
         try:
             with path.open("rb") as f:
-                stored = _store(cfg, raw.read(f), dry_run, None)
+                stored = _store(cfg, raw.read(f, str(path)), dry_run, None)
         except FileNotFoundError:
             raise SourceError(f"{path}: no such file") from None
         extra = ""
