@@ -1,4 +1,4 @@
-"""``luxlog export``: stored samples of a time range to CSV, NDJSON or raw JSON lines."""
+"""``luxlog export``: stored samples of a time range in the formats other tools read."""
 
 from __future__ import annotations
 
@@ -7,14 +7,22 @@ import logging
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from luxlog.columns import select
-from luxlog.config import load_config
+from luxlog.columns import Selection, select
+from luxlog.config import Config, load_config
 from luxlog.errors import ConfigError
-from luxlog.export import FORMATS, Context, ExportError, export, infer_format
+from luxlog.export import (
+    FORMATS,
+    Context,
+    ExportError,
+    export,
+    export_partitioned,
+    infer_format,
+)
 from luxlog.export.output import opened
 from luxlog.export.timerange import time_range
 from luxlog.options import ConfigOption
@@ -24,8 +32,10 @@ from luxlog.text import format_utc
 log = logging.getLogger("luxlog.export")
 
 
-def choose_format(fmt: str | None, output: str) -> str:
-    """``--format``, else the output's extension, else CSV."""
+def choose_format(fmt: str | None, output: str, partition: bool = False) -> str:
+    """``--format``, else the output's extension (parquet with ``--partition``), else CSV."""
+    if fmt is None and partition:
+        return "parquet"
     if fmt is not None:
         if fmt not in FORMATS:
             raise ConfigError(f"--format: {fmt!r} is not one of {', '.join(FORMATS)}")
@@ -57,6 +67,16 @@ def progress_bar(lo: int, hi: int) -> Iterator[Callable[[int], None] | None]:
         yield lambda slot: bar.update(task, completed=slot - lo)
 
 
+def _partitioned(cfg: Config, fmt: str, selection: Selection, output: str, ctx: Context) -> int:
+    if fmt != "parquet" or output == "-":
+        raise ConfigError("--partition: needs --format parquet and --output DIR")
+    with (
+        Store(cfg.cache_path, interval=cfg.interval_sec, readonly=True) as store,
+        progress_bar(ctx.start, ctx.end) as progress,
+    ):
+        return export_partitioned(store, selection, Path(output), ctx, progress)
+
+
 def export_command(
     config: ConfigOption = None,
     start: Annotated[
@@ -86,19 +106,30 @@ def export_command(
     output: Annotated[
         str, typer.Option("--output", "-o", help="File to write, or - for stdout.")
     ] = "-",
+    partition: Annotated[
+        bool,
+        typer.Option("--partition", help="Parquet: one file per UTC day under --output DIR."),
+    ] = False,
+    site: Annotated[
+        str | None,
+        typer.Option("--site", help="Influx: the site tag (default: the configured host)."),
+    ] = None,
 ) -> None:
-    """Export stored samples of a time range to CSV, NDJSON or raw JSON lines."""
+    """Export stored samples of a time range to CSV, NDJSON, Parquet, InfluxDB lines or raw."""
     cfg = load_config(config)
-    chosen = choose_format(fmt, output)
+    chosen = choose_format(fmt, output, partition)
     selection = select(column_spec(columns) or cfg.columns)
     lo, hi = time_range(start, end, cfg.tz, dt.datetime.now(dt.UTC))
-    ctx = Context(cfg.tz, cfg.csv_dialect, cfg.interval_sec, lo, hi)
-    with (
-        Store(cfg.cache_path, interval=cfg.interval_sec, readonly=True) as store,
-        opened(output) as out,
-        progress_bar(lo, hi) as progress,
-    ):
-        rows = export(store, chosen, selection, out, ctx, progress)
+    ctx = Context(cfg.tz, cfg.csv_dialect, cfg.interval_sec, lo, hi, site or cfg.host or "luxlog")
+    if partition:
+        rows = _partitioned(cfg, chosen, selection, output, ctx)
+    else:
+        with (
+            Store(cfg.cache_path, interval=cfg.interval_sec, readonly=True) as store,
+            opened(output) as out,
+            progress_bar(lo, hi) as progress,
+        ):
+            rows = export(store, chosen, selection, out, ctx, progress)
     if rows == 0:
         log.warning(
             "no samples in [%s, %s): wrote an empty %s export",

@@ -15,7 +15,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from pathlib import PurePath
+from pathlib import Path, PurePath
 from typing import BinaryIO, Protocol
 from zoneinfo import ZoneInfo
 
@@ -31,6 +31,8 @@ FORMATS: dict[str, tuple[str, bool]] = {
     "csv": ("luxlog.export.csv", True),
     "ndjson": ("luxlog.export.ndjson", True),
     "raw": ("luxlog.export.raw", False),
+    "parquet": ("luxlog.export.parquet", True),
+    "influx": ("luxlog.export.influx", True),
 }
 
 # Longest suffix first: "x.raw.jsonl" is raw, "x.jsonl" is ndjson.
@@ -40,6 +42,9 @@ EXTENSIONS: tuple[tuple[str, str], ...] = (
     (".csv", "csv"),
     (".ndjson", "ndjson"),
     (".jsonl", "ndjson"),
+    (".parquet", "parquet"),
+    (".lp", "influx"),
+    (".influx", "influx"),
 )
 
 PROGRESS_EVERY = 1000  # rows between progress callbacks
@@ -58,6 +63,7 @@ class Context:
     interval: int = 30
     start: int = 0
     end: int = 0
+    site: str = "luxlog"  # influx's site tag
 
 
 class Writer(Protocol):
@@ -131,3 +137,18 @@ def export(
         columns = columns_for(store, selection, ctx.start, ctx.end, native=fmt != "csv")
     rows = with_progress(store.iter_rows(ctx.start, ctx.end), progress)
     return write(rows, columns, out, ctx)
+
+
+def export_partitioned(
+    store: Store,
+    selection: Selection,
+    directory: Path,
+    ctx: Context,
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Parquet, one file per UTC day under ``directory`` (see ``export.parquet``)."""
+    from luxlog.export.parquet import write_partitioned
+
+    columns = columns_for(store, selection, ctx.start, ctx.end, native=True)
+    rows = with_progress(store.iter_rows(ctx.start, ctx.end), progress)
+    return write_partitioned(rows, columns, directory, ctx)
