@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import bz2
 import datetime as dt
+import sqlite3
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -16,13 +18,15 @@ from typer.testing import CliRunner
 
 from luxlog.cli import app
 from luxlog.config import load_config
-from luxlog.decode import field_for
+from luxlog.decode import ABSENT, field_for
 from luxlog.export.influx import escape_key, string_field
+from luxlog.sample import Sample
 from luxlog.store import Store
 from support.fill import fill
 
 START = dt.datetime(2026, 11, 19, 22, tzinfo=dt.UTC)
 END = START + dt.timedelta(hours=4)
+T0 = int(dt.datetime(2026, 11, 20, tzinfo=dt.UTC).timestamp())
 SPAN = ("--from", "2026-11-19T22:00Z", "--to", "2026-11-20T02:00Z")
 
 
@@ -147,3 +151,61 @@ def test_influx_escaping_survives_a_real_parser(text: str) -> None:
     point = line_protocol_parser.parse_line(line)
     assert point["tags"] == {"site": text}
     assert point["fields"] == {text: text}
+
+
+def test_sqlite_export_is_a_plain_wide_table_with_sensors(config: Path, isolated: Path) -> None:
+    out = isolated / "plain.db"
+    result = invoke("-c", str(config), *SPAN, "-o", str(out))
+    assert result.exit_code == 0, result.output
+    assert "as sqlite" in result.stdout
+    conn = sqlite3.connect(out)
+    rows = conn.execute(
+        "SELECT time, ID_WEB_Temperatur_TVL, ID_WEB_WP_BZ_akt, ID_WEB_EVUin FROM samples "
+        "ORDER BY time"
+    ).fetchall()
+    expected = queried(config)
+    assert [r[0] for r in rows] == [t.strftime("%Y-%m-%dT%H:%M:%SZ") for t, _ in expected]
+    for (_, tvl, mode, evu), (_, values) in zip(rows, expected, strict=True):
+        assert tvl == values["ID_WEB_Temperatur_TVL"]
+        assert mode == field_for(80).labels[int(values["ID_WEB_WP_BZ_akt"])]
+        assert evu == values["ID_WEB_EVUin"]
+    sensor = conn.execute(
+        "SELECT unit, description FROM sensors WHERE name = 'ID_WEB_Temperatur_TVL'"
+    ).fetchone()
+    assert sensor == ("°C", "Flow temperature TVL (°C)")
+    plan = conn.execute(
+        "EXPLAIN QUERY PLAN SELECT * FROM samples WHERE time >= '2026-11-20'"
+    ).fetchall()
+    assert "samples_time" in str(plan)
+    conn.close()
+
+
+def test_dump_matches_a_hand_written_fixture(write_config: Callable[..., Path]) -> None:
+    cfg = write_config()
+    with Store(load_config(cfg, environ={}).cache_path) as store:
+        store.add_row(Sample(T0, 0, (1,), (5, 7, ABSENT, 9), ()))
+        store.add_row(Sample(T0 + 10, 0, (2,), (5, 8, ABSENT, 9), ()))
+        store.add_row(Sample(T0 + 20, 0, (2,), (6, 8, 4, 9), ()))
+        store.add_row(Sample(T0 + 30, 0, (2,), (6, 8, 4, 9), ()))
+    result = invoke("-c", str(cfg), "-f", "dump", "--from", "2026-11-20T00:00Z")
+    assert result.exit_code == 0, result.output
+    # doc/dump_format.txt: bzip2 text; first line every index=value, later lines the changes
+    assert bz2.decompress(result.stdout_bytes) == b"0=5,1=7,3=9\n1=8\n0=6,2=4\n\n"
+
+
+def test_dump_of_simulated_samples_replays_to_the_stored_blocks(
+    config: Path, isolated: Path
+) -> None:
+    out = isolated / "x.dump"
+    result = invoke("-c", str(config), *SPAN, "-o", str(out))
+    assert result.exit_code == 0, result.output
+    with Store(load_config(config, environ={}).cache_path) as store:
+        stored = [list(r.calculations) for r in store.iter_rows(0, 2**40)]
+    state: dict[int, int] = {}
+    replayed = []
+    for line in bz2.decompress(out.read_bytes()).decode().splitlines():
+        for pair in filter(None, line.split(",")):
+            index, value = pair.split("=")
+            state[int(index)] = int(value)
+        replayed.append([state[i] for i in range(len(state))])
+    assert replayed == stored

@@ -33,6 +33,8 @@ FORMATS: dict[str, tuple[str, bool]] = {
     "raw": ("luxlog.export.raw", False),
     "parquet": ("luxlog.export.parquet", True),
     "influx": ("luxlog.export.influx", True),
+    "sqlite": ("luxlog.export.sqlite", True),
+    "dump": ("luxlog.export.dump", False),
 }
 
 # Longest suffix first: "x.raw.jsonl" is raw, "x.jsonl" is ndjson.
@@ -45,6 +47,12 @@ EXTENSIONS: tuple[tuple[str, str], ...] = (
     (".parquet", "parquet"),
     (".lp", "influx"),
     (".influx", "influx"),
+    (".sqlite", "sqlite"),
+    (".sqlite3", "sqlite"),
+    (".db", "sqlite"),
+    (".dump.bz2", "dump"),
+    (".dump", "dump"),
+    (".bz2", "dump"),
 )
 
 PROGRESS_EVERY = 1000  # rows between progress callbacks
