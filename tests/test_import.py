@@ -5,6 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import sqlite3
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -13,6 +16,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from helpers import stored_slot_counts
 from luxlog.cli import app
 from luxlog.config import load_config
 from luxlog.decode import ABSENT, decode_numeric, firmware_version
@@ -249,3 +253,39 @@ def test_a_file_that_is_not_a_cache_db_exits_1(
     assert result.exit_code == 1
     assert result.stderr.startswith("luxlog: x.db: not a luxtronik-logger cache.db")
     assert len(result.stderr.splitlines()) == 1
+
+
+def committed(db: Path) -> bool:
+    try:
+        return bool(stored_slot_counts(db))
+    except sqlite3.OperationalError:  # the file is there, its tables not yet
+        return False
+
+
+def test_an_import_killed_midway_loses_and_doubles_nothing_on_rerun(
+    write_config: Callable[..., Path], isolated: Path
+) -> None:
+    cfg = write_config(interval_sec=10)
+    n = 8_000  # four batches of 2,000
+    with (isolated / "big.raw").open("w") as f:
+        for i in range(n):
+            f.write(f'{{"slot":{T0 + 10 * i},"stat":0,"parameters":[{i}],"calculations":[{i},1],'
+                    '"visibilities":[]}\n')  # fmt: skip
+    db = load_config(cfg, environ={}).cache_path
+    args = [sys.executable, "-m", "luxlog", "import", "-c", str(cfg), str(isolated / "big.raw")]
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        # kill -9 once the first batch is committed (or when it has ended on its own)
+        while proc.poll() is None and not committed(db):
+            time.sleep(0.01)
+        proc.kill()
+    finally:
+        proc.communicate()
+    before = sum(stored_slot_counts(db).values())
+    rerun = invoke("import", "-c", str(cfg), str(isolated / "big.raw"))
+    assert rerun.exit_code == 0, rerun.output
+    assert f"imported {n - before} of {n} samples" in rerun.stdout
+    counts = stored_slot_counts(db)
+    assert sorted(counts) == [T0 + 10 * i for i in range(n)]
+    assert set(counts.values()) == {1}
+    assert stored(cfg)[123] == Sample(T0 + 1230, 0, (123,), (123, 1), ())
