@@ -289,3 +289,19 @@ def test_an_import_killed_midway_loses_and_doubles_nothing_on_rerun(
     assert sorted(counts) == [T0 + 10 * i for i in range(n)]
     assert set(counts.values()) == {1}
     assert stored(cfg)[123] == Sample(T0 + 1230, 0, (123,), (123, 1), ())
+
+
+def test_a_row_with_other_keys_drops_what_it_lacks_and_counts_odd_values(
+    write_config: Callable[..., Path], isolated: Path
+) -> None:
+    cfg = write_config(interval_sec=30, timezone="UTC")
+    first = {"calculations.ID_WEB_Temperatur_TVL": 35.4, "calculations.ID_WEB_Temperatur_TRL": 30.1}
+    second = {"calculations.ID_WEB_Temperatur_TRL": 30.2, "calculations.ID_WEB_Temperatur_TA": [1]}
+    write_cache_db(isolated / "cache.db", [(T0, first), (T0 + 30, second), (T0 + 60, second)])
+    result = invoke("import", "-c", str(cfg), "-f", "luxtronik-logger", str(isolated / "cache.db"))
+    assert result.exit_code == 0, result.output
+    assert "2 values not convertible (calculations.ID_WEB_Temperatur_TA: 2)" in result.stdout
+    a, b, c = stored(cfg)
+    assert a.calculations[10:12] == (354, 301)
+    assert b.calculations == c.calculations
+    assert b.calculations[10:12] == (ABSENT, 302) and len(b.calculations) == 12
