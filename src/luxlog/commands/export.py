@@ -77,43 +77,51 @@ def _partitioned(cfg: Config, fmt: str, selection: Selection, output: str, ctx: 
         return export_partitioned(store, selection, Path(output), ctx, progress)
 
 
+FromOption = Annotated[
+    str | None,
+    typer.Option("--from", metavar="DATE|DATETIME", help="Start (default: 24 h before --to)."),
+]
+ToOption = Annotated[
+    str | None,
+    typer.Option("--to", metavar="DATE|DATETIME", help="End, exclusive; a date: its end."),
+]
+FormatOption = Annotated[
+    str | None,
+    typer.Option(
+        "--format",
+        "-f",
+        help=f"One of {', '.join(FORMATS)} (default: from the output's extension, else csv).",
+    ),
+]
+ColumnsOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--columns",
+        help="default, all, or names and globs (comma-separated or repeated; default: the "
+        "configured columns).",
+    ),
+]
+OutputOption = Annotated[
+    str, typer.Option("--output", "-o", help="File to write, or - for stdout.")
+]
+PartitionOption = Annotated[
+    bool, typer.Option("--partition", help="Parquet: one file per UTC day under --output DIR.")
+]
+SiteOption = Annotated[
+    str | None,
+    typer.Option("--site", help="Influx: the site tag (default: the configured host)."),
+]
+
+
 def export_command(
     config: ConfigOption = None,
-    start: Annotated[
-        str | None,
-        typer.Option("--from", metavar="DATE|DATETIME", help="Start (default: 24 h before --to)."),
-    ] = None,
-    end: Annotated[
-        str | None,
-        typer.Option("--to", metavar="DATE|DATETIME", help="End, exclusive; a date: its end."),
-    ] = None,
-    fmt: Annotated[
-        str | None,
-        typer.Option(
-            "--format",
-            "-f",
-            help=f"One of {', '.join(FORMATS)} (default: from the output's extension, else csv).",
-        ),
-    ] = None,
-    columns: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--columns",
-            help="default, all, or names and globs (comma-separated or "
-            "repeated; default: the configured columns).",
-        ),
-    ] = None,
-    output: Annotated[
-        str, typer.Option("--output", "-o", help="File to write, or - for stdout.")
-    ] = "-",
-    partition: Annotated[
-        bool,
-        typer.Option("--partition", help="Parquet: one file per UTC day under --output DIR."),
-    ] = False,
-    site: Annotated[
-        str | None,
-        typer.Option("--site", help="Influx: the site tag (default: the configured host)."),
-    ] = None,
+    start: FromOption = None,
+    end: ToOption = None,
+    fmt: FormatOption = None,
+    columns: ColumnsOption = None,
+    output: OutputOption = "-",
+    partition: PartitionOption = False,
+    site: SiteOption = None,
 ) -> None:
     """Export stored samples of a time range to CSV, NDJSON, Parquet, InfluxDB lines or raw."""
     cfg = load_config(config)
