@@ -47,6 +47,8 @@ def store_samples(
     read = imported = 0
     for batch in batches(samples):
         read += len(batch)
+        # Not ``Store.add_raw`` (issue 13's one-sample API): that is one transaction per sample
+        # and has no stat word, and a raw import must keep the stat and go 2,000 at a time.
         imported += store.add_rows(batch, batch=BATCH)
         if progress is not None:
             progress(read)
