@@ -79,7 +79,7 @@ def test_child_measurement_without_spawner(bench: ModuleType) -> None:
 
 
 def test_bench_export_figures_on_a_few_samples(bench: ModuleType, tmp_path: Path) -> None:
-    check_figures(bench, bench.bench_export(tmp_path, 1, 480, cache=tmp_path / "cache"), 2)
+    check_figures(bench, bench.bench_export(tmp_path, 1, 240, cache=tmp_path / "cache"), 2)
 
 
 def test_bench_import_figure_on_a_few_samples(bench: ModuleType, tmp_path: Path) -> None:
