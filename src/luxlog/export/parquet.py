@@ -15,16 +15,17 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from itertools import groupby
+from operator import itemgetter
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from luxlog.columns import Column, base_field
-from luxlog.decode import ABSENT
+from luxlog.decode import ABSENT, SENTINEL_ABSENT_SENSOR
 from luxlog.export import Context, ExportError
-from luxlog.export.values import BOOL, FLOAT, INT, STRING, kind_of, typed
+from luxlog.export.values import BOOL, FLOAT, INT, STRING, kind_of
 from luxlog.sample import Sample
 
-GROUP = 16_384  # samples per row group: ~20 MiB of Python objects at the default columns
+GROUP = 8_192  # samples per row group: a few MiB of Python objects at the default columns
 EXTRA = "luxlog[parquet]"
 
 
@@ -46,12 +47,32 @@ def schema(pa: Any, columns: Sequence[Column]) -> Any:
     return pa.schema(fields, metadata={"source": "luxlog export"})
 
 
+def _column(pa: Any, column: Column, kind: str, raws: Sequence[int]) -> Any:
+    """One column of a record batch, computed in Arrow: the same values as ``values.typed``
+    (missing -> null, scaled by IEEE division, switches as bools, states as labels)."""
+    pc = pa.compute
+    arr = pa.array(raws, pa.int64())
+    missing = pc.equal(arr, ABSENT)
+    if column.temperature:
+        missing = pc.or_(missing, pc.equal(arr, SENTINEL_ABSENT_SENSOR))
+    if kind == STRING:  # a few columns (states): label lookups in Python
+        labels = column.labels
+        values = pa.array([labels.get(r, str(r)) for r in raws], pa.string())
+    elif kind == BOOL:
+        values = pc.not_equal(arr, 0)
+    elif kind == FLOAT:
+        values = pc.divide(pc.cast(arr, pa.float64()), float(column.divisor))
+    else:
+        values = arr
+    return pc.if_else(missing, pa.scalar(None, values.type), values)
+
+
 def _batch(pa: Any, sch: Any, columns: Sequence[Column], group: list[tuple[int, ...]]) -> Any:
     """One record batch from ``(slot, raw, raw, …)`` tuples (see ``_groups``)."""
-    kinds = [kind_of(c) for c in columns]
-    data: list[list[Any]] = [[g[0] for g in group]]
-    for k, (c, kind) in enumerate(zip(columns, kinds, strict=True), 1):
-        data.append([typed(c, kind, g[k]) for g in group])
+    transposed = list(zip(*group, strict=True))
+    data = [pa.array(transposed[0], pa.int64()).cast(sch.field("time").type)]
+    for k, column in enumerate(columns, 1):
+        data.append(_column(pa, column, kind_of(column), transposed[k]))
     return pa.record_batch(data, schema=sch)
 
 
@@ -74,12 +95,18 @@ def _groups(rows: Iterable[Sample], indices: list[int]) -> Iterator[list[tuple[i
     values: a whole sample is ~1,700 integers, and a group of them would be a gigabyte."""
     need = max(indices, default=-1) + 1
     pad = (ABSENT,) * need
+    pick = itemgetter(*indices) if indices else None  # one C call per row
     group: list[tuple[int, ...]] = []
     for row in rows:
         calcs = row.calculations
         if len(calcs) < need:
             calcs = calcs + pad[: need - len(calcs)]
-        group.append((row.slot, *(calcs[i] for i in indices)))
+        if pick is None:
+            group.append((row.slot,))
+        elif len(indices) == 1:
+            group.append((row.slot, pick(calcs)))
+        else:
+            group.append((row.slot, *pick(calcs)))
         if len(group) == GROUP:
             yield group
             group = []
