@@ -6,7 +6,10 @@
 #   docker run -d --env-file .env -v ./data:/app/data -v ./logs:/app/logs lux-logger
 #
 # Multi-arch: `docker buildx build --platform linux/amd64,linux/arm64 -t lux-logger .`
-# (a Raspberry Pi 4/5 with a 64-bit OS is linux/arm64).
+# (a Raspberry Pi 4/5 with a 64-bit OS is linux/arm64). 32-bit Raspberry Pi OS is linux/arm/v7:
+#   docker buildx build --platform linux/arm/v7 \
+#     --build-arg SUPERCRONIC_SHA1SUM_arm=<sha1 of supercronic-linux-arm> -t lux-logger .
+# Podman: `podman build --format docker ...`, or the OCI format drops the HEALTHCHECK.
 
 # ---------------------------------------------------------------------------- build stage
 FROM python:3.12.11-slim-bookworm AS build
@@ -18,6 +21,11 @@ SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 ARG SUPERCRONIC_VERSION=v0.2.34
 ARG SUPERCRONIC_SHA1SUM_amd64=e8631edc1775000d119b70fd40339a7238eece14
 ARG SUPERCRONIC_SHA1SUM_arm64=4ab6343b52bf9da592e8b4bb7ae6eb5a8e21b71e
+# linux/arm/v7 (TARGETARCH arm) downloads supercronic-linux-arm. Its SHA1 is NOT pinned here:
+# it could not be verified from the release's published sums when this was written, and a
+# checksum is never guessed. Pass it from the v0.2.34 release page with --build-arg; without
+# it an arm build stops instead of installing an unchecked binary.
+ARG SUPERCRONIC_SHA1SUM_arm=
 # Set by BuildKit to the architecture being built (amd64, arm64, ...).
 ARG TARGETARCH
 
@@ -26,8 +34,13 @@ RUN arch="${TARGETARCH:-$(dpkg --print-architecture)}" \
     && case "${arch}" in \
          amd64) sum="${SUPERCRONIC_SHA1SUM_amd64}" ;; \
          arm64) sum="${SUPERCRONIC_SHA1SUM_arm64}" ;; \
+         arm) sum="${SUPERCRONIC_SHA1SUM_arm}" ;; \
          *) echo "supercronic: no pinned checksum for architecture ${arch}" >&2; exit 1 ;; \
        esac \
+    && if [ -z "${sum}" ]; then \
+         echo "supercronic: give --build-arg SUPERCRONIC_SHA1SUM_${arch}=<sha1 from the ${SUPERCRONIC_VERSION} release page>" >&2; \
+         exit 1; \
+       fi \
     && url="https://github.com/aptible/supercronic/releases/download/${SUPERCRONIC_VERSION}/supercronic-linux-${arch}" \
     && python -c 'import sys, urllib.request; urllib.request.urlretrieve(sys.argv[1], sys.argv[2])' \
          "${url}" /tmp/supercronic \
@@ -47,6 +60,13 @@ RUN python -m pip wheel --no-cache-dir --no-deps --wheel-dir /wheels /src \
 
 # -------------------------------------------------------------------------- runtime stage
 FROM python:3.12.11-slim-bookworm
+
+# OCI annotations (docker inspect, registries); the version follows pyproject.toml's
+ARG LUXLOG_VERSION=0.1.0
+LABEL org.opencontainers.image.title="luxlog" \
+      org.opencontainers.image.description="Resilient, read-only data logger for Luxtronik 2.x heat-pump controllers" \
+      org.opencontainers.image.version="${LUXLOG_VERSION}" \
+      org.opencontainers.image.licenses="MIT"
 
 # TZ=UTC is the scheduler's zone (DESIGN.md §2.6): never set TZ to a local zone here, the
 # 30-second poll would skip an hour at the autumn DST change. Reports use LUXLOG_TIMEZONE.
@@ -72,7 +92,12 @@ WORKDIR /app
 USER 1000:1000
 
 # Directories, not files: SQLite's -wal and -shm files live next to the database and are
-# part of it; a single-file mount would lose them on every container restart.
+# part of it; a single-file mount would lose them on every container restart. Mount both
+# (-v ./data:/app/data -v ./logs:/app/logs): a `docker run` without -v gets a new anonymous
+# volume each time, so after `docker rm` and a new `docker run` (an upgrade) the history
+# seems gone (it sits in an orphaned volume: `docker volume ls -f dangling=true`).
+# The data directory must be on a local filesystem: SQLite's WAL needs shared memory and
+# locks that NFS/SMB do not provide reliably.
 VOLUME ["/app/data", "/app/logs"]
 
 # --quick skips the controller and the integrity check: it reads the database (last poll,

@@ -3,16 +3,22 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# `make demo` needs only luxlog and its runtime dependencies, not the test/lint tools
+BASE_STAMP := $(VENV)/.installed-base
 
 .PHONY: demo test lint bench clean
 
-$(STAMP): pyproject.toml
+$(BASE_STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e .
+	touch $(BASE_STAMP)
+
+$(STAMP): $(BASE_STAMP)
 	$(BIN)/pip install -q -e '.[test]'
 	touch $(STAMP)
 
-demo: $(STAMP)
+demo: $(BASE_STAMP)
 	$(BIN)/luxlog demo
 
 test: $(STAMP)

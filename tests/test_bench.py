@@ -69,6 +69,14 @@ def test_bench_year_query_figure_on_a_few_samples(bench: ModuleType, tmp_path: P
     check_figures(bench, bench.bench_year_query(tmp_path, 1, 480, cache=tmp_path / "cache"), 1)
 
 
+def test_bench_block_device_figures_on_two_polls(bench: ModuleType) -> None:
+    figures = bench.blockdev_figures(bench.Figure, 2, flush_every=2)
+    if figures[0].value.startswith("not measured"):
+        pytest.skip(figures[0].value)
+    check_figures(bench, figures, 3)
+    assert "today:" in figures[0].value  # today's code measured beside the new one
+
+
 def test_child_measurement_without_spawner(bench: ModuleType) -> None:
     saved, bench._spawner = bench._spawner, None
     try:
@@ -94,3 +102,18 @@ def test_bench_logger_rows_are_what_python_luxtronik_decodes(bench: ModuleType) 
     assert json.loads(bench.logger_json(bench._logger_plan(), row)) == json.loads(
         json.dumps(decoded_model(row), default=str)
     )
+
+
+# The summary figures (issue 13): a year's summary by month, the per-day table's flush share.
+
+
+def test_bench_year_summary_figures_on_a_few_samples(bench: ModuleType, tmp_path: Path) -> None:
+    figures = bench.bench_summary_year(tmp_path, 1, 480, cache=tmp_path / "cache")
+    check_figures(bench, figures, 2)
+    assert figures[0].data["rss_mib"] > 0 and figures[1].target == "(informational)"
+
+
+def test_bench_daily_update_figure_on_two_hours(bench: ModuleType, tmp_path: Path) -> None:
+    (figure,) = bench.bench_daily_update(tmp_path, 1, hours=2, seed=120)
+    check_figures(bench, [figure], 1)
+    assert figure.data["ms_per_hour"] > 0

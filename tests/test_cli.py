@@ -2,21 +2,28 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import os
+import re
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 import typer.main
+from typer.testing import CliRunner
 
 from luxlog import fastpath
 from luxlog.cli import app, run
 from luxlog.errors import run_mapped
 from luxlog.fastpath import parse_args
 from luxlog.simulator import Simulator
+from support.fill import fill
 
 SRC = str(Path(__file__).resolve().parent.parent / "src")
 PROBE = (
@@ -84,19 +91,24 @@ def test_the_fast_path_accepts_exactly_the_options_of_the_typer_poll_command() -
     root = typer.main.get_command(app)
     poll = root.commands["poll"]  # type: ignore[attr-defined]
     flags = fastpath.FLAGS
-    assert typer_options(root) == {o: (n, n in flags) for o, n in fastpath.ROOT_OPTIONS.items()}
+    # --version and completion end the run without a poll: they are the Typer app's alone
+    typer_only = set(fastpath.TYPER_ONLY_ROOT_OPTIONS)
+    assert typer_only <= set(typer_options(root))
+    assert {o: v for o, v in typer_options(root).items() if o not in typer_only} == {
+        o: (n, n in flags) for o, n in fastpath.ROOT_OPTIONS.items()
+    }
     assert typer_options(poll) == {o: (n, n in flags) for o, n in fastpath.POLL_OPTIONS.items()}
     # every option of the command at once: the fast path reads the values as Typer converts them
-    line = ["--once", "--config", "c.yaml", "--host", "h", "--port", "8888"]
+    line = ["--once", "--config", "c.yaml", "--host", "h", "--port", "8888", "--json"]
     opts = parse_args(["-v", "-q", "poll", *line])
     assert opts is not None
-    assert root.make_context("luxlog", ["-v", "-q", "poll"]).params == {
-        k: opts[k] for k in ("verbose", "quiet")
-    }
+    root_params = root.make_context("luxlog", ["-v", "-q", "poll"]).params
+    assert root_params == {"version": None, **{k: opts[k] for k in ("verbose", "quiet")}}
     # click consumes the list it parses: give it a copy
-    assert poll.make_context("poll", [*line]).params == {
-        k: opts.get(k) for k in ("once", "config", "host", "port")
-    }
+    params = poll.make_context("poll", [*line]).params
+    # typer < 0.29 turns the string into a Path in its wrapper, 0.29's click type already
+    params["config"] = Path(params["config"])
+    assert params == {k: opts.get(k) for k in ("once", "config", "host", "port", "json_output")}
     # and anything the command does not declare goes to the Typer app
     for extra in (["--help"], ["--bogus"], ["--json"], ["-x"], ["--once"]):
         assert parse_args(["poll", *line, *extra]) is None
@@ -122,8 +134,15 @@ def test_the_fast_path_and_the_typer_app_fail_alike(
     code = run(["poll", "--once"])
     slow_err = capsys.readouterr().err
     assert fast.returncode == code == 1
-    first = [line for line in fast.stderr.splitlines() if line.startswith("luxlog: ")]
-    assert len(first) == 1 and first[0].split(" in ")[0] in slow_err
+
+    def lines(err: str) -> list[str]:  # the elapsed time masked: the rest must match exactly
+        return [
+            re.sub(r" in \d+\.\d s: ", " in <elapsed> s: ", line)
+            for line in err.splitlines()
+            if line.startswith("luxlog: ")
+        ]
+
+    assert len(lines(fast.stderr)) == 1 and lines(fast.stderr) == lines(slow_err)
 
 
 def test_the_fast_path_reports_config_errors_with_exit_2(write_config: Callable[..., Path]) -> None:
@@ -274,3 +293,97 @@ def test_the_one_error_map_gives_a_bug_exit_3_with_one_traceback_and_ctrl_c_130(
     assert "RuntimeError: boom" in err
     assert run_mapped(ctrl_c) == 130
     assert capsys.readouterr().err == "luxlog: interrupted by SIGINT\n"
+
+
+def test_version_comes_from_the_package_metadata(capsys: pytest.CaptureFixture[str]) -> None:
+    from importlib.metadata import version
+
+    for option in ("--version", "-V"):
+        assert run([option]) == 0
+        assert capsys.readouterr().out == f"luxlog {version('luxlog')}\n"
+    assert parse_args(["--version", "poll", "--once"]) is None
+
+
+def test_bare_luxlog_prints_the_usage_and_exits_0_a_wrong_command_exits_2() -> None:
+    bare = luxlog_main()
+    assert bare.returncode == 0, bare.stderr
+    assert bare.stdout.startswith("Usage: luxlog [OPTIONS] COMMAND [ARGS]...")
+    assert "report" in bare.stdout and "--install-completion" in bare.stdout
+    wrong = luxlog_main("bogus")
+    assert wrong.returncode == 2
+    assert "No such command 'bogus'" in wrong.stderr
+
+
+def test_shell_completion_is_typers_own_and_completes_commands_and_options() -> None:
+    script = luxlog_main("--show-completion", "bash")
+    assert script.returncode == 0, script.stderr
+    assert "_LUXLOG_COMPLETE=complete_bash" in script.stdout
+    for words, cword, expected in (("luxlog fl", "1", "flush"), ("luxlog poll --o", "2", "--once")):
+        env = {"_LUXLOG_COMPLETE": "complete_bash", "COMP_WORDS": words, "COMP_CWORD": cword}
+        done = luxlog_main(env=env)
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.split() == [expected]
+
+
+def test_simulate_help_names_the_fault_placeholder_not_a_python_type() -> None:
+    result = CliRunner().invoke(app, ["simulate", "--help"])
+    assert result.exit_code == 0
+    assert "--fault <fault>" in result.stdout
+    assert "list[" not in result.stdout
+
+
+def test_poll_once_json_is_one_object_on_both_paths(sim: Simulator, sim_config: Path) -> None:
+    fast = luxlog_main("poll", "--once", "--json")
+    assert fast.returncode == 0, fast.stderr
+    assert "no typer" in fast.stderr  # --json stays on the light path
+    first = json.loads(fast.stdout)
+    assert set(first) == {
+        "slot",
+        "slot_epoch",
+        "stored",
+        "calculations",
+        "attempts",
+        "duration_sec",
+    }
+    assert first["stored"] is True and first["calculations"] == 232 and first["attempts"] == 1
+    assert first["slot"] == time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(first["slot_epoch"]))
+    # the Typer path (-v -v is not a fast-path line) prints the same object
+    slow = CliRunner().invoke(app, ["poll", "--once", "--json", "--port", str(sim.port)])
+    assert slow.exit_code == 0, slow.output
+    assert set(json.loads(slow.stdout)) == set(first)
+
+
+def test_poll_json_without_once_is_a_usage_error(sim_config: Path) -> None:
+    assert run(["poll", "--json"]) == 2
+
+
+def test_flush_report_prune_json_are_one_object_each(
+    write_config: Callable[..., Path], isolated: Path
+) -> None:
+    write_config(retention_days=2)
+    runner = CliRunner()
+    empty = runner.invoke(app, ["flush", "--json"])
+    assert json.loads(empty.stdout) == {
+        "moved": 0, "remaining": 0, "duplicates": 0, "database": False
+    }  # fmt: skip
+    start = dt.datetime(2026, 1, 14, 12, tzinfo=ZoneInfo("Europe/Berlin"))
+    fill(isolated / "data" / "luxlog.db", start, n=3, step=10)
+    flushed = runner.invoke(app, ["flush", "--json"])
+    assert flushed.exit_code == 0, flushed.output
+    assert json.loads(flushed.stdout) == {
+        "moved": 3, "remaining": 0, "duplicates": 0, "database": True
+    }  # fmt: skip
+    out = isolated / "out"
+    day = "2026-01-15"
+    reported = runner.invoke(app, ["report", "--date", day, "--output", str(out), "--json"])
+    assert reported.exit_code == 0, reported.output
+    doc = json.loads(reported.stdout)
+    assert doc["ok"] is True and len(doc["written"]) == 1
+    written = doc["written"][0]
+    assert written["name"] == f"{day}_daily.csv" and written["rows"] == 3
+    assert written["paths"] == [str(out / f"{day}_daily.csv")]
+    pruned = runner.invoke(app, ["prune", "--dry-run", "--json"])
+    assert pruned.exit_code == 0, pruned.output
+    doc = json.loads(pruned.stdout)
+    assert doc["dry_run"] is True and doc["files"] == 0 and doc["errors"] == []
+    assert doc["database"] == {"samples": 0, "attempts": 0, "bytes_freed": 0}

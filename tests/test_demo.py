@@ -32,7 +32,7 @@ def test_demo_polls_the_simulator_stores_and_writes_reports(
     assert dailies, result.stdout
     with dailies[-1].open(encoding="utf-8-sig", newline="") as f:
         rows = list(csv.reader(f))
-    assert rows[0][0] == "timestamp"
+    assert rows[0][:2] == ["local time", "timestamp"]
     assert len(rows) > 2000  # a full day at 30 s has 2,880 rows
     assert str(dailies[-1]) in result.stdout
     with Store(out / "data" / "luxlog.db") as store:

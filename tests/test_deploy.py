@@ -18,6 +18,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 import typer
@@ -331,3 +332,117 @@ def test_env_example_is_a_valid_luxlog_configuration_without_tz() -> None:
         assert key.startswith("LUXLOG_") and key[7:].lower() in KEYS, key
     cfg = load_config(environ=env)
     assert cfg.host == env["LUXLOG_HOST"] and cfg.timezone == "Europe/Berlin"
+
+
+# ------------------------------------------------- issue 14: arm/v7, labels, docs, packaging
+
+README = ROOT / "README.md"
+PYPROJECT = ROOT / "pyproject.toml"
+
+
+def supercronic_run(arch: str, tmp_path: Path, **args: str) -> subprocess.CompletedProcess[str]:
+    """The Dockerfile's supercronic RUN, executed by bash for ``arch`` with its ARG defaults;
+    ``python`` (the download) is a stub that only records that it was reached."""
+    stages = dockerfile_stages(DOCKERFILE.read_text())
+    build = [i for stage in stages[:-1] for i in stage]
+    defaults = dict(a.partition("=")[::2] for a in args_of(build, "ARG"))
+    (script,) = [r for r in args_of(build, "RUN") if "supercronic" in r]
+    stub = tmp_path / "bin"
+    stub.mkdir(exist_ok=True)
+    (stub / "python").write_text(f"#!/bin/sh\ntouch {tmp_path}/downloaded\nexit 1\n")
+    (stub / "python").chmod(0o755)
+    env = {**defaults, **args, "TARGETARCH": arch, "PATH": f"{stub}:/usr/bin:/bin"}
+    return subprocess.run(
+        ["bash", "-o", "pipefail", "-c", script], env=env, capture_output=True, text=True,
+        timeout=8, check=False,
+    )  # fmt: skip
+
+
+def test_arm_v7_is_in_the_architecture_switch_and_never_installs_an_unchecked_binary(
+    tmp_path: Path,
+) -> None:
+    text = DOCKERFILE.read_text()
+    assert 'arm) sum="${SUPERCRONIC_SHA1SUM_arm}"' in text
+    assert "linux/arm/v7" in text
+    build = [i for stage in dockerfile_stages(text)[:-1] for i in stage]
+    pinned = dict(a.partition("=")[::2] for a in args_of(build, "ARG"))["SUPERCRONIC_SHA1SUM_arm"]
+    # either a real sha1 or empty (unverified: then the build must be given one)
+    assert pinned == "" or re.fullmatch(r"[0-9a-f]{40}", pinned)
+    if pinned == "":
+        done = supercronic_run("arm", tmp_path)
+        assert done.returncode == 1
+        assert "--build-arg SUPERCRONIC_SHA1SUM_arm=" in done.stderr
+        assert not (tmp_path / "downloaded").exists()
+    given = supercronic_run("arm", tmp_path, SUPERCRONIC_SHA1SUM_arm="0" * 40)
+    assert given.returncode != 0 and (tmp_path / "downloaded").exists()  # went to download
+    (tmp_path / "downloaded").unlink()
+    unknown = supercronic_run("riscv64", tmp_path)
+    assert (
+        unknown.returncode == 1 and "no pinned checksum for architecture riscv64" in unknown.stderr
+    )
+    assert not (tmp_path / "downloaded").exists()
+
+
+def pyproject() -> dict[str, Any]:
+    import tomllib
+
+    return tomllib.loads(PYPROJECT.read_text())
+
+
+def test_the_image_carries_oci_labels_matching_the_package() -> None:
+    final = dockerfile_stages(DOCKERFILE.read_text())[-1]
+    labels = " ".join(args_of(final, "LABEL"))
+    found = dict(re.findall(r'(org\.opencontainers\.image\.[a-z]+)="([^"]*)"', labels))
+    project = pyproject()["project"]
+    assert found["org.opencontainers.image.title"] == "luxlog"
+    assert found["org.opencontainers.image.licenses"] == project["license"]
+    assert found["org.opencontainers.image.description"] == project["description"]
+    version_arg = [a for a in args_of(final, "ARG") if a.startswith("LUXLOG_VERSION=")]
+    assert version_arg == [f"LUXLOG_VERSION={project['version']}"]
+    assert found["org.opencontainers.image.version"] == "${LUXLOG_VERSION}"
+
+
+def test_the_readme_healthcheck_is_the_dockerfiles() -> None:
+    final = dockerfile_stages(DOCKERFILE.read_text())[-1]
+    (check,) = args_of(final, "HEALTHCHECK")
+    readme = README.read_text()
+    shown = re.findall(r"```dockerfile\n(HEALTHCHECK .*?)\n```", readme, re.S)
+    assert shown, "the README shows the HEALTHCHECK line"
+    for line in shown:
+        assert " ".join(line.replace("\\\n", " ").split()) == " ".join(
+            ("HEALTHCHECK " + check).split()
+        )
+    interval = re.search(r"--interval=(\d+)m", check)
+    start = re.search(r"--start-period=(\d+)m", check)
+    assert interval and start
+    assert f"every {interval.group(1)} minutes (after a\n{start.group(1)}-minute start period)" in (
+        readme
+    )
+
+
+def test_the_readme_warns_about_podman_network_filesystems_and_anonymous_volumes() -> None:
+    readme = README.read_text()
+    assert "--format docker" in readme
+    assert "NFS" in readme and "SMB" in readme
+    assert "anonymous volume" in readme
+    assert "linux/arm/v7" in readme
+
+
+def test_packaging_metadata_is_spdx_and_bounds_the_heavy_dependency() -> None:
+    data = pyproject()
+    assert data["project"]["license"] == "MIT"  # SPDX, not the deprecated table form
+    assert "setuptools>=77" in data["build-system"]["requires"]  # PEP 639 support
+    (typer_req,) = [d for d in data["project"]["dependencies"] if d.startswith("typer")]
+    assert "<0.29" in typer_req  # typer 0.29 pulls pydantic
+    assert "openpyxl" in " ".join(data["project"]["optional-dependencies"]["test"])
+
+
+def test_make_demo_installs_no_test_or_lint_extra() -> None:
+    done = subprocess.run(
+        ["make", "-n", "-B", "demo"], cwd=ROOT, capture_output=True, text=True, timeout=8,
+        check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "pip install -q -e ." in done.stdout
+    assert "[test]" not in done.stdout
+    assert "luxlog demo" in done.stdout

@@ -5,8 +5,6 @@ from __future__ import annotations
 import errno
 import logging
 import os
-import shutil
-import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -26,6 +24,7 @@ from luxlog.disk import (
 from luxlog.errors import DiskFullError
 from luxlog.simulator import Simulator
 from luxlog.text import format_bytes
+from support.fullfs import small_tmpfs
 
 
 @pytest.fixture(autouse=True)
@@ -144,22 +143,8 @@ def test_sizes_read_like_df_h():
 
 @pytest.fixture
 def tiny_tmpfs(tmp_path: Path) -> Iterator[Path]:
-    mnt = tmp_path / "tiny"
-    mnt.mkdir()
-    if os.geteuid() != 0 or shutil.which("mount") is None:
-        pytest.skip("mounting a tmpfs needs root and mount(8)")
-    done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mnt)],
-        capture_output=True,
-        text=True,
-        timeout=5,
-    )
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
-    try:
+    with small_tmpfs(tmp_path / "tiny") as mnt:
         yield mnt
-    finally:
-        subprocess.run(["umount", "-l", str(mnt)], capture_output=True, timeout=5)
 
 
 def test_a_real_full_filesystem_is_named_and_warned_about(

@@ -443,8 +443,8 @@ def _wal_with_committed_polls(db: Path, polls: int, now: float) -> Path:
     holder.execute("BEGIN")
     holder.execute("SELECT count(*) FROM buffer").fetchone()
     for slot in range(first, first + polls * INTERVAL, INTERVAL):
-        with Store(stage / db.name, interval=INTERVAL) as store:
-            store.add_row(model.raw_sample(slot), (1, 0.05), now=slot)
+        with Store(stage / db.name, interval=INTERVAL) as store:  # one commit each (polls
+            store.add_rows([model.raw_sample(slot)])  # journal since issue 12: bulk loads commit)
     for suffix in ("", "-wal"):
         Path(f"{db}{suffix}").write_bytes(Path(f"{stage / db.name}{suffix}").read_bytes())
     holder.close()

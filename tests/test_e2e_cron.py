@@ -181,7 +181,8 @@ def test_the_report_job_writes_the_due_daily_report_from_a_filled_store(
     lines = daily.read_text(encoding="utf-8").splitlines()
     assert len(lines) >= len(rows)  # a header and one row per sample
     # A Monday's window also closes the week (partial coverage is stated, not hidden).
-    allowed = {daily.name, f"{day.isoformat()}_weekly.csv"}
+    month = day - dt.timedelta(days=1)  # the month of the newest closed day
+    allowed = {daily.name, f"{day.isoformat()}_weekly.csv", f"{month:%Y-%m}_monthly-summary.csv"}
     assert {p.name for p in dirs["logs"].iterdir()} <= allowed
     before = daily.read_bytes()
 

@@ -18,12 +18,13 @@ import pytest
 import time_machine
 from typer.testing import CliRunner
 
-from helpers import stored_slot_counts
 from luxlog.cli import app, run
 from luxlog.sample import Sample
 from luxlog.simulator import Model, Simulator
-from luxlog.store import FLUSH_BATCH, SCHEMA_VERSION, Store
+from luxlog.store import FLUSH_BATCH, SCHEMA_VERSION, Store, journal
 from support.fill import fill, model_rows
+from support.fullfs import fill_up, small_tmpfs
+from support.helpers import stored_slot_counts
 
 BASE = 1_700_000_000 // 3600 * 3600
 CORRUPT_NAME = re.compile(r"^luxlog\.db\.corrupt-\d{8}T\d{6}Z(-\d+)?$")
@@ -140,12 +141,12 @@ def test_a_backlog_of_simulator_samples_flushes_in_bounded_batches_and_round_tri
     # Two full batches and a partial one prove the bound as well as a day of them would.
     total = 2 * FLUSH_BATCH + FLUSH_BATCH // 4
     path = tmp_path / "t.db"
-    rows = fill(path, BASE, n=total)
+    rows = fill(path, BASE, n=total)  # the poll journal's records
     watcher = sqlite3.connect(path)
     seen: list[int] = []
 
     def before_batch() -> bool:
-        seen.append(watcher.execute("SELECT count(*) FROM buffer").fetchone()[0])
+        seen.append(total - watcher.execute("SELECT coalesce(sum(n), 0) FROM chunk").fetchone()[0])
         return False
 
     with Store(path) as s:
@@ -181,11 +182,12 @@ def test_flush_quarantines_a_corrupt_database_with_its_wal_and_starts_a_fresh_fi
     db: Path,
 ) -> None:
     write_config()
-    fill(db, BASE, n=600)  # buffered: the middle of the file is live b-tree pages
+    with Store(db) as s:  # bulk-loaded, unflushed: the middle of the file is live b-tree pages
+        s.add_rows(model_rows(BASE, n=600))
     # A crashed writer leaves a -wal behind: snapshot one while a connection holds it open.
     holder = Store(db)
     holder.conn.execute("PRAGMA wal_autocheckpoint=0")
-    holder.add_row(Sample(BASE - 30, 0, (1,), (2,), (0,)))
+    holder.add_rows([Sample(BASE - 30, 0, (1,), (2,), (0,))])
     wal = Path(f"{db}-wal").read_bytes()
     holder.close()
     Path(f"{db}-wal").write_bytes(wal)
@@ -201,12 +203,13 @@ def test_flush_quarantines_a_corrupt_database_with_its_wal_and_starts_a_fresh_fi
     assert Path(f"{moved[0]}-wal").read_bytes() == wal
     errors = [r for r in caplog.records if r.levelno == logging.ERROR]
     assert errors and str(moved[0]) in errors[0].getMessage()
+    assert "\n" not in errors[0].getMessage()  # quick_check's report, summed up: one line
     assert integrity(db) == "ok"
     with Store(db) as s:
         assert s.counts().buffered == 0 and s.counts().cached == 0
 
 
-def test_poll_on_a_database_with_a_garbage_header_quarantines_it_and_stores_the_sample(
+def test_poll_beside_a_garbage_database_journals_the_sample_and_flush_quarantines_it(
     capsys: pytest.CaptureFixture[str],
     caplog: pytest.LogCaptureFixture,
     sim_config: Path,
@@ -218,9 +221,13 @@ def test_poll_on_a_database_with_a_garbage_header_quarantines_it_and_stores_the_
     caplog.set_level(logging.ERROR, logger="luxlog")
 
     code, out, err = cli(capsys, "poll", "--once")
-
     assert code == 0, err
     assert out.startswith("stored sample")
+    assert db.read_bytes() == garbage  # a poll never opens SQLite: recording goes on regardless
+
+    code, out, err = cli(capsys, "flush")
+    assert code == 0, err
+    assert out.startswith("flushed 1 samples into the cache")
     moved = [p for p in db.parent.iterdir() if CORRUPT_NAME.match(p.name)]
     assert len(moved) == 1 and moved[0].read_bytes() == garbage
     assert any(r.levelno == logging.ERROR for r in caplog.records)
@@ -233,34 +240,11 @@ def test_poll_on_a_database_with_a_garbage_header_quarantines_it_and_stores_the_
 
 @pytest.fixture
 def small_fs(tmp_path: Path) -> Iterator[Path]:
-    mnt = tmp_path / "small"
-    mnt.mkdir()
-    done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mnt)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a small tmpfs to fill up: {done.stderr.strip()}")
-    try:
+    with small_tmpfs(tmp_path / "small", size="2m") as mnt:
         yield mnt
-    finally:
-        subprocess.run(["umount", "-l", str(mnt)], check=False)
 
 
-def _fill_up(directory: Path) -> Path:
-    filler = directory / "filler"
-    with open(filler, "wb", buffering=0) as f:
-        try:
-            while True:
-                f.write(b"\0" * 4096)
-        except OSError:
-            pass
-    return filler
-
-
-@pytest.mark.parametrize("command", [["poll", "--once"], ["flush"]])
+@pytest.mark.parametrize("command", [["flush"]])
 def test_a_full_disk_fails_with_a_clear_message_keeps_the_data_and_the_next_run_succeeds(
     capsys: pytest.CaptureFixture[str],
     sim: Simulator,
@@ -274,7 +258,8 @@ def test_a_full_disk_fails_with_a_clear_message_keeps_the_data_and_the_next_run_
         earlier = fill(s, BASE, n=40)
         s.flush(batch=10)
         fill(s, BASE + 3600, n=40)  # buffered, for flush to move
-    filler = _fill_up(small_fs)
+    filler = small_fs / "filler"
+    fill_up(filler)
 
     code, out, err = cli(capsys, *command)
 
@@ -428,8 +413,9 @@ def test_a_nearly_full_1k_block_filesystem_fails_with_the_disk_full_line_not_sig
             )
             text = done.stdout + done.stderr
             assert "Traceback" not in text, text
-            if command == ["flush"] and not existing:
-                assert done.returncode == 0 and "no database yet" in text  # creates nothing
+            if command == ["poll", "--once"]:
+                # The journal's preallocated blocks (or, new, the one block it needs) suffice.
+                assert done.returncode == 0 and "stored sample" in text, text
                 continue
             if command == ["doctor", "--quick"] and not existing:
                 assert done.returncode == 1 and f"{db} does not exist yet" in text, text
@@ -445,3 +431,34 @@ def test_a_nearly_full_1k_block_filesystem_fails_with_the_disk_full_line_not_sig
                 assert list(s.iter_rows(BASE, BASE + 3600)) == earlier
         else:
             assert not db.exists() or integrity(db) == "ok"
+        assert len(journal.read(journal.journal_path(db)).slots()) == 1  # the poll's sample
+
+
+def test_flush_checks_the_database_once_a_day_and_a_due_check_still_quarantines_damage(
+    capsys: pytest.CaptureFixture[str], write_config: Callable[..., Path], db: Path
+) -> None:
+    write_config()
+    fill(db, BASE, n=20, flush=True)
+    assert cli(capsys, "flush")[0] == 0  # never checked: checks, and remembers when
+    stamp = Path(f"{db}.checked")
+    assert stamp.exists()
+    conn = sqlite3.connect(db)
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    (root,) = conn.execute("SELECT rootpage FROM sqlite_master WHERE name = 'reports'").fetchone()
+    page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+    conn.close()
+    with db.open("r+b") as f:  # a page flush never reads: only quick_check sees it
+        f.seek((root - 1) * page_size)
+        f.write(b"\xa5" * page_size)
+    damaged = db.read_bytes()
+
+    assert cli(capsys, "flush")[0] == 0  # checked less than a day ago: not again
+    assert db.read_bytes() == damaged and not list(db.parent.glob("*.corrupt-*"))
+
+    day_ago = time.time() - 86_400 - 1
+    os.utime(stamp, (day_ago, day_ago))
+    code, _out, err = cli(capsys, "flush")
+    assert code == 0, err
+    (kept,) = [p for p in db.parent.glob("luxlog.db.corrupt-*") if p.name.endswith("Z")]
+    assert kept.read_bytes() == damaged
+    assert integrity(db) == "ok"

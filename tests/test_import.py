@@ -16,7 +16,6 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from helpers import stored_slot_counts
 from luxlog.cli import app
 from luxlog.config import load_config
 from luxlog.decode import ABSENT, decode_numeric, firmware_version
@@ -24,6 +23,7 @@ from luxlog.sample import Sample
 from luxlog.simulator import Model, Simulator
 from luxlog.store import Store
 from support.fill import fill
+from support.helpers import stored_slot_counts
 from support.luxtronik_logger import decoded_model, poll_simulator, write_cache_db
 
 T0 = int(dt.datetime(2026, 11, 20, tzinfo=dt.UTC).timestamp())

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -22,7 +24,7 @@ from luxlog.poller import PollReport, poll_forever, poll_once
 from luxlog.sample import Sample
 from luxlog.simulator import Simulator
 from luxlog.store import Store
-from support.resolver import BLACKHOLE_NAME, run_with_blackhole_dns, unavailable_reason
+from support.resolver import BLACKHOLE_NAME, require_namespaces, run_with_blackhole_dns
 
 
 def db_rows(path: Path, sql: str) -> list[tuple[object, ...]]:
@@ -55,15 +57,18 @@ def test_poll_once_stores_all_three_blocks_exactly_as_received(
     assert [(a.ok, a.attempts) for a in attempts] == [(True, 1)]
 
 
-def test_the_database_uses_wal_and_full_sync(
+def test_a_poll_writes_only_its_journal_and_flush_makes_a_wal_full_sync_database(
     sim: Simulator, sim_config: Path, isolated: Path
 ) -> None:
     assert CliRunner().invoke(app, ["poll", "--once"]).exit_code == 0
     path = isolated / "data" / "luxlog.db"
+    assert sorted(p.name for p in path.parent.iterdir()) == ["luxlog.db.journal"]
+    assert CliRunner().invoke(app, ["flush"]).exit_code == 0
     assert db_rows(path, "PRAGMA journal_mode") == [("wal",)]
     with Store(path) as store:
         assert store.conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
         assert store.conn.execute("PRAGMA busy_timeout").fetchone()[0] >= 10_000
+        assert store.counts().cached == 1
 
 
 def test_two_polls_in_one_slot_store_one_sample(sim_config: Path, isolated: Path) -> None:
@@ -140,9 +145,12 @@ def test_a_short_calculations_block_is_a_recorded_failure_never_a_sample(
     assert not ok and n == 1 and error and reason in error
 
 
-needs_namespaces = pytest.mark.skipif(
-    unavailable_reason() is not None, reason=str(unavailable_reason())
-)
+@pytest.fixture
+def namespaces() -> None:
+    require_namespaces()
+
+
+needs_namespaces = pytest.mark.usefixtures("namespaces")
 
 
 @needs_namespaces
@@ -156,15 +164,17 @@ def test_a_resolver_that_never_answers_fails_the_poll_in_time_with_one_line_and_
         "import sys; sys.argv = ['luxlog', 'poll', '--once']\nfrom luxlog.cli import main; main()",
         isolated,
     )
-    assert time.monotonic() - start < 0.5 + 2  # the bound plus two interpreter start-ups
+    # liveness only (glibc alone waits 10-34 s): the bound, start-ups and any load on top
+    assert time.monotonic() - start < 0.5 + 5
     assert result.returncode == 1, result.stderr
     assert "queries swallowed" in result.stderr and "0 queries" not in result.stderr
     lines = [line for line in result.stderr.splitlines() if line.startswith("luxlog: ")]
-    assert lines == [
-        f"luxlog: {BLACKHOLE_NAME}:8889: controller not readable after 1 attempt in 0.5 s: "
-        "name resolution: no answer within the attempt timeout of 0.5 s "
-        f"looking up {BLACKHOLE_NAME}"
-    ]
+    assert len(lines) == 1 and re.fullmatch(
+        rf"luxlog: {re.escape(BLACKHOLE_NAME)}:8889: controller not readable after 1 attempt "
+        r"in \d+\.\d s: name resolution: no answer within the attempt timeout of 0\.5 s "
+        rf"looking up {re.escape(BLACKHOLE_NAME)}",
+        lines[0],
+    ), lines
     with Store(isolated / "data" / "luxlog.db", interval=10) as store:
         (a,) = store.attempts_since(0)
         ok, n, error = a.ok, a.attempts, a.error
@@ -204,7 +214,7 @@ def test_a_poll_never_outlives_its_slot_even_with_a_long_timeout(
     start = time.monotonic()
     with pytest.raises(PollFailed):
         poll_once(short)
-    assert time.monotonic() - start < short.poll_deadline + 1
+    assert time.monotonic() - start < short.poll_deadline + 5  # liveness: a minute per read
 
 
 @pytest.mark.usefixtures("no_retry_waits")
@@ -264,29 +274,37 @@ def test_poll_help_is_one_sentence() -> None:
     assert "Read the controller (read-only)" in result.stdout
 
 
-def test_a_database_found_corrupt_mid_write_is_kept_byte_exact_and_polling_goes_on(
+def test_a_corrupt_database_is_kept_byte_exact_by_flush_and_polling_goes_on(
     sim: Simulator, sim_config: Path, isolated: Path
 ) -> None:
     path = isolated / "data" / "luxlog.db"
-    assert CliRunner().invoke(app, ["poll", "--once"]).exit_code == 0
+    runner = CliRunner()
+    with time_machine.travel(1_764_144_005, tick=True):  # slot 1_764_144_000
+        assert runner.invoke(app, ["poll", "--once"]).exit_code == 0
+    assert runner.invoke(app, ["flush"]).exit_code == 0
     conn = sqlite3.connect(path)
-    (root,) = conn.execute("SELECT rootpage FROM sqlite_master WHERE name = 'buffer'").fetchone()
+    (root,) = conn.execute("SELECT rootpage FROM sqlite_master WHERE name = 'chunk'").fetchone()
     page_size = conn.execute("PRAGMA page_size").fetchone()[0]
-    conn.close()  # no connection of ours may stay open: the poll's must be the last one
+    conn.close()  # no connection of ours may stay open
     # A process killed after committing leaves its pages in the -wal, not yet in the file.
     script = (
-        "import os, sys; from luxlog.store import Store; "
-        "s = Store(sys.argv[1]); s.record_failure(1, 0.1, 'refused'); os._exit(0)"
+        "import os, sys; from luxlog.store import Store; from luxlog.sample import Sample; "
+        "s = Store(sys.argv[1]); s.add_rows([Sample(30, 0, (1,), (2,), (3,))]); os._exit(0)"
     )
     subprocess.run([sys.executable, "-c", script, str(path)], check=True)
     wal = Path(f"{path}-wal")
     assert wal.stat().st_size > 0
-    with path.open("r+b") as f:  # the header stays valid: only the buffer's page is garbage
+    with path.open("r+b") as f:  # the header stays valid: only the cache's page is garbage
         f.seek((root - 1) * page_size)
         f.write(b"\xa5" * page_size)
     damaged, damaged_wal = path.read_bytes(), wal.read_bytes()
-    result = CliRunner().invoke(app, ["poll", "--once"], env={"LUXLOG_INTERVAL_SEC": "60"})
+    with time_machine.travel(1_764_144_125, tick=True):  # another slot: 1_764_144_120
+        result = runner.invoke(app, ["poll", "--once"], env={"LUXLOG_INTERVAL_SEC": "60"})
+    assert result.exit_code == 0, result.output  # the poll never opens the database
+    assert (path.read_bytes(), wal.read_bytes()) == (damaged, damaged_wal)
+    result = runner.invoke(app, ["flush"], env={"LUXLOG_INTERVAL_SEC": "60"})
     assert result.exit_code == 0, result.output
+    # found by the flush's own reads (the full check runs once a day), kept as it was
     assert "is corrupt" in result.stderr and "moved aside to" in result.stderr
     (kept,) = [p for p in path.parent.iterdir() if p.name.endswith("Z")]
     assert ".corrupt-" in kept.name
@@ -295,7 +313,7 @@ def test_a_database_found_corrupt_mid_write_is_kept_byte_exact_and_polling_goes_
     assert Path(f"{kept}-wal").read_bytes() == damaged_wal
     with Store(path, interval=60) as store:
         assert store.quick_check() == "ok"
-        assert len(list(store.iter_rows(0, 2**31))) == 1
+        assert len(list(store.iter_rows(0, 2**31))) == 1  # the poll after the damage
 
 
 def test_graceful_stop_restores_handlers_and_never_leaves_a_timer_armed() -> None:
@@ -333,3 +351,57 @@ def test_abandon_leaves_a_fresh_database_another_process_started_alone(isolated:
     assert stale.abandon("found corrupt") is None
     with Store(path, interval=30) as store:
         assert list(store.iter_rows(0, 2**31)) == [row]
+
+
+# The modules `luxlog poll --once` may import beyond the interpreter's own start-up. The poll
+# path must not import SQLite or load the CLI framework, the decoder or the report code; a change
+# that brings one of them back fails here. Still on the path, measured and not yet removed (see
+# the README's Performance section): logging, dataclasses, pathlib (cli, logs, config, client,
+# disk) and yaml when there is a config file.
+POLL_LUXLOG_MODULES = {
+    "luxlog",
+    "luxlog.cli",
+    "luxlog.client",
+    "luxlog.codec",
+    "luxlog.config",
+    "luxlog.config_rules",
+    "luxlog.disk",
+    "luxlog.errors",
+    "luxlog.fastpath",
+    "luxlog.logs",
+    "luxlog.poller",
+    "luxlog.protocol",
+    "luxlog.retry",
+    "luxlog.sample",
+    "luxlog.signals",
+    "luxlog.store",
+    "luxlog.store.journal",
+    "luxlog.text",
+}
+NEVER_ON_THE_POLL_PATH = {
+    *("typer", "click", "rich", "luxtronik", "tenacity", "zoneinfo", "csv", "sqlite3", "_sqlite3"),
+}
+
+
+def test_a_poll_imports_exactly_the_pinned_modules_and_none_of_the_heavy_ones(
+    sim: Simulator, isolated: Path
+) -> None:
+    env = {  # without pytest-cov's variables: coverage itself imports sqlite3 in children
+        **{k: v for k, v in os.environ.items() if not k.startswith(("COV_CORE", "COVERAGE"))},
+        "LUXLOG_HOST": "127.0.0.1",
+        "LUXLOG_PORT": str(sim.port),
+        "LUXLOG_CACHE_PATH": str(isolated / "data" / "luxlog.db"),
+    }
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "luxlog", "poll", "--once"],
+        env=env, capture_output=True, text=True, timeout=8, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("stored sample")
+    imported = {
+        line.rsplit("|", 1)[1].strip()
+        for line in done.stderr.splitlines()
+        if line.startswith("import time:") and line.count("|") == 2
+    }
+    assert {m for m in imported if m.split(".")[0] == "luxlog"} == POLL_LUXLOG_MODULES
+    assert not {m.split(".")[0] for m in imported} & NEVER_ON_THE_POLL_PATH

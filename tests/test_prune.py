@@ -16,7 +16,6 @@ from luxlog.cli import app, run
 from luxlog.config import Config, load_config
 from luxlog.prune import (
     TEMP_MAX_AGE_SEC,
-    newest_slot,
     prune,
     prune_csv,
     prune_db,
@@ -311,7 +310,7 @@ def test_a_clock_three_months_ahead_expires_no_csv_when_samples_say_otherwise(
         store.flush()
         newest = fill(store, now - 600, n=1)[0].slot  # still in the buffer
     with Store(cfg.cache_path, interval=cfg.interval_sec, readonly=True) as store:
-        assert newest_slot(store) == newest
+        assert store.newest_slot() == newest
     with clock_jumped(NOW, MONTHS_3):
         result = CliRunner().invoke(app, ["prune"])
     assert result.exit_code == 0, result.output
@@ -323,9 +322,9 @@ def test_a_clock_three_months_ahead_expires_no_csv_when_samples_say_otherwise(
 
 def test_newest_slot_is_none_without_samples_and_reads_cache_and_buffer(cfg: Config):
     with Store(cfg.cache_path, interval=cfg.interval_sec) as store:
-        assert newest_slot(store) is None
+        assert store.newest_slot() is None
         cached = [r.slot for r in fill(store, NOW.timestamp(), n=2)]
         store.flush()
-        assert newest_slot(store) == cached[-1]
+        assert store.newest_slot() == cached[-1]
         fill(store, NOW.timestamp() - 7200, n=1)  # an older sample, buffered
-        assert newest_slot(store) == cached[-1]
+        assert store.newest_slot() == cached[-1]

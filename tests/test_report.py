@@ -24,7 +24,7 @@ from luxlog import report, report_csv, report_files
 from luxlog.columns import Column, format_fixed, known_names, neutralise, select
 from luxlog.config import Config, load_config
 from luxlog.decode import ABSENT, field_for
-from luxlog.errors import ConfigError
+from luxlog.errors import ConfigError, WindowNotClosed
 from luxlog.sample import Sample
 from luxlog.simulator import Model
 from luxlog.store import Store, slot_of
@@ -50,10 +50,12 @@ def local(*args: int) -> dt.datetime:
 
 
 def read_csv(path: Path, dialect: str = "excel") -> list[list[str]]:
-    encoding = "utf-8-sig" if dialect == "excel-de" else "utf-8"
+    data = path.read_bytes()
+    # excel and excel-de start with a BOM (spreadsheets need it), plain has none (scripts)
+    assert data.startswith(b"\xef\xbb\xbf") == (dialect != "plain")
     delimiter = ";" if dialect == "excel-de" else ","
-    with open(path, encoding=encoding, newline="") as f:
-        return list(csv.reader(f, delimiter=delimiter))
+    text = data.decode("utf-8-sig" if dialect != "plain" else "utf-8")
+    return list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
 
 
 def tree_state(*dirs: Path) -> dict[str, tuple[bytes, int]]:
@@ -243,12 +245,16 @@ def test_autumn_day_at_30_s_expects_3000_slots_and_the_repeated_hour_has_two_off
         run = report.run_on_demand(cfg, store, local(2026, 10, 25, 7), True, False)
     assert (run.written[0].rows, run.written[0].expected) == (120 + 300 + 120, 3000)
     rows = read_csv(tmp_path / "logs" / "2026-10-25_daily.csv")[1:]
-    stamps = [r[0] for r in rows]
+    stamps = [r[1] for r in rows]
     assert len(stamps) == len(set(stamps)) == 540
     assert sorted(stamps, key=dt.datetime.fromisoformat) == stamps
     assert stamps.index("2026-10-25T02:30:00+02:00") < stamps.index("2026-10-25T02:30:00+01:00")
-    assert stamps[0] == "2026-10-24T07:00:00+02:00"
-    assert stamps[-1] == "2026-10-25T06:59:30+01:00"
+    assert rows[0][:2] == ["2026-10-24 07:00:00", "2026-10-24T07:00:00+02:00"]
+    assert rows[-1][:2] == ["2026-10-25 06:59:30", "2026-10-25T06:59:30+01:00"]
+    # the local column repeats the autumn hour: only the offset tells the two 02:30 apart
+    local_times = [r[0] for r in rows]
+    assert local_times.count("2026-10-25 02:30:00") == 2
+    assert local_times == [s[:10] + " " + s[11:19] for s in stamps]
 
 
 def _render(rows: list[Sample], columns: list[Column], dialect: str = "excel") -> str:
@@ -257,8 +263,8 @@ def _render(rows: list[Sample], columns: list[Column], dialect: str = "excel") -
     return out.getvalue()
 
 
-@pytest.mark.parametrize("dialect", ["excel", "excel-de"])
-def test_both_dialects_parse_back_to_the_stored_values(tmp_path: Path, dialect: str) -> None:
+@pytest.mark.parametrize("dialect", ["excel", "excel-de", "plain"])
+def test_every_dialect_parses_back_to_the_stored_values(tmp_path: Path, dialect: str) -> None:
     names = [
         "ID_WEB_Temperatur_TVL", "ID_WEB_Temperatur_TA", "ID_WEB_WP_BZ_akt",
         "ID_WEB_Zaehler_BetrZeitVD1", "ID_WEB_WMZ_Heizung", "ID_WEB_LIN_HD",
@@ -270,25 +276,25 @@ def test_both_dialects_parse_back_to_the_stored_values(tmp_path: Path, dialect: 
         raw = list(store.iter_rows(local(2026, 1, 14, 7).timestamp(), 2e9))
         report.run_on_demand(cfg, store, local(2026, 1, 15, 8), True, False)
     path = tmp_path / "logs" / "2026-01-15_daily.csv"
-    data = path.read_bytes()
-    assert data.startswith(b"\xef\xbb\xbf") == (dialect == "excel-de")
     table = read_csv(path, dialect)
     header, rows = table[0], table[1:]
-    assert header[0] == "timestamp"
-    assert header[1] == "ID_WEB_Temperatur_TVL (°C)"
+    assert header[:2] == ["local time", "timestamp"]
+    assert header[2] == "ID_WEB_Temperatur_TVL (°C)"
     assert len(rows) == len(stored) == 144
     mode = field_for(80)
     for (when, values), row, sample in zip(stored, rows, raw, strict=True):
-        assert dt.datetime.fromisoformat(row[0]) == when
-        cells = dict(zip(names, row[1:], strict=True))
+        assert dt.datetime.fromisoformat(row[1]) == when
+        local_time = when.astimezone(BERLIN).replace(tzinfo=None)
+        assert dt.datetime.strptime(row[0], "%Y-%m-%d %H:%M:%S") == local_time
+        cells = dict(zip(names, row[2:], strict=True))
         for name in names:
             if name == "ID_WEB_WP_BZ_akt":
                 assert cells[name] == mode.text(sample.calculations[80])
             else:
                 assert float(cells[name].replace(",", ".")) == values[name]
     if dialect == "excel-de":
-        assert any("," in r[1] for r in rows) and not any("." in r[1] for r in rows)
-    assert min(float(r[2].replace(",", ".")) for r in rows) < 0  # winter: TA below zero
+        assert any("," in r[2] for r in rows) and not any("." in r[2] for r in rows)
+    assert min(float(r[3].replace(",", ".")) for r in rows) < 0  # winter: TA below zero
 
 
 def test_formula_like_text_is_neutralised_but_negative_numbers_stay_numbers() -> None:
@@ -301,7 +307,7 @@ def test_formula_like_text_is_neutralised_but_negative_numbers_stay_numbers() ->
         for i, raw in enumerate((1, 2, 3, 4, 5, -40))
     ]
     table = list(csv.reader(io.StringIO(_render(rows, [col]))))
-    assert [r[1] for r in table[1:]] == ["'=HYPERLINK(1)", "'+1", "'@SUM", "'-evil", "fine", "-4.0"]
+    assert [r[2] for r in table[1:]] == ["'=HYPERLINK(1)", "'+1", "'@SUM", "'-evil", "fine", "-4.0"]
     assert neutralise("heating") == "heating"
 
 
@@ -382,9 +388,9 @@ def test_samples_stored_by_name_give_only_their_columns(tmp_path: Path) -> None:
         report.run_on_demand(cfg, store, local(2026, 2, 2, 8), True, False)
     table = read_csv(tmp_path / "logs" / "2026-02-02_daily.csv")
     assert table == [
-        ["timestamp", "Outdoor temperature TA (°C)", "Flow temperature TVL (°C)"],
-        ["2026-02-01T12:00:00+01:00", "-4.0", "45.4"],
-        ["2026-02-01T13:00:00+01:00", "", "30.1"],
+        ["local time", "timestamp", "Outdoor temperature TA (°C)", "Flow temperature TVL (°C)"],
+        ["2026-02-01 12:00:00", "2026-02-01T12:00:00+01:00", "-4.0", "45.4"],
+        ["2026-02-01 13:00:00", "2026-02-01T13:00:00+01:00", "", "30.1"],
     ]
 
 
@@ -402,10 +408,10 @@ def test_one_short_block_first_in_the_window_does_not_strip_the_columns(tmp_path
     assert run.ok
     table = read_csv(tmp_path / "logs" / "2026-02-02_daily.csv")
     full = [c.header for c in select("default").resolve(model.sample(start)[1])]
-    assert table[0] == ["timestamp", *full]
+    assert table[0] == ["local time", "timestamp", *full]
     assert len(full) > 30
-    assert table[1][1:] == [""] * len(full)  # the short sample: empty cells, not the layout
-    assert table[2][full.index("Flow temperature TVL (°C)") + 1] != ""
+    assert table[1][2:] == [""] * len(full)  # the short sample: empty cells, not the layout
+    assert table[2][full.index("Flow temperature TVL (°C)") + 2] != ""
 
 
 def test_window_layout_takes_the_common_block_length_and_every_sent_index() -> None:
@@ -508,7 +514,10 @@ def test_unwritable_second_dir_first_still_gets_its_file_after_one_retry(
         )
     )
     assert "failed: 2026-11-25_daily.csv in" in run.summary()
-    assert [p.name for p in good.iterdir()] == ["2026-11-25_daily.csv"]  # no temp left
+    assert sorted(p.name for p in good.iterdir()) == [
+        "2026-11-25_daily.csv",
+        "2026-11_monthly-summary.csv",
+    ]  # no temp left; fmt: skip
 
 
 def test_unwritable_first_dir_renders_into_the_next_one(tmp_path: Path) -> None:
@@ -586,6 +595,19 @@ def test_stray_temp_files_of_dead_writers_are_removed(
     assert report_files.remove_stray_temps([tmp_path / "missing"]) == []
 
 
+def test_a_stray_temp_that_cannot_be_removed_is_a_warning_not_a_failed_run(
+    cfg: Config, store: Store, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    logs = tmp_path / "logs"
+    stuck = logs / f".2026-11-20_daily.csv.tmp-{os.getpid()}"
+    stuck.mkdir(parents=True)  # unlink answers EISDIR, not FileNotFoundError
+    assert report_files.remove_stray_temps([logs]) == []
+    assert stuck.exists()
+    assert [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING] == [
+        f"cannot remove stray temp file {stuck}: Is a directory"
+    ]
+
+
 # ------------------------------------------------------------------------------ on demand
 
 
@@ -611,7 +633,7 @@ def test_on_demand_date_alone_means_daily_and_may_be_any_weekday(cfg: Config, st
 
 
 def test_on_demand_refuses_a_window_that_has_not_closed(cfg: Config, store: Store) -> None:
-    with pytest.raises(report.WindowNotClosed, match="^the window ending 2026-11-26 closes at"):
+    with pytest.raises(WindowNotClosed, match="^the window ending 2026-11-26 closes at"):
         report.run_on_demand(cfg, store, local(2026, 11, 26, 6), True, False, dt.date(2026, 11, 26))
 
 
@@ -725,3 +747,22 @@ def test_a_window_after_the_newest_sample_waits_and_is_never_recorded_empty(
     ]  # fmt: skip
     assert [w.name for w in later.empty] == ["2026-11-22_daily.csv", "2026-11-23_daily.csv"]
     assert later.waiting == []
+
+
+def test_cells_holding_any_dialects_separator_are_quoted() -> None:
+    # LibreOffice's import dialog splits on comma, semicolon and tab whatever the file uses
+    assert report_csv.quote("1,7") == '"1,7"'
+    assert report_csv.quote("a;b") == '"a;b"' and report_csv.quote("a\tb") == '"a\tb"'
+    assert report_csv.quote('say "hi"') == '"say ""hi"""'
+    assert report_csv.quote("-4.0") == "-4.0" and report_csv.quote("") == ""
+    assert report_csv.csv_line(["1,7", "x"], ";") == '"1,7";x\r\n'
+    ta = Column.for_index(15)
+    rows = [Sample(1_800_000_000, 0, (), (0,) * 15 + (-46,), ())]
+    de = _render(rows, [ta], "excel-de").splitlines()
+    assert de == [
+        "local time;timestamp;ID_WEB_Temperatur_TA (°C)",
+        '2027-01-15 09:00:00;2027-01-15T09:00:00+01:00;"-4,6"',
+    ]
+    assert _render(rows, [ta], "plain").splitlines()[1] == (
+        "2027-01-15 09:00:00,2027-01-15T09:00:00+01:00,-4.6"
+    )

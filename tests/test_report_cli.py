@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -62,7 +63,7 @@ def test_scheduled_run_catches_up_and_prints_one_summary_line(
     ]
     assert sorted(p.name for p in (isolated / "logs").iterdir()) == [
         "2026-11-23_daily.csv", "2026-11-23_weekly.csv", "2026-11-24_daily.csv",
-        "2026-11-25_daily.csv",
+        "2026-11-25_daily.csv", "2026-11_monthly-summary.csv",
     ]  # fmt: skip
     again = invoke("--config", str(config))
     assert again.stdout.strip() == "no reports due"
@@ -216,7 +217,7 @@ def test_a_clock_three_months_ahead_deletes_no_csv_records_no_future_window_and_
     with clock_at(NOW):
         assert invoke("--config", str(config)).exit_code == 0
     before = sorted(p.name for p in logs.iterdir())
-    assert len(before) == 16
+    assert len(before) == 17  # 16 reports and the month's summary
 
     with clock_jumped(NOW, MONTHS_3):
         jumped = invoke("--config", str(config))
@@ -300,3 +301,38 @@ def test_a_corrupt_database_moved_aside_is_a_failed_run_naming_the_quarantine(
     assert "nothing written this run" in last
     assert "Traceback" not in err and out == ""
     assert not (isolated / "logs").exists()
+
+
+def _overwrite_pages(db: Path, pages: int = 3) -> None:
+    """Overwrite ``pages`` pages from the cache table's root: the open's checks still pass."""
+    conn = sqlite3.connect(db)
+    try:
+        (root,) = conn.execute("SELECT rootpage FROM sqlite_master WHERE name = 'chunk'").fetchone()
+        (size,) = conn.execute("PRAGMA page_size").fetchone()
+    finally:
+        conn.close()  # the last connection: the -wal is checkpointed into the file and removed
+    with db.open("r+b") as f:
+        f.seek((root - 1) * size)
+        f.write(b"\xa5" * (pages * size))
+
+
+@pytest.mark.parametrize("command", [["report"], ["doctor", "--quick"]])
+def test_a_page_damaged_after_open_is_one_error_line_not_a_traceback(
+    config: Path, isolated: Path, capsys: pytest.CaptureFixture[str], command: list[str]
+) -> None:
+    fill(config, dt.datetime(2026, 11, 23, 7, tzinfo=BERLIN), NOW, step=600)
+    db = load_config(config, environ={}).cache_path
+    with Store(db) as store:
+        store.flush()
+    _overwrite_pages(db)  # the open's checks pass; the damage shows when the pages are read
+    with clock_at(NOW):
+        code = run([*command, "--config", str(config)])
+    out, err = capsys.readouterr()
+    assert code == 1, out + err
+    assert "Traceback" not in out + err
+    if command[0] == "report":
+        lines = [line for line in err.splitlines() if line.startswith("luxlog:")]
+        assert len(lines) == 1 and "is corrupt: database disk image is malformed" in lines[0], err
+    else:
+        database = [line for line in out.splitlines() if line.startswith("FAIL  database ")]
+        assert len(database) == 1 and "malformed" in database[0], out

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import errno
+import itertools
 import os
 import sqlite3
 import tempfile
@@ -18,7 +19,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from helpers import stored_slot_counts
 from luxlog import store as store_mod
 from luxlog.codec import chunk_slots, decode_chunk, encode_chunk, pack_row
 from luxlog.decode import fields_by_name
@@ -26,8 +26,11 @@ from luxlog.disk import disk_full_error
 from luxlog.errors import DiskFullError, MissingDatabaseError, StoreError
 from luxlog.sample import Sample
 from luxlog.simulator import Model
-from luxlog.store import BUCKET_SEC, SCHEMA_VERSION, Attempt, Store
+from luxlog.store import BUCKET_SEC, SCHEMA_VERSION, Attempt, Store, journal
+from luxlog.store import buffer as buffer_mod
 from support.fill import fill
+from support.helpers import stored_slot_counts
+from support.requires import skip_or_fail
 
 UTC = dt.UTC
 BASE = 1_700_000_000 // BUCKET_SEC * BUCKET_SEC  # an hour boundary, 2023-11-14T22:00Z
@@ -44,7 +47,19 @@ def fresh_store(**kwargs: object) -> Iterator[Store]:
     """A store in its own temporary directory (hypothesis runs many examples per test)."""
     with tempfile.TemporaryDirectory() as tmp, Store(Path(tmp) / "t.db", **kwargs) as s:  # type: ignore[arg-type]
         s.conn.execute("PRAGMA synchronous=OFF")  # examples check logic, not durability: no fsyncs
+        s.journal_sync = False
         yield s
+
+
+def legacy_buffer(
+    store: Store, rows: list[Sample], attempt: tuple[int, float] | None = None
+) -> None:
+    """Buffer ``rows`` as luxlog did before the journal: today's ``buffer.insert`` (keyframes
+    and deltas, the attempt in the row), one transaction per poll, as its ``add_row`` did."""
+    for row in rows:
+        polled = (row.slot * 1000, attempt[0], round(attempt[1] * 1000)) if attempt else None
+        with store.transaction() as conn:
+            buffer_mod.insert(conn, row, polled or (None, None, None), delta=True)
 
 
 # ----------------------------------------------------------------------------- strategies
@@ -238,6 +253,7 @@ def test_a_query_for_one_day_reads_only_that_days_chunks_by_primary_key(tmp_path
     days = 10
     with Store(tmp_path / "t.db") as s:
         s.conn.execute("PRAGMA synchronous=OFF")  # test set-up speed only
+        s.journal_sync = False
         model = Model("v3.78")
         for day in range(days):
             for hour in range(24):
@@ -374,44 +390,46 @@ def test_a_version_1_database_with_data_is_upgraded_without_losing_anything(
         assert list(store.iter_rows(0, 2**31)) == [row]
 
 
-def test_a_poll_writes_one_page_and_flush_files_its_attempt(tmp_path: Path) -> None:
+def test_a_poll_writes_one_journal_block_no_sqlite_and_flush_files_its_attempt(
+    tmp_path: Path,
+) -> None:
     model = Model()
     path = tmp_path / "x.db"
     t0 = 1_764_144_000
     with Store(path, interval=30) as store:
         store.add_rows([model.raw_sample(t0 + 30 * k)
                         for k in range(50)])  # fmt: skip
-    frames = []
+    files = {p: p.read_bytes() for p in tmp_path.glob("x.db*")}
     for k in range(50, 56):
         with Store(path, interval=30) as store:
-            store.conn.execute("PRAGMA wal_autocheckpoint=0")
-            wal = Path(f"{path}-wal")
-            before = wal.stat().st_size if wal.exists() else 32
             row = model.raw_sample(t0 + 30 * k)
             assert store.add_row(row, (2, 0.25), now=t0 + 30 * k + 0.1)
-            frames.append((wal.stat().st_size - max(before, 32)) // (4096 + 24))
-    # one leaf page per poll, a few more only when the buffer grows by a page
-    assert sorted(frames)[len(frames) // 2] == 1
+    assert {p: p.read_bytes() for p in files} == files  # no byte of SQLite's files changed
+    found = journal.read(journal.journal_path(path))
+    assert [r.block for r in found.records] == list(range(6))  # one block per poll
+    assert found.end == 6 and not found.damage
     with Store(path, interval=30) as store:
         assert store.last_success() == t0 + 30 * 55
         assert [
             (a.at, a.ok, a.attempts, a.duration_ms) for a in store.attempts_since(t0 + 30 * 55)
         ] == [(t0 + 30 * 55, True, 2, 250)]
-        store.flush()
+        assert store.flush().moved == 56
         assert store.counts().buffered == 0
         assert len(store.attempts_since(0)) == 6
         assert store.last_success() == t0 + 30 * 55
+        assert list(store.iter_rows(t0, t0 + 30 * 56)) == [
+            model.raw_sample(t0 + 30 * k) for k in range(56)
+        ]
 
 
-def test_polls_are_buffered_against_a_recent_keyframe_and_come_back_exactly(
+def test_polls_an_older_luxlog_buffered_against_keyframes_come_back_exactly(
     tmp_path: Path,
 ) -> None:
     model = Model()
     t0 = 1_764_144_000
     rows = [model.raw_sample(t0 + 30 * k) for k in range(80)]
     with Store(tmp_path / "x.db", interval=30) as store:
-        for row in rows:
-            assert store.add_row(row, (1, 0.1), now=row.slot)
+        legacy_buffer(store, rows, (1, 0.1))
         stored = store.conn.execute("SELECT slot, base, length(data) FROM buffer").fetchall()
         full = [r for r in stored if r[1] is None]
         deltas = [r for r in stored if r[1] is not None]
@@ -430,13 +448,12 @@ def test_a_sample_whose_keyframe_is_flushed_stays_exact_in_the_buffer(tmp_path: 
     t0 = 1_764_144_000
     rows = [model.raw_sample(t0 + 30 * k) for k in range(4)]
     with Store(tmp_path / "x.db", interval=30) as store:
-        for row in rows:
-            store.add_row(row)
+        legacy_buffer(store, rows)
         assert (
             store.conn.execute("SELECT count(*) FROM buffer WHERE base = ?", (t0,)).fetchone()[0]
             == 3
         )
-        batches = iter([False, True])
+        batches = itertools.chain([False], itertools.repeat(True))
         store.flush(batch=1, should_stop=lambda: next(batches))  # moves only the keyframe
         assert (
             store.conn.execute("SELECT count(*) FROM buffer WHERE base IS NULL").fetchone()[0] == 3
@@ -473,8 +490,7 @@ def test_a_sample_without_its_keyframe_is_reported_as_corruption(tmp_path: Path)
     model = Model()
     t0 = 1_764_144_000
     with Store(tmp_path / "x.db", interval=30) as store:
-        for k in range(2):
-            store.add_row(model.raw_sample(t0 + 30 * k))
+        legacy_buffer(store, [model.raw_sample(t0 + 30 * k) for k in range(2)])
         store.conn.execute("DELETE FROM buffer WHERE slot = ?", (t0,))
         with pytest.raises(store_mod.CorruptError, match="missing keyframe"):
             list(store.iter_rows(t0, t0 + 60))
@@ -498,6 +514,31 @@ def test_a_query_inside_a_write_transaction_reads_in_it(tmp_path: Path) -> None:
             "INSERT INTO buffer(slot, data) VALUES (?, ?)", (row.slot, pack_row(row))
         )
         assert list(store.iter_rows(0, 2**31)) == [row]
+
+
+# ------------------------------------------------------------ the -shm on a nearly full disk
+
+
+def test_on_a_nearly_full_1k_block_filesystem_the_open_shm_has_no_holes(tmp_path: Path) -> None:
+    # SQLite leaves the -shm sparse (a byte per 4 KiB page): on 1 KiB blocks a later write
+    # through its mapping into a hole needs a free block, and with none left that is SIGBUS.
+    from support.loopfs import fill as fill_fs
+    from support.loopfs import free_kib, loop_fs
+
+    with loop_fs(tmp_path) as mnt:
+        db = mnt / "luxlog.db"
+        with Store(db) as s:  # an existing database: a reopen rebuilds the -shm sparse
+            s.add(BASE, {"ID_WEB_Temperatur_TVL": 35.4})
+        with Store(db):  # plenty of space: the file other processes map is left to SQLite
+            st = os.stat(f"{db}-shm")
+            assert st.st_blocks * 512 < st.st_size
+        fill_fs(mnt, leave_kib=256)  # low (< 1 MiB) but enough for the open's preflight
+        assert free_kib(mnt) < 1024
+        with Store(db) as s:
+            st = os.stat(f"{db}-shm")
+            block = os.statvfs(mnt).f_frsize
+            assert st.st_size > 0
+            assert st.st_blocks * 512 >= -(-st.st_size // block) * block
 
 
 # ------------------------------------------------ "unable to open database file", explained
@@ -535,7 +576,7 @@ def test_a_directory_without_write_permission_is_named_with_its_owner_and_mode(
     import sys
 
     if os.geteuid() != 0 or shutil.which("setpriv") is None:
-        pytest.skip("needs root and setpriv(1) to run luxlog without CAP_DAC_OVERRIDE")
+        skip_or_fail("needs root and setpriv(1) to run luxlog without CAP_DAC_OVERRIDE")
     locked = tmp_path / "locked"
     locked.mkdir()
     db = locked / "luxlog.db"
@@ -546,12 +587,12 @@ def test_a_directory_without_write_permission_is_named_with_its_owner_and_mode(
     drop = "-dac_override,-dac_read_search"
     done = subprocess.run(
         ["setpriv", f"--bounding-set={drop}", f"--inh-caps={drop}", sys.executable, "-m",
-         "luxlog", "poll", "--once", "--host", "127.0.0.1", "--port", "1"],
+         "luxlog", "flush"],
         env={**os.environ, "LUXLOG_CACHE_PATH": str(db), "LUXLOG_RETRIES": "0"},
         capture_output=True, text=True, timeout=8, check=False,
     )  # fmt: skip
     if "Operation not permitted" in done.stderr and "setpriv" in done.stderr:
-        pytest.skip(f"setpriv cannot drop capabilities here: {done.stderr.strip()}")
+        skip_or_fail(f"setpriv cannot drop capabilities here: {done.stderr.strip()}")
     assert done.returncode == 1, done.stderr
     assert "Traceback" not in done.stderr
     assert done.stderr.strip().splitlines()[-1] == (
@@ -574,13 +615,13 @@ def test_a_restarted_wal_with_stale_frames_of_the_last_generation_is_not_damage(
         pass
     holder = sqlite3.connect(db)  # keeps the -wal from being deleted when a store closes
     holder.execute("SELECT count(*) FROM buffer").fetchone()
-    for i in range(6):
+    for i in range(6):  # one SQLite commit each (bulk loads: polls write the journal)
         with Store(db) as s:
-            s.add(BASE + 30 * i, {"ID_WEB_Temperatur_TVL": 35.4})
+            s.add_rows([Sample(BASE + 30 * i, 0, (), (354,), ())])
     holder.execute("PRAGMA wal_checkpoint(PASSIVE)")
     size = os.stat(f"{db}-wal").st_size
     with Store(db) as s:  # restarts the log: new salts, one frame, stale frames behind it
-        s.add(BASE + 600, {"ID_WEB_Temperatur_TVL": 35.4})
+        s.add_rows([Sample(BASE + 600, 0, (), (354,), ())])
     assert os.stat(f"{db}-wal").st_size == size  # the old frames are still in the file
     assert wal_damage(db) is None
     # …while a flipped byte in the new generation's only frame, followed by nothing, is a torn

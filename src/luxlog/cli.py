@@ -22,7 +22,7 @@ from luxlog.errors import (
     exit_code_of,
     run_mapped,
 )
-from luxlog.logs import guard_closed_pipes, setup_logging
+from luxlog.logs import guard_closed_pipes
 
 # `typing` costs ~5 ms per process on the poll path; annotations are strings here.
 TYPE_CHECKING = False
@@ -51,23 +51,18 @@ def _click_exception() -> type[Exception]:
 def _build_app() -> typer.Typer:
     import typer
 
+    from luxlog.commands.root import root
+
     app = typer.Typer(
         name="luxlog",
         help="Resilient, read-only data logger for Luxtronik 2.x heat-pump controllers.",
-        no_args_is_help=True,
-        add_completion=False,
+        # Typer's own --install-completion/--show-completion; the cron poll never builds
+        # this app (fastpath), so completion costs it nothing
+        add_completion=True,
         pretty_exceptions_enable=False,
         rich_markup_mode=None,
     )
-
-    # Old-style defaults: the annotations stay resolvable without typer in this module's globals.
-    @app.callback()
-    def _root(
-        verbose: bool = typer.Option(False, "--verbose", "-v", help="Log debug detail."),
-        quiet: bool = typer.Option(False, "--quiet", "-q", help="Log warnings and errors only."),
-    ) -> None:
-        setup_logging(verbose=verbose, quiet=quiet)
-
+    app.callback(invoke_without_command=True)(root)
     _register(app)
     return app
 
@@ -118,10 +113,13 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "poll": ("poll", "poll"),
     "flush": ("flush", "flush"),
     "report": ("report", "report"),
+    "summary": ("summary", "summary"),
     "prune": ("prune", "prune"),
     "doctor": ("doctor", "doctor"),
     "export": ("export", "export_command"),
     "import": ("import_", "import_command"),
+    "show": ("show", "show"),
+    "backup": ("backup", "backup"),
     "simulate": ("simulate", "simulate"),
     "demo": ("demo", "demo"),
 }

@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from luxlog.errors import ControllerBusy, DeviceError, ProtocolError
+from luxlog.errors import AttemptError, ControllerBusy, DeviceError, ProtocolError
 from luxlog.errors import PollFailed as PollFailed  # documented as luxlog.client.PollFailed
 from luxlog.protocol import (
     BLOCK_NAMES,
@@ -128,7 +128,7 @@ class HeatPumpClient:
         except ControllerBusy as exc:
             raise ControllerBusy(f"{self.phase}: {exc}") from exc
         except OSError as exc:
-            raise AttemptError(self.phase, exc) from exc
+            raise AttemptError(self.phase, exc, _describe(exc)) from exc
         self.phase = "storing"
         return Sample.read_at(
             self.clock(),
@@ -222,15 +222,6 @@ def client_from_config(cfg: Config, retry: RetryPolicy | None = None) -> HeatPum
     )
 
 
-class AttemptError(OSError):
-    """An attempt's network failure, named by the phase it happened in (retried)."""
-
-    def __init__(self, phase: str, cause: OSError) -> None:
-        super().__init__(f"{phase}: {_describe(cause)}")
-        self.phase = phase
-        self.cause = cause
-
-
 class _Resolver:
     """The host's addresses, looked up once per poll under the attempt's deadline.
 
@@ -246,7 +237,12 @@ class _Resolver:
         self.port = port
         self._done: threading.Event | None = None
         self._found: Addresses | None = None
-        self._error: OSError | None = None
+        self._error: OSError | DeviceError | None = None
+
+    def _invalid(self, exc: UnicodeError) -> DeviceError:
+        # The IDNA codec refuses the name (an empty label, one over 63 characters) before any
+        # lookup: no retry can help, so a DeviceError (not retried), not an OSError.
+        return DeviceError(f"cannot resolve host: {self.host!r} is not a valid host name ({exc})")
 
     def _lookup(self, done: threading.Event) -> None:
         try:
@@ -254,6 +250,8 @@ class _Resolver:
             self._found = [(f, k, p, a) for f, k, p, _, a in found]
         except OSError as exc:
             self._error = exc
+        except UnicodeError as exc:
+            self._error = self._invalid(exc)
         finally:
             done.set()
 
@@ -266,6 +264,8 @@ class _Resolver:
             )
         except socket.gaierror:
             pass  # a name, not an address literal
+        except UnicodeError as exc:
+            raise self._invalid(exc) from exc
         else:
             self._found = [(f, k, p, a) for f, k, p, _, a in found]
             return self._found
@@ -306,6 +306,9 @@ def _connect(addresses: Addresses, deadline: float, reached: str) -> socket.sock
         except OSError as exc:
             sock.close()
             last = exc
+        except BaseException:
+            sock.close()  # a signal (Interrupted, KeyboardInterrupt) mid-connect: no leak
+            raise
     raise last
 
 

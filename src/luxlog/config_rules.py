@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     Rule = Callable[[str, Any, list[str]], Any]
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-DIALECTS = ("excel", "excel-de")
+DIALECTS = ("excel", "excel-de", "plain")
 MIN_INTERVAL = 10  # controllers are known to crash when polled harder (protocol.md §2.6)
 # 100 years: beyond any sensible retention, far below where date arithmetic overflows.
 MAX_DAYS = 36_500

@@ -64,8 +64,11 @@ class Field:
 
     def to_raw(self, value: float) -> int:
         """Inverse of ``value``; raises ValueError when ``value`` is not on the field's grid."""
-        raw = round(value * self.divisor)
-        if self.value(raw) != value:
+        scaled = value * self.divisor
+        raw = round(scaled)
+        # Arithmetic such as -4.0 + 2.2 = -1.7999999999999998 lands a hair off the grid: accept
+        # float rounding (well under a millionth of a step), refuse a genuinely finer value.
+        if abs(scaled - raw) > 1e-6:
             step = 1 / self.divisor
             raise ValueError(f"{value!r} is not a multiple of {step:g} {self.unit}".rstrip())
         return raw
@@ -85,6 +88,40 @@ def _divisor(datatype: object) -> int:
     return max(1, round(1000 / probe))
 
 
+# Corrections over luxtronik 0.3.14's state labels, each with its source. ``None`` removes a
+# label (the code is then shown as its number). Raw integers are stored, so a report re-run for
+# a past date shows the corrected label.
+LABEL_CORRECTIONS: dict[int, dict[int, tuple[str | None, str]]] = {
+    # Status line 1: luxtronik 0.3.14 is shifted by one from code 3 up and misspells code 5
+    # ("witing"); FHEM 23_LUXTRONIK2.pm %wpOpStat1 and node-luxtronik2 types.stateMessages
+    # agree with each other (and have no code 3); the simulator follows them too.
+    117: {
+        3: (None, "FHEM %wpOpStat1, node-luxtronik2 stateMessages: no code 3"),
+        4: ("error", "FHEM %wpOpStat1 4 Fehler; node-luxtronik2"),
+        5: ("defrost", "FHEM %wpOpStat1 5 Abtauen; node-luxtronik2"),
+        6: ("waiting on LIN connection", "FHEM %wpOpStat1 6 Warte auf LIN; node-luxtronik2"),
+        7: ("compressor heating up", "FHEM %wpOpStat1 7 Verdichter heizt auf; node-luxtronik2"),
+        8: ("pump forerun", "FHEM %wpOpStat1 8 Pumpenvorlauf; node-luxtronik2"),
+    },
+}
+
+
+def corrected_labels(index: int, labels: Mapping[int, str]) -> dict[int, str]:
+    """luxtronik's labels of calculation ``index`` with ``LABEL_CORRECTIONS`` applied."""
+    out = dict(labels)
+    for code, (label, _source) in LABEL_CORRECTIONS.get(index, {}).items():
+        if label is None:
+            out.pop(code, None)
+        else:
+            out[code] = label
+    return out
+
+
+def mode_label(code: int) -> str:
+    """The operating mode (calculation 80) as a word; an unknown code stays its number."""
+    return field_for(CALC_MODE).text(code) or str(code)
+
+
 @functools.cache
 def calculation_fields() -> dict[int, Field]:
     """Every calculation luxtronik defines, by index."""
@@ -98,6 +135,7 @@ def calculation_fields() -> dict[int, Field]:
             fields[index] = Field(index, dt.name, kind or "text", numeric=False)
             continue
         labels = dict(getattr(dt, "codes", {})) if isinstance(dt, SelectionBase) else {}
+        labels = corrected_labels(index, labels)
         divisor = 1 if isinstance(dt, SelectionBase | Timestamp) else _divisor(dt)
         fields[index] = Field(
             index,

@@ -78,6 +78,37 @@ class ReportError(LuxlogError):
     """A report could not be written to at least one output directory."""
 
 
+class WindowNotClosed(LuxlogError):
+    """A window asked for by date that has not closed yet (a usage error: the command names
+    its option)."""
+
+    exit_code = EXIT_USAGE
+
+
+class AttemptError(OSError):
+    """An attempt's network failure, named by the phase it happened in (retried)."""
+
+    def __init__(self, phase: str, cause: OSError, detail: str) -> None:
+        super().__init__(f"{phase}: {detail}")
+        self.phase = phase
+        self.cause = cause
+
+
+class OutputDirError(OSError):
+    """An output directory that is not a directory: the message says which path and why."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class ExportError(LuxlogError):
+    """An export could not be written (the output's path, a missing optional package)."""
+
+
+class SourceError(LuxlogError):
+    """An import's input could not be read (not the expected format, a malformed line)."""
+
+
 class ChecksFailed(LuxlogError):
     """The command already printed what failed (doctor's table): exit without another line."""
 

@@ -5,6 +5,7 @@ module) costs more CPU and memory than the poll itself, ~50 ms per process (benc
 ``cli.main`` therefore hands this module the command line first; it recognises exactly the
 poll-once command line,
   luxlog [-v|--verbose] [-q|--quiet] poll --once [--config/-c PATH] [--host H] [--port N]
+         [--json]
 and runs it with the same behaviour as the Typer command: logging set up as by the root
 callback, the same config precedence, the same summary line on stdout, the same one-line
 errors and exit codes (``errors.exit_code_of``). Anything else, including --help, repeated or
@@ -35,8 +36,11 @@ POLL_OPTIONS = {
     "-c": "config",
     "--host": "host",
     "--port": "port",
+    "--json": "json_output",
 }
-FLAGS = {"verbose", "quiet", "once"}
+FLAGS = {"verbose", "quiet", "once", "json_output"}
+# Root options of the Typer app that end the run without polling: never on this path
+TYPER_ONLY_ROOT_OPTIONS = ("--version", "-V", "--install-completion", "--show-completion")
 
 _PORT = re.compile(r"[0-9]+")
 
@@ -104,7 +108,26 @@ def poll_once(opts: dict[str, Any]) -> int:
 
         cfg = load_config(opts.get("config"), {"host": opts.get("host"), "port": opts.get("port")})
         cfg.require_host("poll")
-        print(summary(poll_once(cfg)), flush=True)
+        report = poll_once(cfg)
+        print(poll_json(report) if opts.get("json_output") else summary(report), flush=True)
         return 0
 
     return run_mapped(body)
+
+
+def poll_json(report: Any) -> str:
+    """``poll --once --json``: one object for scripts (json is imported only then)."""
+    import json
+
+    from luxlog.text import format_utc
+
+    return json.dumps(
+        {
+            "slot": format_utc(report.slot),
+            "slot_epoch": report.slot,
+            "stored": report.stored,
+            "calculations": report.calculations,
+            "attempts": report.attempts,
+            "duration_sec": round(report.duration, 3),
+        }
+    )

@@ -1,42 +1,52 @@
-"""One poll: read the controller, store the raw sample in the buffer, log the attempt.
+"""One poll: read the controller, journal the raw sample (or the failed attempt).
 
-This is the whole poll path; it imports neither the decoder nor rich, so a cron-fired
-``luxlog poll --once`` stays cheap.
+This is the whole poll path; it imports neither the decoder nor rich nor SQLite, so a
+cron-fired ``luxlog poll --once`` stays cheap (tests/test_poll.py pins the modules it imports).
 """
 
 from __future__ import annotations
 
-import logging
-import sqlite3
-import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
 
 from luxlog import signals
 from luxlog.client import HeatPumpClient, client_from_config
-from luxlog.config import Config
-from luxlog.errors import CorruptError, Interrupted, LuxlogError, PollFailed
-from luxlog.retry import RetryPolicy
-from luxlog.signals import GracefulStop
-from luxlog.store import Store, slot_of
+from luxlog.errors import Interrupted, LuxlogError, PollFailed
 
-log = logging.getLogger("luxlog.poll")
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import logging
+    import threading
+    from collections.abc import Callable
+
+    from luxlog.config import Config
+    from luxlog.retry import RetryPolicy
+    from luxlog.signals import GracefulStop
 
 ROUND_ERROR_PAUSE_SEC = 5.0
 # A poll cut short by a signal records its attempt before it exits (gaps are never silent), but
-# may wait this long at most for another process's write lock: after the long-running poll's
+# may wait this long at most for another process's journal lock: after the long-running poll's
 # grace this still ends within 2 s of the signal, the `-k 2` of the crontab's wrappers.
-INTERRUPTED_RECORD_BUSY_MS = 400
+INTERRUPTED_RECORD_LOCK_SEC = 0.4
 
 
-@dataclass(frozen=True)
+def slot_of(t: float, interval: int) -> int:
+    """The slot holding instant ``t`` (as ``store.slot_of``, without importing the store)."""
+    return int(t // interval) * interval
+
+
 class PollReport:
-    slot: int
-    stored: bool  # False: the slot already held a sample (the first one is kept)
-    calculations: int
-    attempts: int
-    duration: float
+    """What one poll did (a plain slotted class: ``dataclasses`` costs every cron poll)."""
+
+    __slots__ = ("attempts", "calculations", "duration", "slot", "stored")
+
+    def __init__(
+        self, slot: int, stored: bool, calculations: int, attempts: int, duration: float
+    ) -> None:
+        self.slot = slot
+        self.stored = stored  # False: the slot already held a sample (the first one is kept)
+        self.calculations = calculations
+        self.attempts = attempts
+        self.duration = duration
 
 
 def summary(report: PollReport) -> str:
@@ -52,23 +62,19 @@ def summary(report: PollReport) -> str:
     )
 
 
-def _store_with_recovery(cfg: Config, action: Callable[[Store], bool]) -> bool:
-    """Run a write; a database found corrupt mid-way is quarantined and the write retried."""
-    store = Store(cfg.cache_path, interval=cfg.interval_sec)
-    try:
-        return action(store)
-    except CorruptError as exc:
-        # Copy before closing: closing the last connection would checkpoint the -wal into
-        # the damaged file and delete the -wal, changing what we keep for inspection.
-        moved = store.abandon(str(exc))
-        if moved is None:
-            log.error("%s; another process already moved it aside, continuing in the new file", exc)
-        else:
-            log.error("%s; moved aside to %s, recording continues in a fresh file", exc, moved)
-        store = Store(cfg.cache_path, interval=cfg.interval_sec)
-        return action(store)
-    finally:
-        store.close()
+def _journal(cfg: Config) -> str:
+    from luxlog.store.journal import journal_path
+
+    return journal_path(cfg.cache_path)
+
+
+def _record_failure(cfg: Config, attempts: int, duration: float, error: str, now: float) -> None:
+    from luxlog.store import journal
+
+    record = journal.attempt_record(
+        round(now * 1000), False, attempts, round(duration * 1000), error
+    )
+    journal.append(_journal(cfg), record)
 
 
 def _record_interrupted(
@@ -76,34 +82,43 @@ def _record_interrupted(
 ) -> None:
     """Record the attempt a signal cut short, naming the phase it was in; never blocks long.
 
-    Best effort within the stop's time: a database locked by another writer for longer than
-    ``INTERRUPTED_RECORD_BUSY_MS`` (or unusable) costs the record, logged, never the exit.
+    Best effort within the stop's time: a journal locked by another process for longer than
+    ``INTERRUPTED_RECORD_LOCK_SEC`` (or unusable) costs the record, logged, never the exit.
     """
+    from luxlog.store import journal
+
     duration = time.monotonic() - client.started if client.started is not None else 0.0
     attempts = max(client.attempts, 1)
     error = f"{client.where}: {stop} during {client.phase} (attempt {attempts}, {duration:.1f} s)"
     # A second signal (or the long-running poll's grace alarm) must not cut the record short;
-    # the record is bounded by its busy timeout.
+    # the record is bounded by its lock timeout.
     previous = signals.ignore_stops()
     try:
-        store = Store(cfg.cache_path, interval=cfg.interval_sec)
-        try:
-            store.conn.execute(f"PRAGMA busy_timeout={INTERRUPTED_RECORD_BUSY_MS}")
-            store.record_failure(attempts, duration, error, now=clock())
-        finally:
-            store.close()
-        log.error("%s; attempt recorded", error)
-    except (LuxlogError, OSError, sqlite3.Error) as exc:
-        log.error("%s; the attempt could not be recorded: %s", error, exc)
+        ms = round(clock() * 1000)
+        record = journal.attempt_record(ms, False, attempts, round(duration * 1000), error)
+        journal.append(_journal(cfg), record, lock_seconds=INTERRUPTED_RECORD_LOCK_SEC)
+        _log().error("%s; attempt recorded", error)
+    except (LuxlogError, OSError) as exc:
+        _log().error("%s; the attempt could not be recorded: %s", error, exc)
     finally:
         signals.restore(previous)
+
+
+def _log() -> logging.Logger:
+    import logging
+
+    return logging.getLogger("luxlog.poll")
 
 
 def poll_once(
     cfg: Config, *, retry: RetryPolicy | None = None, clock: Callable[[], float] = time.time
 ) -> PollReport:
-    """Read once and buffer the sample; raises ``PollFailed`` after recording the failure."""
+    """Read once and journal the sample; raises ``PollFailed`` after recording the failure.
+
+    No SQLite here: one record into the poll journal, one ``fdatasync`` (store/journal.py).
+    """
     from luxlog.disk import warn_if_full
+    from luxlog.store import journal
 
     warn_if_full(cfg)
     client = client_from_config(cfg, retry)
@@ -114,20 +129,16 @@ def poll_once(
         _record_interrupted(cfg, client, stop, clock)
         raise
     except PollFailed as exc:
-        failure = exc
-
-        def record(store: Store) -> bool:
-            store.record_failure(failure.attempts, failure.duration, str(failure), now=clock())
-            return True
-
-        _store_with_recovery(cfg, record)
+        _record_failure(cfg, exc.attempts, exc.duration, str(exc), clock())
         raise
     sample = outcome.sample
     assert sample is not None
     row = sample.with_slot(slot_of(sample.time, cfg.interval_sec))
-    stored = _store_with_recovery(
-        cfg, lambda s: s.add_row(row, (outcome.attempts, outcome.duration), now=clock())
+    record = journal.sample_record(
+        row, round(clock() * 1000), outcome.attempts, round(outcome.duration * 1000)
     )
+    # a stop now waits for the write: the sample in hand is kept (then 143/130 as usual)
+    stored = signals.deferred(lambda: journal.append(_journal(cfg), record))
     return PollReport(row.slot, stored, len(row.calculations), outcome.attempts, outcome.duration)
 
 
@@ -164,11 +175,11 @@ def poll_forever(
         except Interrupted:
             raise  # SIGTERM/SIGINT end the loop (exit 143/130), they are not a failed round
         except LuxlogError as exc:
-            log.error("poll failed: %s", exc)
+            _log().error("poll failed: %s", exc)
         except Exception:
             import traceback
 
-            log.error(
+            _log().error(
                 "unexpected error in poll round (continuing in %.0f s):\n%s",
                 error_pause,
                 traceback.format_exc().rstrip(),

@@ -33,12 +33,15 @@ READ_COMMANDS = (CMD_READ_PARAMETERS, CMD_READ_CALCULATIONS, CMD_READ_VISIBILITI
 MAX_ITEMS = 10_000
 
 # The shortest block any known firmware sends (reference/protocol.md §2.4): parameters 1022
-# (V1.73), calculations 200 (series 1, V1.80; series 3 grew from there to 275), visibilities
-# 327 (V3.78). A shorter block comes from half-booted firmware (seen: 3004 with 5 values) and
-# is a failed attempt, never a sample: stored, it would be the first row of a report window and
-# leave every column but the timestamp empty. Firmware before 1.73 (port 8888) is undocumented;
-# should one really send less, the error names the count, and this floor is the one to lower.
-MIN_ITEMS = {3003: 1022, 3004: 200, 3005: 327}
+# (V1.73), calculations 200 (series 1, V1.80; series 3 grew from there to 275). A shorter block
+# comes from half-booted firmware (seen: 3004 with 5 values) and is a failed attempt, never a
+# sample: stored, it would be the first row of a report window and leave every column but the
+# timestamp empty. Visibilities: the smallest count documented is V3.78's 327, but none is
+# documented for V1.73 and earlier, and a floor too high would fail every poll of such a
+# controller (a ProtocolError is never retried); 100 only refuses a clearly broken block.
+# Firmware before 1.73 (port 8888) is undocumented; should one really send less, the error
+# names the count, and this floor is the one to lower.
+MIN_ITEMS = {3003: 1022, 3004: 200, 3005: 100}
 
 BLOCK_NAMES = {
     CMD_READ_PARAMETERS: "parameters",

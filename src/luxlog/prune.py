@@ -24,7 +24,7 @@ Rules, each for a reason:
   touches the buffer (unflushed samples). The cut-off is taken from the earlier of the clock and
   the newest cached sample, so here too a clock far ahead cannot empty the cache.
 * **"Today" is never later than the data.** Report files, too, are judged against the earlier
-  of the clock and the newest stored sample (cache or buffer; ``newest_slot``): a clock three
+  of the clock and the newest stored sample (cache or buffer; ``Store.newest_slot``): a clock three
   months ahead (NTP not yet synced after a power cut) cannot expire a single file. The price is
   harmless: while polling is stopped, files stay until samples arrive again.
 
@@ -106,27 +106,14 @@ def _now_epoch(now: dt.datetime | float) -> float:
     return to_epoch(now, "now")
 
 
-def newest_slot(store: Store) -> int | None:
-    """The slot of the newest stored sample, cache or buffer (None: no samples)."""
-    counts = store.counts()
-    last, oldest_buffered = counts.last_cached_slot, counts.oldest_buffered
-    if oldest_buffered is None:
-        return last
-    # The buffer is small (flush runs every few minutes): its slots from the newest cached
-    # one on are few, and the newest of them is the newest sample.
-    lo = oldest_buffered if last is None else max(last, oldest_buffered)
-    present = store.slots(lo, 2**62)
-    return max([*present, *([int(last)] if last is not None else [])])
-
-
 def read_newest_slot(cfg: Config) -> int | None:
-    """``newest_slot`` of the configured database, opened read-only; None when there is none
+    """``Store.newest_slot`` of the configured database, opened read-only; None when there is none
     yet or it cannot be read (then the clock alone decides, as before)."""
     if not cfg.cache_path.exists():
         return None
     try:
         with Store(cfg.cache_path, interval=cfg.interval_sec, readonly=True) as store:
-            return newest_slot(store)
+            return store.newest_slot()
     except (LuxlogError, sqlite3.Error) as exc:
         log.debug("cannot read the newest sample of %s: %s", cfg.cache_path, exc)
         return None
@@ -303,7 +290,7 @@ def prune_db(
             if oldest is not None and oldest < cutoff:
                 log.warning(
                     "%s: unflushed samples older than the cut-off exist; they are kept, so "
-                    "fewer than %d samples would go (run 'luxlog flush')",
+                    "fewer than %d samples would go (flush them first)",
                     cfg.cache_path,
                     result.samples,
                 )

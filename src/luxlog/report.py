@@ -20,7 +20,7 @@ that ends after the first sample in the database (the logger was not running bef
 that is not recorded as written. Running ``report`` every 15 minutes is therefore harmless, and
 a run after an outage catches up every missed report. A window without any sample writes no
 file and logs a WARNING once: it is recorded with 0 rows and no paths, so it is not warned about
-again every 15 minutes (``--date`` still rewrites it on demand).
+again every 15 minutes (a report asked for by its date still rewrites it).
 
 *A clock ahead of the data.* "Today" for retention is the earlier of the clock and the newest
 stored sample (``prune.csv_cutoff``), and a window that starts after the newest sample is
@@ -50,8 +50,8 @@ from zoneinfo import ZoneInfo
 
 from luxlog.columns import Column, Selection, select
 from luxlog.config import WEEKDAYS, Config
-from luxlog.errors import EXIT_USAGE, LuxlogError
-from luxlog.prune import CLOCK_AHEAD_MAX_SEC, csv_cutoff, newest_slot
+from luxlog.errors import WindowNotClosed
+from luxlog.prune import CLOCK_AHEAD_MAX_SEC, csv_cutoff
 from luxlog.report_csv import RenderStats, local_timestamp, window_layout, write_csv
 from luxlog.report_files import (
     REPORT_KINDS,
@@ -66,13 +66,6 @@ from luxlog.text import format_duration
 log = logging.getLogger("luxlog.report")
 
 SPAN_DAYS = {"daily": 1, "weekly": 7}
-
-
-class WindowNotClosed(LuxlogError):
-    """A window asked for by date that has not closed yet (a usage error: the command names
-    its option)."""
-
-    exit_code = EXIT_USAGE
 
 
 # ------------------------------------------------------------------------------ windows
@@ -168,7 +161,7 @@ def due_reports(cfg: Config, store: Store, now: dt.datetime) -> Due:
     first = store.first_slot()
     if first is None:
         return Due([], [], None)
-    newest = newest_slot(store)
+    newest = store.newest_slot()
     assert newest is not None
     after = newest + cfg.interval_sec  # no sample exists at or after this instant
     # A clock far past the data may be wrong: then only a sample after a window's end proves
@@ -285,7 +278,7 @@ def _no_rows(w: Window, cfg: Config, store: Store, run: ReportRun, record: bool)
     empty (recorded with 0 rows, so it is warned about once)."""
     tz = cfg.tz
     expected = w.expected_slots(cfg.interval_sec)
-    newest = newest_slot(store)
+    newest = store.newest_slot()
     if newest is None or newest + cfg.interval_sec <= w.start_epoch:
         # Nothing after it either: it may simply not have happened yet (a clock ahead).
         log.warning(
@@ -394,6 +387,12 @@ def run_scheduled(
     due = due_reports(cfg, store, now)
     for w in due.ready:
         write_window(w, cfg, store, selection, dirs, run, record_it=output is None)
+    if due.ready:  # a daily or weekly file was due: the month's summary follows (report_monthly)
+        from luxlog.report_monthly import write_monthly
+
+        failed = {f.directory for f in run.failed}  # retried with their reports next run
+        ok_dirs = [d for d in dirs if d not in failed]
+        write_monthly(cfg, store, now, ok_dirs, csv_cutoff(cfg, now, newest=store.newest_slot()))
     if due.waiting:
         assert due.newest is not None
         first, last = due.waiting[0], due.waiting[-1]

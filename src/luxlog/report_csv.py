@@ -7,15 +7,30 @@ within it every index that some sample holds a value for.
 Rows stream from ``Store.iter_rows`` straight into the file while the bytes are hashed
 (``write_csv``); memory stays flat however long the window. The content depends only on the
 rows, the columns and the dialect, so a re-run produces identical bytes (same sha256).
+
+**Dialects** are judged by what a spreadsheet does on a double-click, checked against real
+LibreOffice (tests/test_spreadsheet.py). LibreOffice's import dialog ticks comma, semicolon
+*and* tab as separators by default, so every cell holding one of them is quoted, in every
+dialect: an unquoted decimal comma (``1,7``) would split the cell and shift every later
+column; a quoted one is still read as a number (the dialog's "quoted field as text" is off).
+``excel`` and ``excel-de`` start with a UTF-8 BOM: without it Excel and LibreOffice's dialog
+take the bytes as the system's 8-bit charset and show ``Â°C``. ``plain`` is ``excel`` without
+the BOM, for scripts and tools that do not strip one.
+
+**Time columns.** ``local time`` (``2026-11-30 07:00:00``) is the form Excel, LibreOffice
+(with "detect special numbers") and pandas read as a date-time; ``timestamp`` keeps ISO 8601
+with the UTC offset, the only one that tells the repeated autumn hour apart.
 """
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import hashlib
 import io
-from collections.abc import Iterable, Sequence
+import re
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, BinaryIO, TextIO, cast
 from zoneinfo import ZoneInfo
@@ -24,9 +39,19 @@ from luxlog.columns import Column
 from luxlog.decode import ABSENT
 from luxlog.sample import Sample
 
-ENCODINGS = {"excel": "utf-8", "excel-de": "utf-8-sig"}  # excel-de: BOM, so Excel reads UTF-8
-DELIMITERS = {"excel": ",", "excel-de": ";"}
-DECIMALS = {"excel": ".", "excel-de": ","}
+# utf-8-sig writes the BOM that makes Excel and LibreOffice's dialog read UTF-8
+ENCODINGS = {"excel": "utf-8-sig", "excel-de": "utf-8-sig", "plain": "utf-8"}
+DELIMITERS = {"excel": ",", "excel-de": ";", "plain": ","}
+DECIMALS = {"excel": ".", "excel-de": ",", "plain": "."}
+TIME_HEADERS = ("local time", "timestamp")
+# LibreOffice's import dialog splits on all three by default, whatever the file's separator
+# Rows written are reported to a progress bar in steps of this many (a weekly report at 30 s
+# has 20,160 rows; a call per row would cost more than the bar is worth).
+PROGRESS_EVERY = 500
+# Set by a command that shows progress (``watching_rows``); a ContextVar so the report logic
+# between the command and this renderer needs no UI parameter.
+_ROW_PROGRESS: ContextVar[Callable[[int], None] | None] = ContextVar("row_progress", default=None)
+_QUOTE_IF = re.compile('[,;\t"\r\n]')
 
 
 @dataclass
@@ -43,9 +68,38 @@ class RenderStats:
             self.longest_gap, self.gap_start = end - start, start
 
 
+@contextmanager
+def watching_rows(advance: Callable[[int], None]) -> Iterator[None]:
+    """Within this block every rendered CSV reports its rows to ``advance(n)``."""
+    token = _ROW_PROGRESS.set(advance)
+    try:
+        yield
+    finally:
+        _ROW_PROGRESS.reset(token)
+
+
 def local_timestamp(slot: int, tz: ZoneInfo) -> str:
     """ISO 8601 local time with its UTC offset: the repeated hour is told apart by it."""
     return dt.datetime.fromtimestamp(slot, tz).isoformat(timespec="seconds")
+
+
+def time_cells(slot: int, tz: ZoneInfo) -> tuple[str, str]:
+    """The two time columns: local ``YYYY-MM-DD HH:MM:SS`` and ISO 8601 with the offset."""
+    when = dt.datetime.fromtimestamp(slot, tz)
+    return when.strftime("%Y-%m-%d %H:%M:%S"), when.isoformat(timespec="seconds")
+
+
+def quote(cell: str) -> str:
+    """``cell`` as a CSV field: quoted (quotes doubled) when it holds a separator of any
+    dialect, a quote or a line break."""
+    if _QUOTE_IF.search(cell) is None:
+        return cell
+    return '"' + cell.replace('"', '""') + '"'
+
+
+def csv_line(cells: Iterable[str], delimiter: str) -> str:
+    """One CSV record, CRLF-terminated as RFC 4180 has it."""
+    return delimiter.join(map(quote, cells)) + "\r\n"
 
 
 def window_layout(rows: Iterable[Sample]) -> tuple[int, ...] | None:
@@ -87,19 +141,22 @@ def render_csv(
     """
     if dialect not in DELIMITERS:
         raise ValueError(f"unknown csv dialect {dialect!r} (one of {', '.join(DELIMITERS)})")
-    decimal = DECIMALS[dialect]
-    writer = csv.writer(out, delimiter=DELIMITERS[dialect], lineterminator="\r\n")
-    writer.writerow(["timestamp", *(c.header for c in columns)])
+    decimal, delimiter = DECIMALS[dialect], DELIMITERS[dialect]
+    out.write(csv_line([*TIME_HEADERS, *(c.header for c in columns)], delimiter))
     stats = RenderStats()
     prev_end = start
+    advance = _ROW_PROGRESS.get()
     for row in rows:
         calcs = row.calculations
         n = len(calcs)
-        writer.writerow(
-            [
-                local_timestamp(row.slot, tz),
-                *(c.cell(calcs[c.index] if c.index < n else ABSENT, decimal) for c in columns),
-            ]
+        out.write(
+            csv_line(
+                [
+                    *time_cells(row.slot, tz),
+                    *(c.cell(calcs[c.index] if c.index < n else ABSENT, decimal) for c in columns),
+                ],
+                delimiter,
+            )
         )
         if prev_end is not None:
             stats._gap(prev_end, row.slot)
@@ -107,6 +164,10 @@ def render_csv(
             stats.first_slot = row.slot
         stats.rows += 1
         prev_end = row.slot + interval
+        if advance is not None and stats.rows % PROGRESS_EVERY == 0:
+            advance(PROGRESS_EVERY)
+    if advance is not None:
+        advance(stats.rows % PROGRESS_EVERY)
     if end is not None and prev_end is not None:
         stats._gap(prev_end, end)
     return stats

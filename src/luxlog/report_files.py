@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import BinaryIO, Generic, TypeVar
 
 from luxlog.disk import disk_full_error, is_disk_full
+from luxlog.errors import OutputDirError
 
 log = logging.getLogger("luxlog.report")
 
@@ -103,13 +104,6 @@ def atomic_write(directory: Path, name: str, produce: Callable[[BinaryIO], T]) -
         raise
     _fsync_dir(directory)
     return result
-
-
-class OutputDirError(OSError):
-    """An output directory that is not a directory: the message says which path and why."""
-
-    def __str__(self) -> str:
-        return str(self.args[0])
 
 
 def make_output_dir(directory: Path) -> None:
@@ -228,8 +222,13 @@ def remove_stray_temps(dirs: Iterable[Path]) -> list[Path]:
             pid = int(entry.name.rsplit("-", 1)[1])
             if _alive(pid):
                 continue
-            with contextlib.suppress(FileNotFoundError):
+            try:
                 os.unlink(entry.path)
-                removed.append(Path(entry.path))
-                log.info("removed stray temp file %s (left by a killed report run)", entry.path)
+            except FileNotFoundError:
+                continue
+            except OSError as exc:  # a clean-up: it must not stop the reports being written
+                log.warning("cannot remove stray temp file %s: %s", entry.path, exc.strerror)
+                continue
+            removed.append(Path(entry.path))
+            log.info("removed stray temp file %s (left by a killed report run)", entry.path)
     return removed

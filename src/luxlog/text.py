@@ -14,6 +14,11 @@ def format_utc(t: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
 
 
+def file_stamp(t: float | None = None) -> str:
+    """``20260301T070030Z``: an epoch (default now) as UTC, compact, for file names."""
+    return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(t))
+
+
 def format_duration(sec: float) -> str:
     """``45 s``, ``12 min``, ``1 h 30 min``, ``2 d 4 h`` (the sign is dropped: callers say
     "ago", "ahead" or "behind")."""

@@ -1,8 +1,9 @@
 """Fill a real store with the simulator's samples: the one set-up helper of the storage tests.
 
-Samples come from ``Model`` (what a poll of the simulator would return at that instant) and go
-in through ``Store.add_row``, the poll path, so the buffer holds the same delta-encoded rows a
-day of cron polls would leave.
+Samples come from ``Model`` (what a poll of the simulator would return at that instant). Left
+buffered, they go in as the poll path writes them: one poll-journal record each (one write and
+one sync for all of them: set-up speed). With ``flush`` they go in through ``Store.add_rows``, the
+bulk path, and are flushed (a day of journal records would be 11 MB to write and read back).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from pathlib import Path
 from luxlog.config import Config
 from luxlog.sample import Sample
 from luxlog.simulator import Model
-from luxlog.store import Store, slot_of
+from luxlog.store import Store, journal, slot_of
 
 Instant = dt.datetime | float | int
 
@@ -85,13 +86,34 @@ def _fill(
     rows = model_rows(
         start, end, n=n, step=step or store.interval, interval=store.interval, profile=profile
     )
-    synchronous = store.conn.execute("PRAGMA synchronous").fetchone()[0]
-    store.conn.execute("PRAGMA synchronous=OFF")  # set-up speed only: no crash to survive here
-    try:
-        for row in rows:
-            store.add_row(row, attempt, now=row.slot)
-        if flush:
+    if flush:
+        synchronous = store.conn.execute("PRAGMA synchronous").fetchone()[0]
+        store.conn.execute("PRAGMA synchronous=OFF")  # set-up speed only: no crash to survive
+        try:
+            store.add_rows(rows)
             store.flush()
-    finally:
-        store.conn.execute(f"PRAGMA synchronous={int(synchronous)}")
+        finally:
+            store.conn.execute(f"PRAGMA synchronous={int(synchronous)}")
+        if attempt is not None:
+            journal.append_many(store.journal_path, [_attempt(row, attempt) for row in rows])
+            store.flush()
+        return rows
+    # As ``add_row``: a slot already stored keeps its first sample (the attempt still counts).
+    present = set(store.slots(rows[0].slot, rows[-1].slot + 1)) if rows else set()
+    records = [
+        _record(row, attempt) if row.slot not in present else _attempt(row, attempt)
+        for row in rows
+        if row.slot not in present or attempt is not None
+    ]
+    journal.append_many(store.journal_path, records)
     return rows
+
+
+def _record(row: Sample, attempt: tuple[int, float] | None) -> journal.Record:
+    tries, duration = attempt or (0, 0.0)
+    return journal.sample_record(row, row.slot * 1000, tries, round(duration * 1000))
+
+
+def _attempt(row: Sample, attempt: tuple[int, float] | None) -> journal.Record:
+    assert attempt is not None
+    return journal.attempt_record(row.slot * 1000, True, attempt[0], round(attempt[1] * 1000), "")

@@ -2,7 +2,8 @@
 
 Used where a write must fail with a real ENOSPC from the kernel, not a faked errno. Skips the
 test with the reason when it cannot mount (not root, no mount(8), a container without the
-capability); CI runs as root. A loop-mounted variant lives in ``loopfs``.
+capability); CI runs as root, and there it fails instead (``requires.skip_or_fail``). A
+loop-mounted variant lives in ``loopfs``.
 """
 
 from __future__ import annotations
@@ -15,15 +16,15 @@ import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
+from support.requires import skip_or_fail
 
 
 @contextlib.contextmanager
-def full_tmpfs(mnt: Path, size: str = "64k") -> Iterator[Path]:
-    """Mount a ``size`` tmpfs at ``mnt`` (created), fill it until ENOSPC, yield it; unmount."""
+def small_tmpfs(mnt: Path, size: str = "64k") -> Iterator[Path]:
+    """Mount a ``size`` tmpfs at ``mnt`` (created), yield it; unmount (lazily) afterwards."""
     mnt.mkdir(parents=True, exist_ok=True)
     if os.geteuid() != 0 or shutil.which("mount") is None:
-        pytest.skip("a full filesystem needs root and mount(8) to mount a tmpfs")
+        skip_or_fail("a small filesystem needs root and mount(8) to mount a tmpfs")
     done = subprocess.run(
         ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(mnt)],
         capture_output=True,
@@ -31,12 +32,19 @@ def full_tmpfs(mnt: Path, size: str = "64k") -> Iterator[Path]:
         timeout=5,
     )
     if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
+        skip_or_fail(f"cannot mount a tmpfs here: {done.stderr.strip()}")
     try:
-        fill_up(mnt / ".filler")
         yield mnt
     finally:
         subprocess.run(["umount", "-l", str(mnt)], capture_output=True, timeout=5)
+
+
+@contextlib.contextmanager
+def full_tmpfs(mnt: Path, size: str = "64k") -> Iterator[Path]:
+    """Mount a ``size`` tmpfs at ``mnt`` (created), fill it until ENOSPC, yield it; unmount."""
+    with small_tmpfs(mnt, size):
+        fill_up(mnt / ".filler")
+        yield mnt
 
 
 def fill_up(path: Path) -> None:

@@ -9,8 +9,8 @@ does, which is how SQLite's ``-shm`` mapping ends in SIGBUS on a nearly full dis
         ...
 
 Needs root, ``mkfs.ext4``, ``mount -o loop``; ``loop_fs`` skips the test with the reason when
-any of them is missing. Unmounting (lazily if busy) and detaching the loop device happen even
-when the test fails.
+any of them is missing (fails it in CI: ``requires.skip_or_fail``). Unmounting (lazily if
+busy) and detaching the loop device happen even when the test fails.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
+from support.requires import skip_or_fail
 
 
 def _run(*args: str) -> subprocess.CompletedProcess[str]:
@@ -50,7 +50,7 @@ def loop_fs(
     """
     reason = unavailable()
     if reason:
-        pytest.skip(reason)
+        skip_or_fail(reason)
     image = tmp_path / f"{name}.img"
     mnt = tmp_path / name
     mnt.mkdir()
@@ -58,10 +58,10 @@ def loop_fs(
         f.truncate(size_kib * 1024)
     made = _run("mkfs.ext4", "-q", "-F", "-b", str(block_size), "-m", "0", str(image))
     if made.returncode != 0:
-        pytest.skip(f"mkfs.ext4 failed: {made.stderr.strip()}")
+        skip_or_fail(f"mkfs.ext4 failed: {made.stderr.strip()}")
     mounted = _run("mount", "-o", "loop", str(image), str(mnt))
     if mounted.returncode != 0:
-        pytest.skip(f"cannot loop-mount an ext4 image here: {mounted.stderr.strip()}")
+        skip_or_fail(f"cannot loop-mount an ext4 image here: {mounted.stderr.strip()}")
     device = _run("findmnt", "-n", "-o", "SOURCE", str(mnt)).stdout.strip()
     try:
         os.chmod(mnt, 0o1777)

@@ -19,6 +19,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+from support.requires import skip_or_fail
+
 BLACKHOLE_NAME = "heatpump.luxlog.test"
 
 # Runs inside the namespaces: loopback up, the silent server, resolv.conf bind-mounted over
@@ -62,6 +64,13 @@ def unavailable_reason() -> str | None:
     if probe.returncode != 0:
         return f"unshare -m -n is not permitted here: {probe.stderr.strip()}"
     return None
+
+
+def require_namespaces() -> None:
+    """Skip the test (fail it in CI) when the namespaces cannot be made here."""
+    reason = unavailable_reason()
+    if reason is not None:
+        skip_or_fail(reason)
 
 
 def run_with_blackhole_dns(

@@ -2,10 +2,11 @@
 
 Without ``--host`` it starts the simulator in-process on a free loopback port, polls it a few
 times (simulated time advances 30 s per poll, so the demo does not wait), shows what was
-stored, then fills a simulated week through the simulator's model, flushes it into the cache
-and writes the daily and weekly CSVs that are due, printing where they are and their first
-lines. With ``--host`` it polls a real controller (read-only) every ``interval_sec`` for
-``--duration`` seconds: the live test to run once after installing.
+stored, then fills a simulated week through the simulator's model, flushes it into the cache,
+writes the daily and weekly CSVs that are due, printing where they are and their first lines,
+and prints the ``luxlog summary`` table of the simulated days. With ``--host`` it polls a real
+controller (read-only) every ``interval_sec`` for ``--duration`` seconds: the live test to run
+once after installing.
 """
 
 from __future__ import annotations
@@ -15,15 +16,20 @@ import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from luxlog.config import Config, load_config
 from luxlog.options import ConfigOption
 from luxlog.poller import poll_once
+from luxlog.progress import progress
+from luxlog.report_csv import watching_rows
 from luxlog.retry import RetryPolicy
 from luxlog.store import Store, slot_of
+
+if TYPE_CHECKING:
+    from luxlog.simulator_model import Model
 
 SHOWN = (  # (header, luxtronik name): a handful that fit an 80-column terminal
     ("flow °C", "ID_WEB_Temperatur_TVL"),
@@ -33,6 +39,7 @@ SHOWN = (  # (header, luxtronik name): a handful that fit an 80-column terminal
     ("starts", "ID_WEB_Zaehler_BetrZeitImpVD1"),
 )
 DEMO_POLLS = 4
+FILL_BATCH = 2000  # samples per buffered batch while filling the simulated history
 
 
 def _table(store: Store, start: float, end: float, title: str) -> None:
@@ -70,6 +77,23 @@ def _demo_config(base: Path, cfg: Config, port: int) -> Config:
     )
 
 
+def _fill(store: Store, model: Model, start: float, end: float, interval: int) -> int:
+    """The simulated history, buffered in batches and flushed (a bar on a terminal)."""
+    slots = range(int(start), int(end), interval)
+    with progress("filling simulated days", len(slots)) as advance:
+        for i in range(0, len(slots), FILL_BATCH):
+            store.add_rows([model.raw_sample(t) for t in slots[i : i + FILL_BATCH]])
+            advance(len(slots[i : i + FILL_BATCH]))
+    done = [0]
+
+    def moved(n: int) -> None:  # flush reports the running total; the bar wants steps
+        advance(n - done[0])
+        done[0] = n
+
+    with progress("flushing", len(slots)) as advance:
+        return store.flush(progress=moved).moved
+
+
 def _simulated(base: Path, cfg: Config, days: int) -> None:
     from luxlog import report
     from luxlog.simulator import Simulator
@@ -90,12 +114,12 @@ def _simulated(base: Path, cfg: Config, days: int) -> None:
     with Store(cfg.cache_path, interval=cfg.interval_sec) as store:
         _table(store, now, fake[0], f"{DEMO_POLLS} polls, as stored (decoded at read time)")
         typer.echo(f"filling {days} simulated days through the simulator's model …")
-        start = now - days * 86400
-        rows = [model.raw_sample(t) for t in range(int(start), int(now), cfg.interval_sec)]
-        store.add_rows(rows)
-        flushed = store.flush()
-        typer.echo(f"flushed {flushed.moved} samples into the cache")
-        run = report.run_scheduled(cfg, store, dt.datetime.fromtimestamp(fake[0], dt.UTC))
+        flushed = _fill(store, model, now - days * 86400, now, cfg.interval_sec)
+        typer.echo(f"flushed {flushed} samples into the cache")
+        slots = days * 86400 // cfg.interval_sec
+        with progress("writing reports", slots) as advance, watching_rows(advance):
+            run = report.run_scheduled(cfg, store, dt.datetime.fromtimestamp(fake[0], dt.UTC))
+        summary = _summary(store, cfg, fake[0], days)
     typer.echo(run.summary())
     for written in run.written[-2:]:
         path = written.paths[0]
@@ -104,6 +128,18 @@ def _simulated(base: Path, cfg: Config, days: int) -> None:
             for _ in range(3):
                 line = f.readline().rstrip("\n")
                 typer.echo("  " + (line if len(line) <= 160 else line[:157] + "…"))
+    typer.echo(f"\nluxlog summary of the simulated days ({cfg.zone_name}):\n{summary}")
+
+
+def _summary(store: Store, cfg: Config, now: float, days: int) -> str:
+    """The ``luxlog summary`` table of the simulated days up to yesterday (the first one is
+    partly simulated: its coverage and withheld figures show how gaps are reported)."""
+    from luxlog.summary import summarize
+    from luxlog.summary.render import table
+
+    today = dt.datetime.fromtimestamp(now, cfg.tz).date()
+    first = today - dt.timedelta(days=days)
+    return table(summarize(store, first, today - dt.timedelta(days=1), "day", cfg.tz, now=now))
 
 
 def _live(base: Path, cfg: Config, duration: float) -> None:

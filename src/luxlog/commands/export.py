@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,7 +17,6 @@ from luxlog.errors import ConfigError
 from luxlog.export import (
     FORMATS,
     Context,
-    ExportError,
     export,
     export_partitioned,
     infer_format,
@@ -26,6 +24,7 @@ from luxlog.export import (
 from luxlog.export.output import opened
 from luxlog.export.timerange import time_range
 from luxlog.options import ConfigOption
+from luxlog.progress import progress
 from luxlog.store import Store
 from luxlog.text import format_utc
 
@@ -54,17 +53,16 @@ def column_spec(columns: list[str] | None) -> str | tuple[str, ...] | None:
 
 
 @contextmanager
-def progress_bar(lo: int, hi: int) -> Iterator[Callable[[int], None] | None]:
-    """A progress bar over the time range on stderr, only when a person is watching."""
-    if not sys.stderr.isatty():
-        yield None
-        return
-    from rich.console import Console
-    from rich.progress import Progress
+def progress_bar(lo: int, hi: int) -> Iterator[Callable[[int], None]]:
+    """``progress.progress`` over the time range, fed with the slot reached."""
+    reached = [lo]
+    with progress("exporting", hi - lo) as advance:
 
-    with Progress(console=Console(stderr=True), transient=True) as bar:
-        task = bar.add_task("exporting", total=hi - lo)
-        yield lambda slot: bar.update(task, completed=slot - lo)
+        def update(slot: int) -> None:
+            advance(slot - reached[0])
+            reached[0] = slot
+
+        yield update
 
 
 def _partitioned(cfg: Config, fmt: str, selection: Selection, output: str, ctx: Context) -> int:
@@ -151,4 +149,4 @@ def export_command(
     typer.echo(summary, err=output == "-")
 
 
-__all__ = ["ExportError", "export_command"]
+__all__ = ["export_command"]

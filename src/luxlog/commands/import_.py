@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import sys
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -14,9 +13,10 @@ import typer
 
 from luxlog.config import Config, load_config
 from luxlog.disk import warn_if_full
-from luxlog.errors import ConfigError
-from luxlog.importer import SourceError, Stored, count_new, luxtronik_logger, raw, store_samples
+from luxlog.errors import ConfigError, SourceError
+from luxlog.importer import Stored, count_new, luxtronik_logger, raw, store_samples
 from luxlog.options import ConfigOption
+from luxlog.progress import progress
 from luxlog.sample import Sample
 from luxlog.store import Store
 
@@ -27,16 +27,16 @@ SHOWN = 5  # keys named in the summary line; the rest are counted
 
 
 @contextmanager
-def progress_bar(total: int | None) -> Iterator[Callable[[int], None] | None]:
-    if not sys.stderr.isatty():
-        yield None
-        return
-    from rich.console import Console
-    from rich.progress import Progress
+def progress_bar(total: int | None) -> Iterator[Callable[[int], None]]:
+    """``progress.progress`` fed with the samples read so far (a count, not a step)."""
+    done = [0]
+    with progress("importing", total or 0) as advance:
 
-    with Progress(console=Console(stderr=True), transient=True) as bar:
-        task = bar.add_task("importing", total=total)
-        yield lambda done: bar.update(task, completed=done)
+        def update(read: int) -> None:
+            advance(read - done[0])
+            done[0] = read
+
+        yield update
 
 
 def _store(cfg: Config, samples: Iterable[Sample], dry_run: bool, total: int | None) -> Stored:

@@ -7,7 +7,9 @@ from typing import Annotated
 import typer
 
 from luxlog.config import load_config
-from luxlog.options import ConfigOption, HostOption, PortOption
+from luxlog.errors import ConfigError
+from luxlog.fastpath import poll_json
+from luxlog.options import ConfigOption, HostOption, JsonOption, PortOption
 from luxlog.poller import poll_forever, poll_once, summary
 from luxlog.signals import GracefulStop
 
@@ -17,12 +19,16 @@ def poll(
     config: ConfigOption = None,
     host: HostOption = None,
     port: PortOption = None,
+    json_output: JsonOption = False,
 ) -> None:
     """Read the controller (read-only) and store the raw sample in the buffer."""
+    if json_output and not once:
+        raise ConfigError("--json: only with --once (the loop prints a line per round)")
     cfg = load_config(config, {"host": host, "port": port})
     cfg.require_host("poll")
     if once:
-        typer.echo(summary(poll_once(cfg)))
+        report = poll_once(cfg)
+        typer.echo(poll_json(report) if json_output else summary(report))
         return
     guard = GracefulStop()
     guard.install()

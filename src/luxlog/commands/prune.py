@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import time
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from luxlog import disk
 from luxlog.config import MAX_DAYS, load_config
 from luxlog.errors import LuxlogError
-from luxlog.options import ConfigOption
+from luxlog.options import ConfigOption, JsonOption
 from luxlog.prune import PruneSummary
 from luxlog.prune import prune as prune_all
 from luxlog.text import format_bytes
@@ -30,6 +31,26 @@ def summary(result: PruneSummary) -> str:
         text + f"; {samples} cached samples deleted, "
         f"{format_bytes(result.db.bytes_freed)} of database freed"
     )
+
+
+def as_dict(result: PruneSummary) -> dict[str, Any]:
+    """``prune --json``: what went (or would go), per directory and for the database."""
+    csv = result.csv
+    db = result.db
+    return {
+        "dry_run": result.dry_run,
+        "files": csv.files,
+        "bytes_freed": csv.bytes_freed,
+        "cutoff": csv.cutoff.isoformat(),
+        "directories": [
+            {"path": str(d.path), "files": d.files, "bytes_freed": d.bytes_freed, "kept": d.kept}
+            for d in csv.dirs
+        ],
+        "database": None
+        if db is None
+        else {"samples": db.samples, "attempts": db.attempts, "bytes_freed": db.bytes_freed},
+        "errors": csv.errors,
+    }
 
 
 def check_days(value: int | None) -> int | None:
@@ -53,12 +74,13 @@ def prune(
         bool, typer.Option("--dry-run", help="List what would be deleted; change nothing.")
     ] = False,
     config: ConfigOption = None,
+    json_output: JsonOption = False,
 ) -> None:
     """Delete report CSVs and cached samples past retention; log the count and bytes freed."""
     cfg = load_config(config)
     disk.warn_if_full(cfg)
     result = prune_all(cfg, time.time(), days=days, dry_run=dry_run)
-    typer.echo(summary(result))
+    typer.echo(json.dumps(as_dict(result)) if json_output else summary(result))
     if result.csv.errors:
         raise LuxlogError(
             f"{len(result.csv.errors)} file(s) could not be pruned: {result.csv.errors[0]}"

@@ -24,7 +24,11 @@ def simulate(
     ] = "v3.78",
     fault: Annotated[
         list[str] | None,
-        typer.Option("--fault", help=f"Inject a fault (repeatable): {', '.join(FAULTS)}."),
+        typer.Option(
+            "--fault",
+            metavar="<fault>",
+            help=f"Inject a fault (repeatable): {', '.join(FAULTS)}.",
+        ),
     ] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the simulated weather.")] = 0,
 ) -> None:

@@ -1,5 +1,6 @@
 """Checks that read the database, read-only: ``database``, ``wal``, ``last poll``,
-``host clock``, ``gaps``, ``buffer`` and ``reports``; ``store_checks`` runs them in order."""
+``host clock``, ``gaps``, ``buffer``, ``reports`` and ``yesterday`` (the day's summary line);
+``store_checks`` runs them in order."""
 
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ from pathlib import Path
 
 from luxlog.config import Config
 from luxlog.doctor.diagnosis import FAIL, OK, WARN, Check, _guard
-from luxlog.errors import LuxlogError
-from luxlog.prune import CLOCK_AHEAD_MAX_SEC, newest_slot
+from luxlog.errors import LuxlogError, StoreError
+from luxlog.prune import CLOCK_AHEAD_MAX_SEC
 from luxlog.report_files import REPORT_KINDS
 from luxlog.store import (
     SCHEMA_VERSION,
@@ -23,6 +24,7 @@ from luxlog.store import (
     slot_of,
     wal_damage,
 )
+from luxlog.store.journal import journal_path
 from luxlog.text import format_bytes
 from luxlog.text import format_duration as _duration
 from luxlog.text import format_utc as _utc
@@ -42,7 +44,7 @@ def check_database(cfg: Config, store: Store, quick: bool) -> Check:
             if result != "ok":
                 return Check("database", FAIL, f"{path}: integrity check failed: {result}")
         version = store.counts().schema_version
-    except sqlite3.DatabaseError as exc:
+    except (sqlite3.DatabaseError, StoreError) as exc:
         what = "unreadable" if quick else "integrity check failed"
         return Check("database", FAIL, f"{path}: {what}: {exc}")
     size = format_bytes(store.file_size())
@@ -84,7 +86,7 @@ def check_host_clock(cfg: Config, store: Store, now: float) -> Check:
     either way ``report`` holds back the windows after the data and retention counts from the
     newest sample, not the clock.
     """
-    newest = newest_slot(store)
+    newest = store.newest_slot()
     if newest is None:
         return Check("host clock", OK, f"{_utc(now)}; no samples stored yet to compare with")
     ahead = now - (newest + cfg.interval_sec)
@@ -191,6 +193,16 @@ def check_reports(cfg: Config, store: Store, now: float) -> Check:
     return Check("reports", OK, f"{text}; none due")
 
 
+def check_yesterday(cfg: Config, store: Store, now: float) -> Check:
+    """Yesterday's summary line (``luxlog summary``): information, never a failure."""
+    from luxlog.summary import summarize
+    from luxlog.summary.render import one_line
+
+    day = dt.datetime.fromtimestamp(now, cfg.tz).date() - dt.timedelta(days=1)
+    (period,) = summarize(store, day, day, "day", cfg.tz, now=now)
+    return Check("yesterday", OK, one_line(period))
+
+
 def check_wal(cfg: Config) -> Check:
     """Committed samples SQLite silently skips: a damaged -wal now, or one kept by a run.
 
@@ -233,7 +245,9 @@ def store_checks(cfg: Config, now: float, quick: bool) -> list[Check]:
 
 
 def _store_checks(cfg: Config, now: float, quick: bool) -> list[Check]:
-    if not cfg.cache_path.exists():
+    # Polls write only the journal; the database appears with the first flush.
+    journal_only = not cfg.cache_path.exists() and Path(journal_path(cfg.cache_path)).exists()
+    if not cfg.cache_path.exists() and not journal_only:
         return [
             Check(
                 "database",
@@ -248,9 +262,19 @@ def _store_checks(cfg: Config, now: float, quick: bool) -> list[Check]:
         return [Check("database", FAIL, str(exc))]
     with store:
         checks = _guard("database", lambda: [check_database(cfg, store, quick)])
+        if journal_only:
+            checks = [
+                Check(
+                    "database",
+                    WARN,
+                    f"{cfg.cache_path} does not exist yet: polls are in the poll journal, the "
+                    "first 'luxlog flush' creates it",
+                )
+            ]
         checks += _guard("last poll", lambda: [check_last_poll(cfg, store, now)])
         checks += _guard("host clock", lambda: [check_host_clock(cfg, store, now)])
         checks += _guard("gaps", lambda: [check_gaps(cfg, store, now)])
         checks += _guard("buffer", lambda: [check_buffer(store, now)])
         checks += _guard("reports", lambda: [check_reports(cfg, store, now)])
+        checks += _guard("yesterday", lambda: [check_yesterday(cfg, store, now)])
     return checks

@@ -20,8 +20,6 @@ from typing import BinaryIO, Protocol
 from zoneinfo import ZoneInfo
 
 from luxlog.columns import MAX_INDEX, Column, Selection
-from luxlog.errors import LuxlogError
-from luxlog.prune import newest_slot
 from luxlog.report_csv import window_layout
 from luxlog.sample import Sample
 from luxlog.store import Store
@@ -56,10 +54,6 @@ EXTENSIONS: tuple[tuple[str, str], ...] = (
 )
 
 PROGRESS_EVERY = 1000  # rows between progress callbacks
-
-
-class ExportError(LuxlogError):
-    """The export could not be written (the output's path, a missing optional package)."""
 
 
 @dataclass(frozen=True)
@@ -107,7 +101,7 @@ def columns_for(
     if layout is None:
         # An empty range still gets the header a range with data would have: the newest
         # sample's layout (or, before the first poll, every column asked for).
-        newest = newest_slot(store)
+        newest = store.newest_slot()
         if newest is not None:
             layout = window_layout(store.iter_rows(newest, newest + 1))
     columns = selection.resolve(layout if layout is not None else (0,) * MAX_INDEX)

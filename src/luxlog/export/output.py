@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from luxlog.export import ExportError
+from luxlog.errors import ExportError
 
 
 @contextlib.contextmanager

@@ -21,7 +21,8 @@ from typing import Any, BinaryIO
 
 from luxlog.columns import Column, base_field
 from luxlog.decode import ABSENT, SENTINEL_ABSENT_SENSOR
-from luxlog.export import Context, ExportError
+from luxlog.errors import ExportError
+from luxlog.export import Context
 from luxlog.export.values import BOOL, FLOAT, INT, STRING, kind_of
 from luxlog.sample import Sample
 

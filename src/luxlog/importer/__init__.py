@@ -14,15 +14,10 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from itertools import islice
 
-from luxlog.errors import LuxlogError
 from luxlog.sample import Sample
 from luxlog.store import Store
 
 BATCH = 2000  # samples per transaction: ~0.3 s of writing, a few MiB in memory
-
-
-class SourceError(LuxlogError):
-    """The input could not be read (not the expected format, a malformed line)."""
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from luxlog.decode import ABSENT
-from luxlog.importer import SourceError
+from luxlog.errors import SourceError
 from luxlog.importer.decoded import to_raw
 from luxlog.sample import Sample
 from luxlog.store import slot_of

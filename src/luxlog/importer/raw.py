@@ -11,7 +11,7 @@ import json
 from collections.abc import Iterator
 from typing import BinaryIO
 
-from luxlog.importer import SourceError
+from luxlog.errors import SourceError
 from luxlog.sample import Sample
 
 INT32 = (-(2**31), 2**31 - 1)

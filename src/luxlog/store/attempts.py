@@ -1,7 +1,9 @@
 """The attempt log: every poll attempt, ok or the error, so gaps are never silent.
 
-Attempts are keyed by time in ms. A successful attempt travels in its buffer row (one page
-per poll) and is filed here by ``flush``; failures are written here directly.
+Attempts are keyed by time in ms. A poll writes no SQLite at all: its attempt, ok or failed,
+travels in the poll journal (inside its sample's record, or as a record of its own) and
+``flush`` files it here (``file_attempt``: a record moved twice is filed once). Bulk loads'
+attempts ride in their SQLite buffer rows, as in older versions.
 """
 
 from __future__ import annotations
@@ -32,14 +34,43 @@ def insert_attempt(
     error: str | None,
 ) -> None:
     """Record one attempt keyed by its time in ms (the next free ms on a collision)."""
+    _file(conn, ms, (int(ok), attempts, duration_ms, error), same_is_filed=False)
+
+
+def file_attempt(
+    conn: sqlite3.Connection,
+    ms: int,
+    ok: bool,
+    attempts: int,
+    duration_ms: int,
+    error: str | None,
+) -> bool:
+    """File an attempt moved from the journal unless it is filed already; True when new.
+
+    Idempotent, so a flush killed between its commit and the journal's reset, and run again,
+    doubles nothing: an identical attempt at the same (or a later colliding) ms is this one.
+    """
+    return _file(conn, ms, (int(ok), attempts, duration_ms, error), same_is_filed=True)
+
+
+def _file(
+    conn: sqlite3.Connection,
+    ms: int,
+    row: tuple[int, int, int, str | None],
+    same_is_filed: bool,
+) -> bool:
     for key in range(ms, ms + 1000):
-        cur = conn.execute(
-            "INSERT INTO attempts(ms, ok, attempts, duration_ms, error) VALUES (?, ?, ?, ?, ?) "
-            "ON CONFLICT(ms) DO NOTHING",
-            (key, int(ok), attempts, duration_ms, error),
-        )
-        if cur.rowcount == 1:
-            return
+        hit = conn.execute(
+            "SELECT ok, attempts, duration_ms, error FROM attempts WHERE ms = ?", (key,)
+        ).fetchone()
+        if hit is None:
+            conn.execute(
+                "INSERT INTO attempts(ms, ok, attempts, duration_ms, error) VALUES (?, ?, ?, ?, ?)",
+                (key, *row),
+            )
+            return True
+        if same_is_filed and tuple(hit) == row:
+            return False
     raise StoreError("more than 1000 poll attempts recorded within one second")
 
 

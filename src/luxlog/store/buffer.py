@@ -1,4 +1,8 @@
-"""The buffer written by ``poll``: one raw sample per time slot, stored as polled.
+"""The SQLite buffer table: bulk loads, and the polls of luxlog versions before the journal.
+
+Polls now go to the journal (``journal.py``); this table keeps what ``add_rows`` loads in bulk
+(a journal block per sample would be 4 KiB each) and what an older luxlog buffered here, and
+``flush`` moves it into the cache first. Its format is unchanged:
 
 A sample is zlib-packed in full, or, for a poll within ``KEYFRAME_SPAN_SEC`` of the newest
 full sample of the buffer (its keyframe, ``base``), as the lossless difference to it: ~60–100
@@ -81,6 +85,11 @@ def rebase(conn: sqlite3.Connection, last: int, moving: dict[int, Sample]) -> No
         conn.execute(
             "UPDATE buffer SET data = ?, base = NULL WHERE slot = ?", (pack_row(kept), slot)
         )
+
+
+def holds_slot(conn: sqlite3.Connection, slot: int) -> bool:
+    """Whether the SQLite buffer table holds ``slot``."""
+    return conn.execute("SELECT 1 FROM buffer WHERE slot = ?", (slot,)).fetchone() is not None
 
 
 def buffered(conn: sqlite3.Connection) -> int:

@@ -5,21 +5,26 @@ sample in full and the rest as sparse deltas, zlib'd (measured: about 17 bytes p
 three blocks; 35 B/poll for the whole file). A query for one day reads 24–25 rows by primary
 key, whatever the size of the database.
 
-``flush`` moves buffer rows into chunks and deletes them from the buffer in the same
-``BEGIN IMMEDIATE`` transaction, in batches, so it is idempotent and kill-safe, and a backlog of
-days never holds the write lock for long. Every read merges cache and buffer (the cache wins a
-duplicate slot), so nothing waits for a flush.
+``flush`` moves the buffer into chunks, in bounded ``BEGIN IMMEDIATE`` transactions, so a
+backlog of days never holds the write lock for long. The buffer is two things: the poll journal
+(``journal``: every poll, one block each) and the SQLite ``buffer`` table (bulk loads, and the
+rows an older luxlog left there). Table rows leave the table in the transaction that files them.
+Journal records are filed first and the journal is reset afterwards, so filing is idempotent: a
+record whose sample and attempt the cache already holds is a no-op, and a crash between the
+commit and the reset loses or doubles nothing. Every read merges cache, table and journal (the
+cache wins a duplicate slot), so nothing waits for a flush.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from luxlog.codec import chunk_slots, decode_chunk, encode_chunk
 from luxlog.sample import Sample
-from luxlog.store.attempts import insert_attempt
+from luxlog.store import journal
+from luxlog.store.attempts import file_attempt, insert_attempt
 from luxlog.store.buffer import buffered as buffered_samples
 from luxlog.store.buffer import rebase, resolve
 from luxlog.store.sqlite import Database
@@ -73,8 +78,9 @@ def flush(
     batch: int = FLUSH_BATCH,
     should_stop: Callable[[], bool] | None = None,
     progress: Callable[[int], None] | None = None,
+    journal_file: str | None = None,
 ) -> FlushResult:
-    """Move buffered samples into the cache, one bounded transaction per batch.
+    """Move buffered samples (table, then journal) into the cache, a bounded batch at a time.
 
     ``progress`` is called after each committed batch with the samples moved so far.
     """
@@ -90,9 +96,14 @@ def flush(
             progress(moved)
         if n < batch:
             break
+    moved -= dups
     remaining = buffered_samples(db.conn)
     _reclaim(db)
-    return FlushResult(moved - dups, remaining, dups)
+    if journal_file is not None and (should_stop is None or not should_stop()):
+        mover = _JournalMover(db, batch, should_stop, progress, moved)
+        left = mover.run(journal_file)
+        moved, dups, remaining = mover.moved, dups + mover.dups, remaining + left
+    return FlushResult(moved, remaining, dups)
 
 
 def _flush_batch(conn: sqlite3.Connection, batch: int) -> tuple[int, int]:
@@ -110,11 +121,107 @@ def _flush_batch(conn: sqlite3.Connection, batch: int) -> tuple[int, int]:
         by_bucket.setdefault(bucket_of(sample.slot), []).append(sample)
         if polled_ms is not None:
             insert_attempt(conn, polled_ms, True, attempts, duration_ms, None)
-    dups = sum(_merge_chunk(conn, bucket, new) for bucket, new in by_bucket.items())
+    dups = 0
+    for bucket, new in by_bucket.items():
+        _added, same, different = _merge_chunk(conn, bucket, new)
+        dups += same + different
+    # Anything derived per batch (a per-day summary) belongs here and in ``_file_records``: in
+    # the batch's transaction, after the chunks are merged (both see ``by_bucket``).
     first, last = rows[0][0], rows[-1][0]
     rebase(conn, last, {sample.slot: sample for sample in samples})
     conn.execute("DELETE FROM buffer WHERE slot BETWEEN ? AND ?", (first, last))
     return len(rows), dups
+
+
+class _JournalMover:
+    """Files the poll journal's records into the cache, then resets the journal.
+
+    The bulk is filed without the journal's lock (polls go on during a long backlog); the
+    records appended meanwhile are filed under the lock, and the journal is reset under it.
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        batch: int,
+        should_stop: Callable[[], bool] | None,
+        progress: Callable[[int], None] | None,
+        moved: int,
+    ) -> None:
+        self.db, self.batch, self.should_stop, self.progress = db, batch, should_stop, progress
+        self.moved, self.dups, self.stopped = moved, 0, False
+
+    def run(self, path: str) -> int:
+        """Returns the samples left in the journal (none unless stopped by a signal)."""
+        snapshot = journal.read(path)
+        if not snapshot.slots() and not snapshot.damage and not _attempts(snapshot):
+            return 0  # nothing to do: a flush every few minutes writes nothing then
+        self._file(snapshot.records)
+        if self.stopped:
+            return len(snapshot.slots())  # an upper bound: some of them are filed already
+        seen = {_identity(r) for r in snapshot.records}
+        with journal.Locked(path) as held:
+            now = held.scan()
+            self._file([r for r in now.records if _identity(r) not in seen])
+            if self.stopped:
+                return len(now.slots())
+            if now.damage:
+                kept = held.keep_damaged()
+                journal.report_damage(path, now.damage)
+                _log_kept(path, kept)
+            held.reset(now.newest())
+        return 0
+
+    def _file(self, records: list[journal.Record]) -> None:
+        for i in range(0, len(records), self.batch):
+            if self.should_stop is not None and self.should_stop():
+                self.stopped = True
+                return
+            with self.db.transaction() as conn:
+                added, dups = _file_records(conn, records[i : i + self.batch])
+            self.moved += added
+            self.dups += dups
+            if self.progress is not None:
+                self.progress(self.moved)
+
+
+def _attempts(found: journal.Scan) -> bool:
+    return any(r.has_attempt for r in found.records)
+
+
+def _identity(r: journal.Record) -> tuple[int, int, int, bytes]:
+    return (r.kind, r.slot, r.polled_ms, r.blob)
+
+
+def _log_kept(path: str, kept: str) -> None:
+    import logging
+
+    logging.getLogger("luxlog.store").error(
+        "poll journal %s had damaged blocks; the whole file was copied to %s before the reset",
+        path,
+        kept,
+    )
+
+
+def _file_records(conn: sqlite3.Connection, records: list[journal.Record]) -> tuple[int, int]:
+    """File journal records (samples and attempts); returns (samples new, duplicates dropped).
+
+    A sample the cache holds already, identical, is one this flush (or a killed one) filed
+    before: neither new nor a duplicate.
+    """
+    by_bucket: dict[int, list[Sample]] = {}
+    for r in records:
+        if r.has_attempt:
+            file_attempt(conn, r.polled_ms, r.ok, r.attempts, r.duration_ms, r.error)
+        if r.kind == journal.SAMPLE:
+            by_bucket.setdefault(bucket_of(r.slot), []).append(r.sample())
+    added = dups = 0
+    for bucket, new in by_bucket.items():
+        a, _same, different = _merge_chunk(conn, bucket, new)
+        added += a
+        dups += different
+    # the per-batch hook's second place (see ``_flush_batch``)
+    return added, dups
 
 
 def _reclaim(db: Database, threshold_pages: int = 256) -> None:
@@ -132,17 +239,24 @@ def _reclaim(db: Database, threshold_pages: int = 256) -> None:
             raise db.wrap(exc) from exc
 
 
-def _merge_chunk(conn: sqlite3.Connection, bucket: int, new: list[Sample]) -> int:
+def _merge_chunk(conn: sqlite3.Connection, bucket: int, new: list[Sample]) -> tuple[int, int, int]:
+    """Merge ``new`` into the bucket's chunk; (added, already there identical, different)."""
     existing = conn.execute("SELECT data FROM chunk WHERE bucket = ?", (bucket,)).fetchone()
     merged: dict[int, Sample] = {}
     if existing is not None:
         merged = {r.slot: r for r in decode_chunk(bucket, existing[0])}
-    dups = 0
+    added = same = different = 0
     for row in new:
-        if row.slot in merged:
-            dups += 1  # the cache already holds this slot: the first sample wins
-        else:
+        held = merged.get(row.slot)
+        if held is None:
             merged[row.slot] = row
+            added += 1
+        elif held == row:
+            same += 1
+        else:
+            different += 1  # the cache already holds this slot: the first sample wins
+    if not added:
+        return added, same, different  # nothing to write: a re-filed record costs no page
     rows = [merged[s] for s in sorted(merged)]
     conn.execute(
         "INSERT INTO chunk(bucket, n, first_slot, last_slot, data) VALUES (?, ?, ?, ?, ?) "
@@ -150,11 +264,16 @@ def _merge_chunk(conn: sqlite3.Connection, bucket: int, new: list[Sample]) -> in
         "last_slot=excluded.last_slot, data=excluded.data",
         (bucket, len(rows), rows[0].slot, rows[-1].slot, encode_chunk(bucket, rows)),
     )
-    return dups
+    return added, same, different
 
 
-def iter_rows(conn: sqlite3.Connection, lo: int, hi: int) -> Iterator[Sample]:
+def iter_rows(
+    conn: sqlite3.Connection, lo: int, hi: int, journaled: Sequence[Sample] = ()
+) -> Iterator[Sample]:
     """Raw samples with ``lo <= slot < hi`` in slot order, cache and buffer merged.
+
+    ``journaled``: the journal's samples in the range, in slot order (a table row wins a slot
+    both hold: the table's rows are the older).
 
     Streams one chunk at a time, so memory stays flat however long the range.
     """
@@ -175,6 +294,10 @@ def iter_rows(conn: sqlite3.Connection, lo: int, hi: int) -> Iterator[Sample]:
     finally:
         if own and conn.in_transaction:
             conn.execute("COMMIT")
+    if journaled:
+        tabled = {row.slot for row in buffered}
+        buffered += [row for row in journaled if row.slot not in tabled]
+        buffered.sort(key=lambda row: row.slot)
     b = 0
     cur = conn.execute(
         "SELECT bucket, data FROM chunk WHERE bucket >= ? AND bucket < ? ORDER BY bucket",
@@ -193,9 +316,9 @@ def iter_rows(conn: sqlite3.Connection, lo: int, hi: int) -> Iterator[Sample]:
     yield from buffered[b:]
 
 
-def slots(conn: sqlite3.Connection, lo: int, hi: int) -> list[int]:
-    """The slots present in ``[lo, hi)`` (cache and buffer), sorted."""
-    present: set[int] = set()
+def slots(conn: sqlite3.Connection, lo: int, hi: int, journaled: Iterable[int] = ()) -> list[int]:
+    """The slots present in ``[lo, hi)`` (cache, buffer table, ``journaled``), sorted."""
+    present: set[int] = {s for s in journaled if lo <= s < hi}
     for bucket, blob in conn.execute(
         "SELECT bucket, data FROM chunk WHERE bucket >= ? AND bucket < ?", (bucket_of(lo), hi)
     ):

@@ -94,11 +94,34 @@ def _m3_buffer_keyframes(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE buffer ADD COLUMN base INTEGER")
 
 
+def _m4_daily(conn: sqlite3.Connection) -> None:
+    # The per-day summary table (store/daily.py): derived data, re-derived from the samples
+    # when they change, kept when the samples are pruned (month and year figures outlive
+    # db_retention_days). Keyed by time zone too: a "day" is a local day.
+    _script(
+        conn,
+        """
+        CREATE TABLE daily (
+            tz TEXT NOT NULL,
+            day TEXT NOT NULL,
+            start INTEGER NOT NULL,
+            "end" INTEGER NOT NULL,
+            version INTEGER NOT NULL,
+            samples INTEGER NOT NULL,
+            last_slot INTEGER,
+            figures TEXT NOT NULL,
+            PRIMARY KEY (tz, day)
+        ) WITHOUT ROWID
+        """,
+    )
+
+
 # Numbered migrations: index i upgrades user_version i to i + 1. Append, never edit.
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _m1_initial,
     _m2_one_page_polls,
     _m3_buffer_keyframes,
+    _m4_daily,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -124,7 +147,8 @@ def migrate(conn: sqlite3.Connection, path: Path) -> None:
         version = conn.execute("PRAGMA user_version").fetchone()[0]
         for number in range(version, SCHEMA_VERSION):
             MIGRATIONS[number](conn)
-            log.info("database %s migrated to schema version %d", path, number + 1)
+            if str(path) != ":memory:":  # the empty stand-in for readers before a first flush
+                log.info("database %s migrated to schema version %d", path, number + 1)
         conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         conn.execute("COMMIT")
     except BaseException:

@@ -11,19 +11,26 @@ that cannot be opened (the reason in words).
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import os
 import sqlite3
-import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from luxlog.disk import disk_full_error, is_disk_full, mount_point
 from luxlog.errors import CorruptError, DiskFullError, MissingDatabaseError, StoreError
 from luxlog.store.migrations import check_version, migrate
 from luxlog.store.wal import keep_damaged_wal
+from luxlog.text import file_stamp
 
 log = logging.getLogger("luxlog.store")
+
+TYPE_CHECKING = False  # `typing` costs ~5 ms per process on the poll path
+if TYPE_CHECKING:
+    from typing import TypeVar
+
+    T = TypeVar("T")
 
 BUSY_TIMEOUT_MS = 10_000
 LOW_SPACE_BYTES = 1 << 20  # an I/O error with less free space than this is a full disk
@@ -61,6 +68,18 @@ def _is_corrupt(exc: BaseException) -> bool:
     return code in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB) or (
         "malformed" in text or "not a database" in text
     )
+
+
+def _first_line(text: str) -> str:
+    """A (quick_check) report as one log line: its first problem and how many there were.
+
+    quick_check answers up to 100 rows, some spanning lines; the ``*** in database main ***``
+    headers name no problem. One event per log line.
+    """
+    lines = [x for x in text.splitlines() if x.strip() and not x.strip().startswith("***")]
+    if len(lines) <= 1:
+        return " ".join(text.split())
+    return f"{lines[0].strip()} (and {len(lines) - 1} more problems)"
 
 
 class Database:
@@ -147,12 +166,20 @@ class Database:
         Uses SQLite's own descriptor, found in /proc/self/fd: opening and closing a second
         descriptor of the file would drop every POSIX lock this process holds on it, SQLite's
         included. Where /proc is missing this is skipped (``_preflight`` still applies).
+
+        Only when free space is low (below ``LOW_SPACE_BYTES``), the one case it protects:
+        where the filesystem cannot allocate, glibc emulates ``posix_fallocate`` by writing
+        zero bytes into the file, here one that other processes have mapped. A filesystem that
+        refuses (EOPNOTSUPP, EINVAL, ENOSYS) is skipped quietly.
         """
         shm = os.path.realpath(f"{self.path}-shm")
         try:
             st = os.stat(shm)
             if st.st_blocks * 512 >= st.st_size:
                 return  # fully allocated (the usual case with 4 KiB blocks)
+            fs = os.statvfs(shm)
+            if fs.f_bavail * fs.f_frsize >= LOW_SPACE_BYTES:
+                return  # the holes will find blocks: nothing to protect against
             fds = os.listdir("/proc/self/fd")
         except OSError:
             return
@@ -165,6 +192,8 @@ class Database:
             except OSError as exc:
                 if _is_full(exc):
                     raise self._disk_full() from exc
+                if exc.errno in (errno.EOPNOTSUPP, errno.EINVAL, errno.ENOSYS):
+                    return  # cannot reserve here: _preflight's free-space demand still holds
                 continue
             return
 
@@ -201,12 +230,25 @@ class Database:
                 "database %s failed its integrity check (%s); moved aside to %s, "
                 "recording continues in a fresh file",
                 self.path,
-                exc,
+                _first_line(str(exc)),
                 moved,
             )
+            return self._fresh()
+
+    def _fresh(self) -> sqlite3.Connection:
+        """Connect and migrate the fresh file after a quarantine, errors in the family."""
+        try:
             conn = self._connect()
+        except sqlite3.Error as exc:
+            raise self.wrap(exc) from exc
+        try:
             migrate(conn, self.path)
-            return conn
+        except BaseException as exc:
+            conn.close()
+            if isinstance(exc, sqlite3.Error):
+                raise self.wrap(exc) from exc
+            raise
+        return conn
 
     def _access_problem(self) -> str | None:
         """Why SQLite cannot open or write the files at ``path``, in words, or None.
@@ -257,14 +299,14 @@ class Database:
         conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, isolation_level=None)
         try:
             conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-            result = conn.execute("PRAGMA quick_check").fetchone()[0]
+            result = "\n".join(str(row[0]) for row in conn.execute("PRAGMA quick_check"))
         finally:
             conn.close()
         if result != "ok":
-            raise sqlite3.DatabaseError(f"database disk image is malformed: {result}")
+            raise sqlite3.DatabaseError(f"database disk image is malformed: {_first_line(result)}")
 
     def _quarantine_name(self) -> Path:
-        stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+        stamp = file_stamp()
         target = self.path.with_name(f"{self.path.name}.corrupt-{stamp}")
         n = 1
         while target.exists():
@@ -379,6 +421,22 @@ class Database:
             if isinstance(exc, sqlite3.Error | OSError):
                 raise self.wrap(exc) from exc
             raise
+
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[None]:
+        """A read: SQLite's errors become the ``StoreError`` family, as in ``transaction``.
+
+        A page damaged after the open's checks shows only when a read reaches it.
+        """
+        try:
+            yield
+        except sqlite3.Error as exc:
+            raise self.wrap(exc) from exc
+
+    def read_all(self, rows: Iterable[T]) -> Iterator[T]:
+        """``rows`` (a lazy read) under ``reading``: the error comes from the iteration."""
+        with self.reading():
+            yield from rows
 
     def wrap(self, exc: BaseException) -> StoreError:
         if self._means_full(exc):

@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import logging
 import os
-import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from luxlog.text import file_stamp
 
 log = logging.getLogger("luxlog.store")
 
@@ -146,7 +147,7 @@ def keep_damaged_wal(db: Path) -> None:
         return
     import shutil
 
-    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    stamp = file_stamp()
     target = Path(f"{db}{DAMAGED_WAL}{stamp}")
     try:
         shutil.copy2(damage.path, target)
