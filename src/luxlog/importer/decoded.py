@@ -61,7 +61,8 @@ def _decodes_to(datatype: object, raw: int | None, value: object) -> bool:
         back = datatype.from_heatpump(raw)  # type: ignore[attr-defined]
     except Exception:
         return False
-    return type(back) is type(value) and bool(back == value)
+    # 45 and 45.0 are the same reading; True and 1 are not the same kind of value
+    return isinstance(back, bool) == isinstance(value, bool) and bool(back == value)
 
 
 def _from_text(datatype: object, kind: str, value: str, tz: ZoneInfo) -> Raw:
