@@ -376,6 +376,7 @@ POLL_LUXLOG_MODULES = {
     "luxlog.signals",
     "luxlog.store",
     "luxlog.store.journal",
+    "luxlog.store.keys",
     "luxlog.text",
 }
 NEVER_ON_THE_POLL_PATH = {

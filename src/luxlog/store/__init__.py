@@ -25,6 +25,7 @@ import time
 from luxlog.errors import CorruptError, StoreError
 from luxlog.sample import Sample
 from luxlog.store import journal
+from luxlog.store.keys import slot_at_or_after, slot_of, to_epoch
 
 # A poll imports this package for ``journal`` alone and must not pay for sqlite3, datetime,
 # pathlib or dataclasses (~10 ms of a cron-fired process): the SQLite side is imported by the
@@ -114,32 +115,6 @@ __all__ = [
 ]
 
 
-# ``check`` (flush opens with it) runs ``PRAGMA quick_check`` at most this often: it reads the
-# whole file, and flush runs every few minutes, to find damage that is rare. A database found
-# damaged by any later read still fails that command; ``doctor`` checks on its own.
-CHECK_EVERY_SEC = 86_400
-
-
-def _check_due(path: Path) -> bool:
-    """Whether ``quick_check`` is due: never checked, or last checked a day ago (or "later")."""
-    try:
-        checked = os.stat(f"{path}.checked").st_mtime
-    except OSError:
-        return True
-    now = time.time()
-    return not 0 <= now - checked < CHECK_EVERY_SEC
-
-
-def _checked(path: Path) -> None:
-    """Remember the check (the stamp's mtime; one inode update a day, no data)."""
-    stamp = f"{path}.checked"
-    try:
-        os.close(os.open(stamp, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o644))
-        os.utime(stamp)
-    except OSError:
-        pass  # no stamp: the next open checks again, which is only slower
-
-
 def _log_abandoned(exc: CorruptError, moved: Path | None) -> None:
     import logging
 
@@ -152,32 +127,6 @@ def _log_abandoned(exc: CorruptError, moved: Path | None) -> None:
 
 def _cached_part(c: Counts) -> tuple[int, int | None, int | None, int]:
     return c.cached, c.first_slot, c.last_cached_slot, c.schema_version
-
-
-def slot_of(t: float, interval: int) -> int:
-    """The slot holding instant ``t``: ``floor(t / interval) * interval``."""
-    return int(t // interval) * interval
-
-
-def slot_at_or_after(t: float, interval: int) -> int:
-    """The first slot starting at or after the whole second ``int(t)`` (rounded up to a slot)."""
-    return -(-int(t) // interval) * interval
-
-
-def to_epoch(value: dt.datetime | float | int, what: str = "timestamp") -> float:
-    """Aware datetime or epoch seconds -> epoch seconds; naive datetimes are refused."""
-    import datetime as dt
-
-    if isinstance(value, dt.datetime):
-        if value.tzinfo is None or value.utcoffset() is None:
-            raise ValueError(
-                f"{what}: naive datetime {value.isoformat()} (give a time zone, e.g. "
-                "datetime(..., tzinfo=timezone.utc))"
-            )
-        return value.timestamp()
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise TypeError(f"{what}: expected an aware datetime or epoch seconds, got {value!r}")
-    return float(value)
 
 
 class Store:
@@ -204,10 +153,12 @@ class Store:
             # cache stands in, so readers (doctor, report) see the journal's samples.
             self.db = Database(Path(":memory:"))
         else:
-            due = check and not readonly and _check_due(self.path)
+            from luxlog.store import checkstamp  # writers only: off the poll path
+
+            due = check and not readonly and checkstamp.check_due(self.path)
             self.db = Database(self.path, check=due, readonly=readonly)
             if due:
-                _checked(self.path)
+                checkstamp.mark_checked(self.path)
 
     @property
     def conn(self) -> sqlite3.Connection:
