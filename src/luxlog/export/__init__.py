@@ -13,13 +13,13 @@ Heavy dependencies (pyarrow) are imported only by their format's module.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path, PurePath
-from typing import BinaryIO, Protocol
-from zoneinfo import ZoneInfo
+from typing import BinaryIO
 
 from luxlog.columns import MAX_INDEX, Column, Selection
+from luxlog.export.context import Context as Context
+from luxlog.export.context import Writer
 from luxlog.report_csv import window_layout
 from luxlog.sample import Sample
 from luxlog.store import Store
@@ -54,24 +54,6 @@ EXTENSIONS: tuple[tuple[str, str], ...] = (
 )
 
 PROGRESS_EVERY = 1000  # rows between progress callbacks
-
-
-@dataclass(frozen=True)
-class Context:
-    """What a writer needs besides rows and columns."""
-
-    tz: ZoneInfo
-    dialect: str = "excel"
-    interval: int = 30
-    start: int = 0
-    end: int = 0
-    site: str = "luxlog"  # influx's site tag
-
-
-class Writer(Protocol):
-    def __call__(
-        self, rows: Iterable[Sample], columns: Sequence[Column], out: BinaryIO, ctx: Context
-    ) -> int: ...
 
 
 def infer_format(path: str) -> str | None:

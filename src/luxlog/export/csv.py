@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from typing import BinaryIO
 
 from luxlog.columns import Column
-from luxlog.export import Context
+from luxlog.export.context import Context
 from luxlog.report_csv import ENCODINGS, render_csv
 from luxlog.sample import Sample
 

@@ -18,7 +18,7 @@ from typing import BinaryIO
 
 from luxlog.columns import Column
 from luxlog.decode import ABSENT
-from luxlog.export import Context
+from luxlog.export.context import Context
 from luxlog.sample import Sample
 
 

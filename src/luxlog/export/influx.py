@@ -17,7 +17,7 @@ from typing import BinaryIO
 
 from luxlog.columns import Column
 from luxlog.decode import ABSENT
-from luxlog.export import Context
+from luxlog.export.context import Context
 from luxlog.export.values import BOOL, FLOAT, INT, kind_of, typed
 from luxlog.sample import Sample
 

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from typing import BinaryIO
 
 from luxlog.columns import Column
-from luxlog.export import Context
+from luxlog.export.context import Context
 from luxlog.export.values import values_of
 from luxlog.sample import Sample
 from luxlog.text import format_utc

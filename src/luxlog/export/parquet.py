@@ -22,7 +22,7 @@ from typing import Any, BinaryIO
 from luxlog.columns import Column, base_field
 from luxlog.decode import ABSENT, SENTINEL_ABSENT_SENSOR
 from luxlog.errors import ExportError
-from luxlog.export import Context
+from luxlog.export.context import Context
 from luxlog.export.values import BOOL, FLOAT, INT, STRING, kind_of
 from luxlog.sample import Sample
 
