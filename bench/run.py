@@ -748,6 +748,164 @@ def _query_main(db: str, start: str, end: str) -> None:
     print(f"{elapsed:.6f} {len(got)}")
 
 
+# ------------------------------------------------------------------- export, import (issue 15)
+
+LOGGER_SAMPLES = 100_000
+_PASS = (
+    "import sys; from luxlog.store import Store; "
+    "s = Store(sys.argv[1], readonly=True); "
+    "print(sum(1 for _ in s.iter_rows(int(sys.argv[2]), int(sys.argv[3]))))"
+)
+
+
+def _utc(t: int) -> str:
+    return dt.datetime.fromtimestamp(t, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _export_env(db: Path) -> dict[str, str]:
+    return clean_env(
+        LUXLOG_CACHE_PATH=str(db), LUXLOG_TIMEZONE="UTC", LUXLOG_INTERVAL_SEC=str(INTERVAL)
+    )
+
+
+def bench_export(
+    work: Path, repeats: int, samples: int = YEAR_SAMPLES, cache: Path = CACHE_DIR
+) -> list[Figure]:
+    """``luxlog export`` of the year database to Parquet and to CSV (default columns), wall
+    time and peak RSS of the child; the reference is one ``Store.iter_rows`` pass over the same
+    rows in its own child, alternating (an export reads the range twice: columns, then rows)."""
+    year = year_db(samples, cache)
+    lo, hi = YEAR_START, YEAR_START + samples * INTERVAL
+    span = ["--from", _utc(lo), "--to", _utc(hi)]
+    runs: dict[str, list[Child]] = {"parquet": [], "csv": [], "pass": []}
+    for _ in range(repeats):
+        for fmt in ("parquet", "csv"):
+            out = work / f"year.{fmt}"
+            cmd = [*luxlog_cmd(), "export", *span, "--format", fmt, "-o", str(out)]
+            runs[fmt].append(check(run_child(cmd, _export_env(year), timeout=900), fmt))
+            out.unlink()
+        cmd = [sys.executable, "-c", _PASS, str(year), str(lo), str(hi)]
+        runs["pass"].append(check(run_child(cmd, clean_env(), timeout=900), "iter_rows pass"))
+    ref = median([c.wall for c in runs["pass"]])
+    figures = []
+    for fmt, target in (("parquet", (15.0, 150.0)), ("csv", None)):
+        t = median([c.wall for c in runs[fmt]])
+        rss = median([c.maxrss_kib for c in runs[fmt]]) / KIB
+        figures.append(
+            Figure(
+                f"export {samples:,} samples (a year) to {fmt}, default columns",
+                f"{t:.1f} s ({t / ref:.1f}× one iter_rows pass, {ref:.1f} s), {rss:.0f} MiB RSS",
+                "≤ 15 s, RSS ≤ 150 MiB" if target else "(informational)",
+                (t <= target[0] and rss <= target[1]) if target else None,
+                {
+                    "seconds": t,
+                    "rss_mib": rss,
+                    "pass_seconds": ref,
+                    "runs": [c.wall for c in runs[fmt]],
+                },
+            )
+        )
+    return figures
+
+
+def _logger_plan() -> list[tuple[str, int, int, Any]]:
+    """(key, block, index, datatype) of every entry roelven/luxtronik-logger stores (its
+    client asks luxtronik for calculations 0..274, parameters 0..1186, visibilities 0..397 and
+    keys each by name, or by index for luxtronik's ``Unknown_…``)."""
+    from luxtronik.calculations import Calculations
+    from luxtronik.parameters import Parameters
+    from luxtronik.visibilities import Visibilities
+
+    plan = []
+    tables = (
+        ("calculations", 1, 275, Calculations.calculations),
+        ("parameters", 0, 1187, Parameters.parameters),
+        ("visibilities", 2, 398, Visibilities.visibilities),
+    )
+    for prefix, block, count, table in tables:
+        for i in range(count):
+            entry = table.get(i)
+            if entry is not None:
+                key = str(i) if entry.name.startswith("Unknown") else entry.name
+                plan.append((f"{prefix}.{key}", block, i, entry))
+    return plan
+
+
+def logger_json(plan: list[tuple[str, int, int, Any]], row: Any) -> str:
+    """``json.dumps(readings, default=str)`` as that logger writes it for one raw sample:
+    luxtronik's ``from_heatpump`` of each entry (the firmware string from 81..89; entries the
+    block does not reach are ``None``), without luxtronik's slower object lookups."""
+    blocks = (row.parameters, row.calculations, row.visibilities)
+    out: dict[str, Any] = {}
+    for key, block, i, entry in plan:
+        values = blocks[block]
+        if i >= len(values):
+            out[key] = None
+        elif block == 1 and i == 81:
+            out[key] = entry.from_heatpump(list(values[81:90]))
+        else:
+            out[key] = entry.from_heatpump(values[i])
+    return json.dumps(out, default=str)
+
+
+def logger_db(samples: int = LOGGER_SAMPLES, cache: Path = CACHE_DIR) -> Path:
+    """A roelven/luxtronik-logger cache.db of ``samples`` polls, generated once (TZ=UTC)."""
+    path = cache / f"logger-{samples}.db"
+    if path.exists():
+        return path
+    cache.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.unlink(missing_ok=True)
+    print(f"generating {samples:,} logger rows into {path} (once) …", file=sys.stderr)
+    plan = _logger_plan()
+    saved = os.environ.get("TZ")
+    os.environ["TZ"] = "UTC"  # luxtronik writes timestamps in the process's local time
+    time.tzset()
+    try:
+        conn = sqlite3.connect(tmp)
+        conn.execute(
+            "CREATE TABLE sensor_data (timestamp REAL PRIMARY KEY, data_json TEXT NOT NULL)"
+        )
+        rows = ((r.slot + 0.4, logger_json(plan, r)) for r in week_rows(YEAR_START, samples))
+        with conn:
+            conn.executemany("INSERT OR REPLACE INTO sensor_data VALUES (?, ?)", rows)
+        conn.close()
+    finally:
+        if saved is None:
+            del os.environ["TZ"]
+        else:
+            os.environ["TZ"] = saved
+        time.tzset()
+    os.replace(tmp, path)
+    return path
+
+
+def bench_import(
+    work: Path, repeats: int, samples: int = LOGGER_SAMPLES, cache: Path = CACHE_DIR
+) -> list[Figure]:
+    """``luxlog import --format luxtronik-logger`` of ``samples`` polls into a fresh database
+    (conversion, storing in batches, the final flush), wall time and peak RSS of the child."""
+    source = logger_db(samples, cache)
+    runs = []
+    for k in range(repeats):
+        db = work / f"import-{k}" / "luxlog.db"
+        db.parent.mkdir(parents=True)
+        cmd = [*luxlog_cmd(), "import", "--format", "luxtronik-logger", str(source)]
+        runs.append(check(run_child(cmd, _export_env(db), timeout=1800), "import"))
+        shutil.rmtree(db.parent)
+    t = median([c.wall for c in runs])
+    rss = median([c.maxrss_kib for c in runs]) / KIB
+    return [
+        Figure(
+            f"import {samples:,} luxtronik-logger samples ({source.stat().st_size / MIB:.0f} MiB)",
+            f"{t:.1f} s ({samples / t:,.0f} samples/s), {rss:.0f} MiB RSS",
+            "≤ 30 s",
+            t <= 30,
+            {"seconds": t, "rss_mib": rss, "runs": [c.wall for c in runs]},
+        )
+    ]
+
+
 # --------------------------------------------------------------------------- summary (issue 13)
 
 
@@ -884,6 +1042,14 @@ def _run_steps(full: bool, quick: bool, n: int, reps: int, week: int, scale: flo
             steps.append(
                 ("year summary", lambda: bench_summary_year(work, reps, year_samples, cache))
             )
+            steps.append(("export", lambda: bench_export(work, reps, year_samples, cache)))
+        logger = max(240, round(LOGGER_SAMPLES * scale))
+        steps.append(
+            (
+                "import",
+                lambda: bench_import(work, reps, logger, work / "cache" if quick else CACHE_DIR),
+            )
+        )
         year = None if quick else _cached_year(year_samples)
         hours = 48 if quick else 365 * 24
         steps.append(

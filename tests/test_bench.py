@@ -88,6 +88,24 @@ def test_child_measurement_without_spawner(bench: ModuleType) -> None:
     assert child.rc == 0 and child.stdout == "hi\n" and child.maxrss_kib > 0
 
 
+def test_bench_export_figures_on_a_few_samples(bench: ModuleType, tmp_path: Path) -> None:
+    check_figures(bench, bench.bench_export(tmp_path, 1, 240, cache=tmp_path / "cache"), 2)
+
+
+def test_bench_import_figure_on_a_few_samples(bench: ModuleType, tmp_path: Path) -> None:
+    check_figures(bench, bench.bench_import(tmp_path, 1, 240, cache=tmp_path / "cache"), 1)
+
+
+def test_bench_logger_rows_are_what_python_luxtronik_decodes(bench: ModuleType) -> None:
+    from luxlog.simulator import Model
+    from support.luxtronik_logger import decoded_model
+
+    row = Model().raw_sample(1_795_132_800)
+    assert json.loads(bench.logger_json(bench._logger_plan(), row)) == json.loads(
+        json.dumps(decoded_model(row), default=str)
+    )
+
+
 # The summary figures (issue 13): a year's summary by month, the per-day table's flush share.
 
 

@@ -47,3 +47,13 @@ def test_add_accepts_a_value_off_the_grid_only_by_float_rounding(tmp_path: Path)
         assert s.query(BASE, BASE + 30)[0][1] == {"ID_WEB_Temperatur_TA": -1.8}
         with pytest.raises(StoreError, match=r"45\.43"):
             s.add(BASE + 30, {"ID_WEB_Temperatur_TVL": 45.43})
+
+
+@pytest.mark.parametrize("bad", [128, -129, 2**31 - 1])
+def test_add_raw_refuses_a_visibility_that_is_not_one_signed_byte(tmp_path: Path, bad: int) -> None:
+    # the controller sends one byte per visibility; the buffer stores it as such
+    with Store(tmp_path / "t.db") as s:
+        with pytest.raises(StoreError, match=r"visibilities\[2\] = .* is not a 8-bit integer"):
+            s.add_raw(BASE, visibilities=[1, -128, bad])
+        assert s.add_raw(BASE, visibilities=[1, -128, 127]) is True
+        assert next(iter(s.iter_rows(BASE, BASE + 30))).visibilities == (1, -128, 127)

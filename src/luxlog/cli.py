@@ -116,6 +116,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "summary": ("summary", "summary"),
     "prune": ("prune", "prune"),
     "doctor": ("doctor", "doctor"),
+    "export": ("export", "export_command"),
+    "import": ("import_", "import_command"),
     "show": ("show", "show"),
     "backup": ("backup", "backup"),
     "simulate": ("simulate", "simulate"),

@@ -101,6 +101,14 @@ class OutputDirError(OSError):
         return str(self.args[0])
 
 
+class ExportError(LuxlogError):
+    """An export could not be written (the output's path, a missing optional package)."""
+
+
+class SourceError(LuxlogError):
+    """An import's input could not be read (not the expected format, a malformed line)."""
+
+
 class ChecksFailed(LuxlogError):
     """The command already printed what failed (doctor's table): exit without another line."""
 

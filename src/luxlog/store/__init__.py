@@ -400,7 +400,8 @@ class Store:
         calculations: Sequence[int] = (),
         visibilities: Sequence[int] = (),
     ) -> bool:
-        """Store one raw sample as a controller sends it: three lists of int32, any may be empty.
+        """Store one raw sample as a controller sends it: parameters and calculations int32,
+        visibilities one signed byte each (as on the wire), any block may be empty.
 
         History from other sources (another logger, an export) goes in this way and is then
         summarised and reported like polled data. Returns False when the slot already held a
@@ -414,10 +415,12 @@ class Store:
             ("visibilities", visibilities),
         ):
             values = tuple(block)
+            bits = 8 if what == "visibilities" else 32  # 3005 sends one byte per item
+            lo, hi = -(2 ** (bits - 1)), 2 ** (bits - 1)
             for i, v in enumerate(values):
-                if isinstance(v, bool) or not isinstance(v, int) or not -(2**31) <= v < 2**31:
+                if isinstance(v, bool) or not isinstance(v, int) or not lo <= v < hi:
                     raise StoreError(
-                        f"cannot store sample: {what}[{i}] = {v!r} is not a 32-bit integer"
+                        f"cannot store sample: {what}[{i}] = {v!r} is not a {bits}-bit integer"
                     )
             blocks.append(values)
         params, calcs, vis = blocks

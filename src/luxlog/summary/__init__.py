@@ -24,9 +24,13 @@ import time
 from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
-from luxlog.store import Store, daily
+import luxlog.store.daily as daily
 from luxlog.summary.day import PAD_SEC, VERSION, DayFigures, compute_day
 from luxlog.summary.periods import BY, Period, day_window, merge, period_key
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from luxlog.store import Store
 
 __all__ = ["BY", "DayFigures", "Period", "day_figures", "summarize", "update_daily"]
 
