@@ -157,9 +157,12 @@ def run_variant(
 
 
 def bench_blockdev(
-    polls: int = 30, flush_every: int = 10, baseline: str | None = BASELINE
+    polls: int = 30, flush_every: int = 10, baseline: str | None = BASELINE, new: bool = True
 ) -> dict[str, dict[str, float]] | str:
-    """{variant: figures} measured side by side, or the reason nothing was measured."""
+    """{variant: figures} measured side by side, or the reason nothing was measured.
+
+    ``baseline=None`` measures only the new code, ``new=False`` only the baseline (the smoke
+    tests take one each, so neither takes long)."""
     reason = unavailable()
     if reason is not None:
         return reason
@@ -168,7 +171,7 @@ def bench_blockdev(
     results: dict[str, dict[str, float]] = {}
     with tempfile.TemporaryDirectory(prefix="luxlog-blockdev-") as tmp, Simulator(port=0) as sim:
         host, port = sim.address
-        trees = {"new": source_tree(Path(tmp), None)}
+        trees = {"new": source_tree(Path(tmp), None)} if new else {}
         if baseline is not None:
             try:
                 trees = {"today": source_tree(Path(tmp), baseline), **trees}
@@ -194,10 +197,11 @@ def today_tree(work: Path) -> Path | None:
 
 
 def blockdev_figures(
-    figure: Any, polls: int, flush_every: int = 10, baseline: str | None = None
+    figure: Any, polls: int, flush_every: int = 10, baseline: str | None = BASELINE
 ) -> list[Any]:
-    """The bench's rows (``figure``: run.py's Figure): writes per poll and fsyncs, side by side."""
-    found = bench_blockdev(polls, flush_every, baseline or BASELINE)
+    """The bench's rows (``figure``: run.py's Figure): writes per poll and fsyncs, side by side
+    with ``baseline`` (None: the new code alone)."""
+    found = bench_blockdev(polls, flush_every, baseline)
     if isinstance(found, str):
         return [figure("device writes per poll --once (loop ext4)", f"not measured: {found}",
                        "≤ 20 KiB", None, {"reason": found})]  # fmt: skip

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import shutil
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -72,11 +73,25 @@ def test_bench_year_query_figure_on_a_few_samples(bench: ModuleType, tmp_path: P
 
 
 def test_bench_block_device_figures_on_one_poll(bench: ModuleType) -> None:
-    figures = bench.blockdev_figures(bench.Figure, 1, flush_every=1)
+    figures = bench.blockdev_figures(bench.Figure, 1, flush_every=1, baseline=None)
     if figures[0].value.startswith("not measured"):
         skip_or_fail(figures[0].value)  # root and a loop device: CI has both
     check_figures(bench, figures, 3)
-    assert "today:" in figures[0].value  # today's code measured beside the new one
+    if shutil.which("strace"):
+        assert figures[2].value == "1"  # one fsync per poll, counted by strace
+    assert "today:" not in figures[0].value
+
+
+def test_bench_block_device_measures_the_code_before_the_journal_too(bench: ModuleType) -> None:
+    import blockdev
+
+    found = blockdev.bench_blockdev(1, 1, new=False)
+    if isinstance(found, str):
+        skip_or_fail(found)
+    assert set(found) == {"today"}  # the baseline tree ran (the table puts it beside "new")
+    assert found["today"]["poll_median"] > 0
+    if shutil.which("strace"):
+        assert found["today"]["fsyncs"] > 1  # the SQLite poll: 5
 
 
 def test_child_measurement_without_spawner(bench: ModuleType) -> None:
