@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import re
 import sqlite3
@@ -209,7 +208,7 @@ def test_a_poll_never_outlives_its_slot_even_with_a_long_timeout(
     assert cfg.poll_deadline <= 8
     # The same cap at a 3 s interval (below the configurable minimum only to keep the test
     # short): a 1 s budget for the whole poll, however long each read may take.
-    short = dataclasses.replace(cfg, interval_sec=3)
+    short = cfg.replace(interval_sec=3)
     assert short.poll_deadline == 1
     start = time.monotonic()
     with pytest.raises(PollFailed):
