@@ -21,20 +21,20 @@ filesystem fills up again after it had dropped below the limit.
 from __future__ import annotations
 
 import errno
-import logging
 import os
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 from luxlog.errors import DiskFullError
+from luxlog.logs import Logger
 from luxlog.text import format_bytes
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from luxlog.config import Config
 
-log = logging.getLogger("luxlog.disk")
+log = Logger("luxlog.disk")  # logging is imported only for a record it emits
 
 # ENOSPC: no space left; EDQUOT: the user's quota is exhausted, which looks the same to the user.
 FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})

@@ -102,7 +102,7 @@ def poll_once(opts: dict[str, Any]) -> int:
     """``poll --once`` without Typer; the same exit codes and messages as ``cli.run``."""
 
     def body() -> int:
-        setup_logging(verbose=opts["verbose"], quiet=opts["quiet"])
+        setup_logging(verbose=opts["verbose"], quiet=opts["quiet"], lazy=True)
         from luxlog.config import load_config
         from luxlog.poller import poll_once, summary
 

@@ -393,9 +393,9 @@ def report_damage(path: str, damage: list[Damage]) -> None:
     """One ERROR line per damaged block (``logging`` is imported only when there is one)."""
     if not damage:
         return
-    import logging
+    from luxlog.logs import Logger
 
-    log = logging.getLogger("luxlog.store")
+    log = Logger("luxlog.store")
     for d in damage:
         log.error("%s", d.describe(path))
 
