@@ -356,9 +356,8 @@ def test_abandon_leaves_a_fresh_database_another_process_started_alone(isolated:
 # The modules `luxlog poll --once` may import beyond the interpreter's own start-up. The poll
 # path must not import SQLite or load the CLI framework, the decoder or the report code; a change
 # that brings one of them back fails here, and so does one that brings back logging (imported
-# only when a record is emitted), dataclasses or inspect. Still on the path, measured and not yet
-# removed (see the README's Performance section): pathlib (config, disk) and yaml when there is a
-# config file.
+# only when a record is emitted), dataclasses, inspect, pathlib or urllib. Still on the path:
+# re (fastpath, config_rules; enum comes with socket anyway) and yaml when there is a config file.
 POLL_LUXLOG_MODULES = {
     "luxlog",
     "luxlog.cli",
@@ -382,7 +381,7 @@ POLL_LUXLOG_MODULES = {
 }
 NEVER_ON_THE_POLL_PATH = {
     *("typer", "click", "rich", "luxtronik", "tenacity", "zoneinfo", "csv", "sqlite3", "_sqlite3"),
-    *("logging", "dataclasses", "inspect", "ast", "dis", "traceback"),
+    *("logging", "dataclasses", "inspect", "ast", "dis", "traceback", "pathlib", "urllib"),
 }
 
 

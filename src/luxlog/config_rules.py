@@ -22,7 +22,6 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from pathlib import Path
 
 from luxlog.errors import ConfigError
 
@@ -62,15 +61,15 @@ def capped(problems: list[str]) -> list[str]:
 
 # Checking the system's tz database directly spares the poll path the zoneinfo import
 # (~8 ms of a ~70 ms poll); anything not found there is left to zoneinfo (tzdata package).
-_SYSTEM_ZONEINFO = Path("/usr/share/zoneinfo")
+_SYSTEM_ZONEINFO = "/usr/share/zoneinfo"
 
 
 def valid_zone(name: str) -> bool:
     if not name or name.startswith("/") or ".." in name:
         return False
-    candidate = _SYSTEM_ZONEINFO / name
+    candidate = f"{_SYSTEM_ZONEINFO}/{name}"
     try:
-        with candidate.open("rb") as f:
+        with open(candidate, "rb") as f:
             if f.read(4) == b"TZif":
                 return True
     except (OSError, ValueError):
@@ -271,20 +270,40 @@ def timezone(key: str, value: Any, problems: list[str]) -> str | None:
     return None
 
 
-def _path(key: str, value: str, problems: list[str]) -> Path | None:
+def path_text(path: str | os.PathLike[str]) -> str:
+    """``str(Path(path))`` without pathlib: the same spelling, so equal paths compare equal."""
+    text = os.fspath(path)
+    root = "//" if text.startswith("//") and not text.startswith("///") else "/" * (text[:1] == "/")
+    parts = [p for p in text.split("/") if p and p != "."]
+    return root + "/".join(parts) if root or parts else "."
+
+
+def expand_user(text: str) -> str | None:
+    """``Path(text).expanduser()`` as text (pathlib is off the poll path); None: not expandable."""
+    first, sep, rest = text.partition("/")
+    if not first.startswith("~"):
+        return text
+    home = os.path.expanduser(first)
+    if home.startswith("~"):  # ~user of an unknown user, or no home directory at all
+        return None
+    return path_text(home + sep + rest)
+
+
+def _path(key: str, value: str, problems: list[str]) -> str | None:
+    """The path as normalised text (``Config`` makes the ``Path``), or None after a problem."""
     problem = path_problem(value)
     if problem is None:
-        try:
-            return Path(value).expanduser()
-        except RuntimeError:  # ~user of an unknown user, or no home directory at all
-            user = value[1:].split("/", 1)[0]
-            problem = f"cannot expand '~{user}' (no such user or no home directory)"
+        expanded = expand_user(value)
+        if expanded is not None:
+            return path_text(expanded)
+        user = value[1:].split("/", 1)[0]
+        problem = f"cannot expand '~{user}' (no such user or no home directory)"
     problems.append(f"{key}: {shown(value)} {problem}")
     return None
 
 
-def file_path(key: str, value: Any, problems: list[str]) -> Path | None:
-    if isinstance(value, str | Path) and str(value).strip():
+def file_path(key: str, value: Any, problems: list[str]) -> str | None:
+    if isinstance(value, str | os.PathLike) and str(value).strip():
         return _path(key, str(value).strip(), problems)
     problems.append(f"{key}: {shown(value)} is not a file path")
     return None
@@ -297,9 +316,9 @@ def _comma_list(value: Any) -> Any:
     return value
 
 
-def directories(key: str, value: Any, problems: list[str]) -> tuple[Path, ...] | None:
+def directories(key: str, value: Any, problems: list[str]) -> tuple[str, ...] | None:
     v = _comma_list(value)
-    if not isinstance(v, list) or not all(isinstance(p, str | Path) and str(p) for p in v):
+    if not isinstance(v, list) or not all(isinstance(p, str | os.PathLike) and str(p) for p in v):
         problems.append(f"{key}: {shown(v)} is not a list of directories")
         return None
     if not v:

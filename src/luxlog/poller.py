@@ -65,7 +65,7 @@ def summary(report: PollReport) -> str:
 def _journal(cfg: Config) -> str:
     from luxlog.store.journal import journal_path
 
-    return journal_path(cfg.cache_path)
+    return journal_path(cfg.cache_path_text)
 
 
 def _record_failure(cfg: Config, attempts: int, duration: float, error: str, now: float) -> None:
