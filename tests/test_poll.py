@@ -357,7 +357,7 @@ def test_abandon_leaves_a_fresh_database_another_process_started_alone(isolated:
 # path must not import SQLite or load the CLI framework, the decoder or the report code; a change
 # that brings one of them back fails here, and so does one that brings back logging (imported
 # only when a record is emitted), dataclasses, inspect, pathlib or urllib. Still on the path:
-# re (fastpath, config_rules; enum comes with socket anyway) and yaml when there is a config file.
+# yaml when there is a config file, and re through socket's encodings.idna (as in the reference).
 POLL_LUXLOG_MODULES = {
     "luxlog",
     "luxlog.cli",
