@@ -473,3 +473,27 @@ def test_odd_but_harmless_yaml_keys_and_unencodable_names_end_as_clear_errors() 
     message = load_config_error({"LUXLOG_CACHE_PATH": "db\ud800", "LUXLOG_HOST": "ä" * 64})
     assert "cache_path: 'db\\ud800' cannot be encoded as a file name" in message
     assert "host: 'ääää" in message and "longer than 63 characters or not valid IDNA" in message
+
+
+@pytest.mark.parametrize(
+    "text", ["data//luxlog.db", "./data/./luxlog.db/", "/srv//lux/", "//srv/x", "///srv", "", "."]
+)
+def test_path_keys_are_held_as_text_spelled_and_compared_as_path_does(text: str) -> None:
+    cfg = Config(cache_path=text, output_dirs=(text, Path(text)))
+    assert cfg.cache_path == Path(text) and cfg.cache_path_text == str(Path(text))
+    assert cfg.output_dirs == (Path(text), Path(text))
+    assert cfg == Config(cache_path=Path(text), output_dirs=(Path(text), Path(text)))
+    loaded = load_config(environ={"LUXLOG_CACHE_PATH": text or "."})
+    assert loaded.cache_path == Path(text or ".").expanduser()
+
+
+def test_config_is_immutable_and_replace_makes_a_changed_copy() -> None:
+    cfg = Config(host="127.0.0.1", sources=("env LUXLOG_HOST",))
+    with pytest.raises(AttributeError):
+        cfg.port = 1  # type: ignore[misc]
+    changed = cfg.replace(port=1, cache_path=Path("x/y.db"))
+    assert (changed.port, changed.cache_path, changed.host) == (1, Path("x/y.db"), "127.0.0.1")
+    assert changed.sources == cfg.sources and cfg.port == 8889
+    assert cfg == Config(host="127.0.0.1") and hash(cfg) == hash(Config(host="127.0.0.1"))
+    assert repr(Config()).startswith("Config(host=None, port=8889, interval_sec=30,")
+    assert "cache_path=PosixPath('data/luxlog.db'), output_dirs=(PosixPath('logs'),)" in repr(cfg)

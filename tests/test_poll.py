@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import re
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -209,7 +209,7 @@ def test_a_poll_never_outlives_its_slot_even_with_a_long_timeout(
     assert cfg.poll_deadline <= 8
     # The same cap at a 3 s interval (below the configurable minimum only to keep the test
     # short): a 1 s budget for the whole poll, however long each read may take.
-    short = dataclasses.replace(cfg, interval_sec=3)
+    short = cfg.replace(interval_sec=3)
     assert short.poll_deadline == 1
     start = time.monotonic()
     with pytest.raises(PollFailed):
@@ -355,9 +355,9 @@ def test_abandon_leaves_a_fresh_database_another_process_started_alone(isolated:
 
 # The modules `luxlog poll --once` may import beyond the interpreter's own start-up. The poll
 # path must not import SQLite or load the CLI framework, the decoder or the report code; a change
-# that brings one of them back fails here. Still on the path, measured and not yet removed (see
-# the README's Performance section): logging, dataclasses, pathlib (cli, logs, config, client,
-# disk) and yaml when there is a config file.
+# that brings one of them back fails here, and so does one that brings back logging (imported
+# only when a record is emitted), dataclasses, inspect, pathlib or urllib. Still on the path:
+# yaml when there is a config file, and re through socket's encodings.idna (as in the reference).
 POLL_LUXLOG_MODULES = {
     "luxlog",
     "luxlog.cli",
@@ -381,6 +381,7 @@ POLL_LUXLOG_MODULES = {
 }
 NEVER_ON_THE_POLL_PATH = {
     *("typer", "click", "rich", "luxtronik", "tenacity", "zoneinfo", "csv", "sqlite3", "_sqlite3"),
+    *("logging", "dataclasses", "inspect", "ast", "dis", "traceback", "pathlib", "urllib"),
 }
 
 
@@ -406,3 +407,53 @@ def test_a_poll_imports_exactly_the_pinned_modules_and_none_of_the_heavy_ones(
     }
     assert {m for m in imported if m.split(".")[0] == "luxlog"} == POLL_LUXLOG_MODULES
     assert not {m.split(".")[0] for m in imported} & NEVER_ON_THE_POLL_PATH
+
+
+def fast_poll(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """``luxlog [args] poll --once`` in a child through the fast path, as cron runs it."""
+    return subprocess.run(
+        [sys.executable, "-m", "luxlog", *args, "poll", "--once"],
+        env={**os.environ, **env}, capture_output=True, text=True, timeout=8, check=False,
+    )  # fmt: skip
+
+
+LOG_LINE = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z"
+
+
+def test_a_fast_poll_logs_as_set_up_although_logging_is_imported_only_for_a_record(
+    sim: Simulator, isolated: Path
+) -> None:
+    env = {
+        "LUXLOG_HOST": "127.0.0.1",
+        "LUXLOG_PORT": str(sim.port),
+        "LUXLOG_CACHE_PATH": str(isolated / "data" / "luxlog.db"),
+    }
+    quiet = fast_poll(env)
+    assert quiet.returncode == 0, quiet.stderr
+    assert quiet.stderr == ""  # INFO level: the read's DEBUG line is not emitted
+    verbose = fast_poll(env, "-v")
+    assert verbose.returncode == 0, verbose.stderr
+    pattern = (
+        rf"{LOG_LINE} DEBUG luxlog.client: 127.0.0.1:{sim.port} read in [0-9.]+ s \(1 attempts\)"
+    )
+    assert re.fullmatch(pattern, verbose.stderr.strip()), verbose.stderr
+
+
+def test_a_failing_fast_poll_logs_its_errors_in_the_set_up_format(isolated: Path) -> None:
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {
+        "LUXLOG_HOST": "127.0.0.1",
+        "LUXLOG_PORT": str(port),
+        "LUXLOG_RETRIES": "0",
+        "LUXLOG_CACHE_PATH": str(isolated / "data" / "luxlog.db"),
+    }
+    done = fast_poll(env, "-q")
+    assert done.returncode == 1
+    lines = done.stderr.splitlines()
+    assert re.fullmatch(
+        rf"{LOG_LINE} ERROR luxlog.client: 127.0.0.1:{port} attempt 1/1 .*", lines[0]
+    )
+    assert len(lines) == 2, lines
+    assert lines[1].startswith(f"luxlog: 127.0.0.1:{port}: controller not readable"), lines

@@ -8,7 +8,6 @@ command or the fast path, goes through the one map, ``errors.exit_code_of``.
 
 from __future__ import annotations
 
-import logging
 import sys
 from collections.abc import Callable
 
@@ -33,7 +32,6 @@ if TYPE_CHECKING:
 
     app: typer.Typer  # built on first access, see __getattr__
 
-log = logging.getLogger("luxlog")
 
 # typer/click/rich cost ~50 ms and several MiB per process, and cron starts `luxlog poll
 # --once` every 30 s: this module imports typer only when the Typer app is needed (see

@@ -14,7 +14,6 @@ There is deliberately no method that writes, and ``protocol`` can only encode re
 
 from __future__ import annotations
 
-import logging
 import socket
 import threading
 import time
@@ -22,6 +21,7 @@ from collections.abc import Callable
 
 from luxlog.errors import AttemptError, ControllerBusy, DeviceError, ProtocolError
 from luxlog.errors import PollFailed as PollFailed  # documented as luxlog.client.PollFailed
+from luxlog.logs import Logger
 from luxlog.protocol import (
     BLOCK_NAMES,
     CMD_READ_CALCULATIONS,
@@ -48,7 +48,7 @@ if TYPE_CHECKING:
     # (family, type, proto, sockaddr) of each address, as getaddrinfo gives them
     Addresses = list[tuple[int, int, int, tuple[Any, ...]]]
 
-log = logging.getLogger("luxlog.client")
+log = Logger("luxlog.client")  # logging is imported only for a record it emits
 
 
 class PollOutcome:

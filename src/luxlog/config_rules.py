@@ -20,9 +20,7 @@ whatever the file holds.
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Mapping
-from pathlib import Path
 
 from luxlog.errors import ConfigError
 
@@ -62,15 +60,15 @@ def capped(problems: list[str]) -> list[str]:
 
 # Checking the system's tz database directly spares the poll path the zoneinfo import
 # (~8 ms of a ~70 ms poll); anything not found there is left to zoneinfo (tzdata package).
-_SYSTEM_ZONEINFO = Path("/usr/share/zoneinfo")
+_SYSTEM_ZONEINFO = "/usr/share/zoneinfo"
 
 
 def valid_zone(name: str) -> bool:
     if not name or name.startswith("/") or ".." in name:
         return False
-    candidate = _SYSTEM_ZONEINFO / name
+    candidate = f"{_SYSTEM_ZONEINFO}/{name}"
     try:
-        with candidate.open("rb") as f:
+        with open(candidate, "rb") as f:
             if f.read(4) == b"TZif":
                 return True
     except (OSError, ValueError):
@@ -99,7 +97,8 @@ def path_problem(text: str) -> str | None:
     return None
 
 
-_LABEL = re.compile(r"[A-Za-z0-9_-]+")
+# A host label's characters; checked with str.strip rather than ``re`` (~2 ms per cron poll)
+_LABEL_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-"
 
 
 def host_problem(host: str) -> str | None:
@@ -133,7 +132,7 @@ def host_problem(host: str) -> str | None:
                 return f"has a label longer than 63 characters or not valid IDNA ({shown(label)})"
         if len(label) > 63:
             return f"has a label longer than 63 characters ({len(label)}: {shown(label)})"
-        if not _LABEL.fullmatch(label):
+        if label.strip(_LABEL_CHARS):  # a character outside [A-Za-z0-9_-] is left
             return "is not a host name or IP address (letters, digits, '-', '_' and '.')"
         length += len(label) + 1
     if length - 1 > 253:
@@ -254,6 +253,8 @@ def csv_time(key: str, value: Any, problems: list[str]) -> str | None:
     if isinstance(v, int) and not isinstance(v, bool):
         # YAML 1.1 reads an unquoted 07:00 as the sexagesimal number 420
         v = f"{v // 60:02d}:{v % 60:02d}" if 0 <= v < 1440 else str(v)
+    import re  # only when csv_time is configured: re is off the poll path
+
     if isinstance(v, str) and re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", v.strip()):
         return v.strip()
     problems.append(f"{key}: {shown(value)} is not a time HH:MM (00:00..23:59)")
@@ -271,20 +272,40 @@ def timezone(key: str, value: Any, problems: list[str]) -> str | None:
     return None
 
 
-def _path(key: str, value: str, problems: list[str]) -> Path | None:
+def path_text(path: str | os.PathLike[str]) -> str:
+    """``str(Path(path))`` without pathlib: the same spelling, so equal paths compare equal."""
+    text = os.fspath(path)
+    root = "//" if text.startswith("//") and not text.startswith("///") else "/" * (text[:1] == "/")
+    parts = [p for p in text.split("/") if p and p != "."]
+    return root + "/".join(parts) if root or parts else "."
+
+
+def expand_user(text: str) -> str | None:
+    """``Path(text).expanduser()`` as text (pathlib is off the poll path); None: not expandable."""
+    first, sep, rest = text.partition("/")
+    if not first.startswith("~"):
+        return text
+    home = os.path.expanduser(first)
+    if home.startswith("~"):  # ~user of an unknown user, or no home directory at all
+        return None
+    return path_text(home + sep + rest)
+
+
+def _path(key: str, value: str, problems: list[str]) -> str | None:
+    """The path as normalised text (``Config`` makes the ``Path``), or None after a problem."""
     problem = path_problem(value)
     if problem is None:
-        try:
-            return Path(value).expanduser()
-        except RuntimeError:  # ~user of an unknown user, or no home directory at all
-            user = value[1:].split("/", 1)[0]
-            problem = f"cannot expand '~{user}' (no such user or no home directory)"
+        expanded = expand_user(value)
+        if expanded is not None:
+            return path_text(expanded)
+        user = value[1:].split("/", 1)[0]
+        problem = f"cannot expand '~{user}' (no such user or no home directory)"
     problems.append(f"{key}: {shown(value)} {problem}")
     return None
 
 
-def file_path(key: str, value: Any, problems: list[str]) -> Path | None:
-    if isinstance(value, str | Path) and str(value).strip():
+def file_path(key: str, value: Any, problems: list[str]) -> str | None:
+    if isinstance(value, str | os.PathLike) and str(value).strip():
         return _path(key, str(value).strip(), problems)
     problems.append(f"{key}: {shown(value)} is not a file path")
     return None
@@ -297,9 +318,9 @@ def _comma_list(value: Any) -> Any:
     return value
 
 
-def directories(key: str, value: Any, problems: list[str]) -> tuple[Path, ...] | None:
+def directories(key: str, value: Any, problems: list[str]) -> tuple[str, ...] | None:
     v = _comma_list(value)
-    if not isinstance(v, list) or not all(isinstance(p, str | Path) and str(p) for p in v):
+    if not isinstance(v, list) or not all(isinstance(p, str | os.PathLike) and str(p) for p in v):
         problems.append(f"{key}: {shown(v)} is not a list of directories")
         return None
     if not v:

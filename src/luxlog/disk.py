@@ -21,20 +21,23 @@ filesystem fills up again after it had dropped below the limit.
 from __future__ import annotations
 
 import errno
-import logging
 import os
 import time
-from collections.abc import Callable
-from pathlib import Path
 
 from luxlog.errors import DiskFullError
+from luxlog.logs import Logger
 from luxlog.text import format_bytes
 
+# On the poll path (``warn_if_full``): no pathlib (~5 ms per cron poll). The walks below work
+# on text; the ``Path`` functions other modules use are thin wrappers made when called.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
+    from pathlib import Path
+
     from luxlog.config import Config
 
-log = logging.getLogger("luxlog.disk")
+log = Logger("luxlog.disk")  # logging is imported only for a record it emits
 
 # ENOSPC: no space left; EDQUOT: the user's quota is exhausted, which looks the same to the user.
 FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
@@ -49,13 +52,13 @@ class DiskUsage:
 
     __slots__ = ("avail", "mount", "path", "used")
 
-    def __init__(self, path: Path, mount: str, used: int, avail: int) -> None:
+    def __init__(self, path: Path | str, mount: str, used: int, avail: int) -> None:
         self.path = path
         self.mount = mount
         self.used = used
         self.avail = avail
 
-    def _key(self) -> tuple[Path, str, int, int]:
+    def _key(self) -> tuple[Path | str, str, int, int]:
         return (self.path, self.mount, self.used, self.avail)
 
     def __eq__(self, other: object) -> bool:
@@ -79,47 +82,94 @@ class DiskUsage:
         return total == 0 or self.used * 100 >= max_percent * total
 
 
-UsageFn = Callable[[Path], DiskUsage]
+if TYPE_CHECKING:
+    UsageFn = Callable[[Path], DiskUsage]
 
 
-def existing_ancestor(path: Path) -> Path:
-    """``path`` itself or the nearest ancestor that exists (a missing dir lives there)."""
-    p = Path(os.path.abspath(path))
-    while not p.exists() and p != p.parent:
-        p = p.parent
+def __getattr__(name: str) -> object:
+    """``UsageFn`` at run time (doctor imports it), made only when asked for: it needs pathlib."""
+    if name == "UsageFn":
+        from collections.abc import Callable
+        from pathlib import Path
+
+        return Callable[[Path], DiskUsage]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+# ``Path.exists()`` answers False for these and raises any other error (as pathlib does).
+_MISSING_ERRNOS = frozenset({errno.ENOENT, errno.ENOTDIR, errno.EBADF, errno.ELOOP})
+
+
+def _exists(path: str) -> bool:
+    try:
+        os.stat(path)
+    except OSError as exc:
+        if exc.errno in _MISSING_ERRNOS:
+            return False
+        raise
+    except ValueError:
+        return False
+    return True
+
+
+def _existing_ancestor(path: str) -> str:
+    p = os.path.abspath(path)
+    while not _exists(p) and p != os.path.dirname(p):
+        p = os.path.dirname(p)
     return p
 
 
-def mount_point(path: Path) -> str:
-    """The mount point of the filesystem holding ``path`` (walk up while st_dev is equal)."""
-    p = existing_ancestor(path).resolve()
-    dev = p.stat().st_dev
-    while p != p.parent:
+def _mount_point(path: str) -> str:
+    p = os.path.realpath(_existing_ancestor(path))
+    dev = os.stat(p).st_dev
+    while p != (parent := os.path.dirname(p)):
         try:
-            if p.parent.stat().st_dev != dev:
+            if os.stat(parent).st_dev != dev:
                 break
         except OSError:  # pragma: no cover - an unreadable parent: stop here
             break
-        p = p.parent
-    return str(p)
+        p = parent
+    return p
 
 
-def disk_usage(path: Path) -> DiskUsage:
-    """df-style usage of the filesystem holding ``path`` (or its nearest existing ancestor)."""
-    where = existing_ancestor(path)
+def existing_ancestor(path: Path | str) -> Path:
+    """``path`` itself or the nearest ancestor that exists (a missing dir lives there)."""
+    from pathlib import Path
+
+    return Path(_existing_ancestor(os.fspath(path)))
+
+
+def mount_point(path: Path | str) -> str:
+    """The mount point of the filesystem holding ``path`` (walk up while st_dev is equal)."""
+    return _mount_point(os.fspath(path))
+
+
+def disk_usage(path: Path | str) -> DiskUsage:
+    """df-style usage of the filesystem holding ``path`` (or its nearest existing ancestor).
+
+    ``path`` is kept as given: the poll path passes text, everything else a ``Path``.
+    """
+    where = _existing_ancestor(os.fspath(path))
     st = os.statvfs(where)
     used = (st.f_blocks - st.f_bfree) * st.f_frsize
     avail = st.f_bavail * st.f_frsize
-    return DiskUsage(Path(path), mount_point(where), used, avail)
+    return DiskUsage(path, _mount_point(where), used, avail)
 
 
-def watched_paths(cfg: Config) -> list[Path]:
+def watched_texts(cfg: Config) -> list[str]:
     """Every output directory and the directory holding the database, without repeats."""
-    paths: list[Path] = []
-    for p in (*cfg.output_dirs, cfg.cache_path.parent):
+    paths: list[str] = []
+    for p in (*cfg.output_dirs_text, os.path.dirname(cfg.cache_path_text) or "."):
         if p not in paths:
             paths.append(p)
     return paths
+
+
+def watched_paths(cfg: Config) -> list[Path]:
+    """``watched_texts`` as ``Path`` objects."""
+    from pathlib import Path
+
+    return [Path(p) for p in watched_texts(cfg)]
 
 
 _warned: dict[str, float] = {}  # mount point -> clock() when this process last warned
@@ -141,9 +191,9 @@ def warn_if_full(
     full: list[DiskUsage] = []
     seen: set[str] = set()
     now = clock()
-    for path in watched_paths(cfg):
+    for path in watched_texts(cfg):
         try:
-            u = usage(path)
+            u = disk_usage(path) if usage is disk_usage else usage(_as_path(path))
         except OSError as exc:
             log.debug("cannot read disk usage of %s: %s", path, exc)
             continue
@@ -153,6 +203,8 @@ def warn_if_full(
         if not u.at_or_above(cfg.disk_max_percent):
             _warned.pop(u.mount, None)  # below the limit again: warn when it next fills up
             continue
+        if isinstance(u.path, str):  # the text the poll path measured: callers get a Path
+            u = DiskUsage(_as_path(u.path), u.mount, u.used, u.avail)
         full.append(u)
         last = _warned.get(u.mount)
         if last is None or now - last >= WARN_AGAIN_SEC:
@@ -167,6 +219,12 @@ def warn_if_full(
                 format_bytes(u.avail),
             )
     return full
+
+
+def _as_path(text: str) -> Path:
+    from pathlib import Path
+
+    return Path(text)
 
 
 def disk_full_error(path: Path, usage: UsageFn = disk_usage) -> DiskFullError:

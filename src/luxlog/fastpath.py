@@ -19,8 +19,6 @@ No typer, no ``typing``: this is the light poll path.
 
 from __future__ import annotations
 
-import re
-
 from luxlog.errors import run_mapped
 from luxlog.logs import setup_logging
 
@@ -41,8 +39,6 @@ POLL_OPTIONS = {
 FLAGS = {"verbose", "quiet", "once", "json_output"}
 # Root options of the Typer app that end the run without polling: never on this path
 TYPER_ONLY_ROOT_OPTIONS = ("--version", "-V", "--install-completion", "--show-completion")
-
-_PORT = re.compile(r"[0-9]+")
 
 
 def parse_args(args: list[str]) -> dict[str, Any] | None:
@@ -86,7 +82,7 @@ def _accept(opts: dict[str, Any], name: str, value: str) -> bool:
     if not value or value.startswith("-"):
         return False
     if name == "port":
-        if not _PORT.fullmatch(value):
+        if not (value.isascii() and value.isdigit()):  # [0-9]+ without importing re
             return False
         opts["port"] = int(value)
     elif name == "config":
@@ -102,7 +98,7 @@ def poll_once(opts: dict[str, Any]) -> int:
     """``poll --once`` without Typer; the same exit codes and messages as ``cli.run``."""
 
     def body() -> int:
-        setup_logging(verbose=opts["verbose"], quiet=opts["quiet"])
+        setup_logging(verbose=opts["verbose"], quiet=opts["quiet"], lazy=True)
         from luxlog.config import load_config
         from luxlog.poller import poll_once, summary
 

@@ -11,10 +11,10 @@ import time
 from luxlog import signals
 from luxlog.client import HeatPumpClient, client_from_config
 from luxlog.errors import Interrupted, LuxlogError, PollFailed
+from luxlog.logs import Logger
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    import logging
     import threading
     from collections.abc import Callable
 
@@ -65,7 +65,7 @@ def summary(report: PollReport) -> str:
 def _journal(cfg: Config) -> str:
     from luxlog.store.journal import journal_path
 
-    return journal_path(cfg.cache_path)
+    return journal_path(cfg.cache_path_text)
 
 
 def _record_failure(cfg: Config, attempts: int, duration: float, error: str, now: float) -> None:
@@ -104,10 +104,8 @@ def _record_interrupted(
         signals.restore(previous)
 
 
-def _log() -> logging.Logger:
-    import logging
-
-    return logging.getLogger("luxlog.poll")
+def _log() -> Logger:
+    return Logger("luxlog.poll")  # logging is imported only for a record it emits
 
 
 def poll_once(

@@ -14,7 +14,6 @@ from __future__ import annotations
 import datetime as dt
 import tempfile
 import time
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -65,8 +64,7 @@ def _table(store: Store, start: float, end: float, title: str) -> None:
 
 
 def _demo_config(base: Path, cfg: Config, port: int) -> Config:
-    return replace(
-        cfg,
+    return cfg.replace(
         host="127.0.0.1",
         port=port,
         interval_sec=30,
@@ -143,7 +141,7 @@ def _summary(store: Store, cfg: Config, now: float, days: int) -> str:
 
 
 def _live(base: Path, cfg: Config, duration: float) -> None:
-    cfg = replace(cfg, cache_path=base / "data" / "luxlog.db", output_dirs=(base / "logs",))
+    cfg = cfg.replace(cache_path=base / "data" / "luxlog.db", output_dirs=(base / "logs",))
     typer.echo(
         f"reading {cfg.host}:{cfg.port} (read-only) every {cfg.interval_sec} s for "
         f"{duration:g} s into {base}"
