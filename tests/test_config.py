@@ -497,3 +497,30 @@ def test_config_is_immutable_and_replace_makes_a_changed_copy() -> None:
     assert cfg == Config(host="127.0.0.1") and hash(cfg) == hash(Config(host="127.0.0.1"))
     assert repr(Config()).startswith("Config(host=None, port=8889, interval_sec=30,")
     assert "cache_path=PosixPath('data/luxlog.db'), output_dirs=(PosixPath('logs'),)" in repr(cfg)
+
+
+@pytest.mark.parametrize(
+    ("home", "value", "expected"),
+    [
+        ("/", "~/data/luxlog.db", "/data/luxlog.db"),  # a service with HOME=/
+        ("/home/u", "./~/x.db", "/home/u/x.db"),  # Path drops "." before expanding
+        ("/home/u", "~", "/home/u"),
+    ],
+)
+def test_a_home_relative_cache_path_is_spelled_as_pathlib_would(
+    monkeypatch: pytest.MonkeyPatch, home: str, value: str, expected: str
+) -> None:
+    from pathlib import Path
+
+    monkeypatch.setenv("HOME", home)
+    cfg = load_config(environ={"LUXLOG_CACHE_PATH": value})
+    assert cfg.cache_path_text == expected == str(Path(value).expanduser())
+
+
+def test_a_config_survives_copy_deepcopy_and_pickle() -> None:
+    import copy
+    import pickle
+
+    cfg = load_config(environ={"LUXLOG_HOST": "heatpump.local", "LUXLOG_OUTPUT_DIRS": "a,b"})
+    for twin in (copy.copy(cfg), copy.deepcopy(cfg), pickle.loads(pickle.dumps(cfg))):
+        assert twin == cfg and repr(twin) == repr(cfg) and twin.output_dirs == cfg.output_dirs

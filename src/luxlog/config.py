@@ -177,6 +177,10 @@ class Config:
         fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in _FIELDS)
         return f"Config({fields})"
 
+    def __reduce__(self) -> tuple[type[Config], tuple[object, ...]]:
+        # copy, deepcopy and pickle rebuild through __init__ (__setattr__ refuses assignment)
+        return Config, tuple(self._values().values())
+
     def replace(self, **changes: Any) -> Config:
         """A copy with ``changes`` applied (what ``dataclasses.replace`` did)."""
         return Config(**{**self._values(), **changes})

@@ -282,13 +282,14 @@ def path_text(path: str | os.PathLike[str]) -> str:
 
 def expand_user(text: str) -> str | None:
     """``Path(text).expanduser()`` as text (pathlib is off the poll path); None: not expandable."""
-    first, sep, rest = text.partition("/")
+    text = path_text(text)  # as Path does: "./~/x" is "~/x" before the user is looked at
+    first, _sep, rest = text.partition("/")
     if not first.startswith("~"):
         return text
     home = os.path.expanduser(first)
     if home.startswith("~"):  # ~user of an unknown user, or no home directory at all
         return None
-    return path_text(home + sep + rest)
+    return path_text(os.path.join(home, rest))  # HOME=/ gives /x, not //x
 
 
 def _path(key: str, value: str, problems: list[str]) -> str | None:
