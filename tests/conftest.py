@@ -18,6 +18,8 @@ import yaml
 from luxlog import retry, simulator
 from luxlog.simulator import CMD_WRITE_PARAMETER, Simulator
 
+pytest_plugins = ["support.postgres"]  # pg_server (session), pg_db, pg_url: luxlog push tests
+
 
 @pytest.fixture(autouse=True)
 def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:

@@ -89,6 +89,10 @@ _DEFAULTS: dict[str, Any] = {
     "weekly_day": "monday",
     "columns": "default",
     "csv_dialect": "excel",
+    "site": None,  # None: derived from host and cache_path (push.identity.site_of)
+    "push_url": None,  # None: push disabled
+    "push_password_file": None,
+    "push_batch": 2000,
 }
 # where the values came from, for `doctor` (not a config key; not part of equality)
 _FIELDS = (*_DEFAULTS, "sources")
@@ -119,6 +123,10 @@ class Config:
     weekly_day: str
     columns: str | tuple[str, ...]
     csv_dialect: str
+    site: str | None
+    push_url: str | None
+    push_password_file: str | None
+    push_batch: int
     sources: tuple[str, ...]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -174,8 +182,16 @@ class Config:
         return hash(self._key())
 
     def __repr__(self) -> str:
-        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in _FIELDS)
+        fields = ", ".join(f"{name}={self._shown(name)!r}" for name in _FIELDS)
         return f"Config({fields})"
+
+    def _shown(self, name: str) -> object:
+        value = getattr(self, name)
+        if name == "push_url" and value:
+            from luxlog.masking import mask_url  # a password never reaches a log or a repr
+
+            return mask_url(value)
+        return value
 
     def __reduce__(self) -> tuple[type[Config], tuple[object, ...]]:
         # copy, deepcopy and pickle rebuild through __init__ (__setattr__ refuses assignment)

@@ -348,6 +348,46 @@ def columns(key: str, value: Any, problems: list[str]) -> str | tuple[str, ...] 
     return None if bad else specs
 
 
+SITE_MAX = 64  # characters of a site name: a readable key in every central row
+_SITE_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_."
+
+
+def site(key: str, value: Any, problems: list[str]) -> str | None:
+    """A stable name for this heat pump in the central database (``luxlog push``)."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None  # derived from host and cache_path when needed (push.identity)
+    text = value.strip() if isinstance(value, str) else ""
+    if not text or text.strip(_SITE_CHARS) or len(text) > SITE_MAX:
+        problems.append(
+            f"{key}: {shown(value)} is not a site name (1..{SITE_MAX} letters, digits, '-', "
+            "'_' and '.')"
+        )
+        return None
+    return text
+
+
+def push_url(key: str, value: Any, problems: list[str]) -> str | None:
+    """A libpq connection URL; the message masks its password (``masking.mask_url``)."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None  # push disabled
+    from luxlog.masking import mask_url
+
+    text = value.strip() if isinstance(value, str) else ""
+    if not text.startswith(("postgresql://", "postgres://")):
+        what = clip(repr(mask_url(text))) if text else shown(value)
+        problems.append(
+            f"{key}: {what} is not a PostgreSQL URL (postgresql://user@host:5432/database)"
+        )
+        return None
+    return text
+
+
+def optional_file(key: str, value: Any, problems: list[str]) -> str | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    return file_path(key, value, problems)
+
+
 RULES: dict[str, Rule] = {
     "host": host,
     "port": whole(1, 65535),
@@ -366,6 +406,10 @@ RULES: dict[str, Rule] = {
     "weekly_day": choice(WEEKDAYS, fold_case=True),
     "csv_dialect": choice(DIALECTS),
     "columns": columns,
+    "site": site,
+    "push_url": push_url,
+    "push_password_file": optional_file,
+    "push_batch": whole(1, 100_000),
 }
 KEYS = frozenset(RULES)
 

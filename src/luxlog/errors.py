@@ -109,6 +109,11 @@ class SourceError(LuxlogError):
     """An import's input could not be read (not the expected format, a malformed line)."""
 
 
+class PushError(LuxlogError):
+    """``luxlog push`` could not finish: the central server unreachable or refusing, its schema
+    newer than this luxlog, the push extra missing. The next run retries."""
+
+
 class ChecksFailed(LuxlogError):
     """The command already printed what failed (doctor's table): exit without another line."""
 
