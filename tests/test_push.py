@@ -118,8 +118,8 @@ def test_readings_view_decodes_as_luxlog_does(
 def test_push_records_the_site_and_its_daily_figures(
     push_config: Callable[..., Path], pg_url: str
 ) -> None:
-    cfg = load_config(push_config(timezone="UTC"))
-    fill(cfg, BASE, n=2 * 2880 + 200, flush=True)  # two whole UTC days and a bit
+    cfg = load_config(push_config(timezone="UTC", interval_sec=600))
+    fill(cfg, BASE, n=2 * 144 + 20, flush=True)  # two whole UTC days and a bit
     assert push()[0] == 0
     import psycopg
 
@@ -137,6 +137,6 @@ def test_push_records_the_site_and_its_daily_figures(
     assert site is not None
     firmware, first, last, pushed = site
     assert firmware.startswith("V3.78") and pushed
-    assert (first, last) == (BASE, BASE + (2 * 2880 + 199) * 30)
+    assert (first, last) == (BASE, BASE + (2 * 144 + 19) * 600)
     whole = [d for d in days if d[1] == 100.0]
     assert len(whole) >= 2 and whole[0][0] == "2023-11-14"

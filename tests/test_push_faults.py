@@ -1,0 +1,264 @@
+"""``luxlog push`` under faults, against a real PostgreSQL: kill -9 at random instants, the
+server stopped mid-push, the connection cut mid-COPY, a wrong password, a server that is not
+PostgreSQL, a newer central schema, the extra missing. Each ends with one clear line and, once
+the fault is gone, the central data equal to the local data, sample for sample."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from luxlog.cli import app, run
+from luxlog.config import load_config
+from luxlog.push import schema
+from support.central import central_samples, local_samples, scalar
+from support.fill import fill
+from support.postgres import PASSWORD, PASSWORD_USER, Server
+from support.proxy import Proxy
+
+BASE = 1_700_000_000 // 3600 * 3600
+SITE = "faulty"
+
+
+@pytest.fixture
+def config(write_config: Callable[..., Path], pg_url: str) -> Callable[..., Path]:
+    def make(path: Path | None = None, **values: object) -> Path:
+        settings: dict[str, object] = {
+            "interval_sec": 30, "site": SITE, "push_url": pg_url, "push_batch": 10,
+        }  # fmt: skip
+        settings.update(values)
+        return write_config(path, **settings)
+
+    return make
+
+
+def push(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(app, ["push", *args])
+    return result.exit_code, result.stdout, result.stderr
+
+
+def one_line(err: str) -> str:
+    lines = [line for line in err.splitlines() if line.startswith("luxlog: ")]
+    assert len(lines) == 1 and "Traceback" not in err, err
+    return lines[0]
+
+
+def assert_equal_after_clean_run(path: Path, url: str) -> None:
+    code, _, err = push()
+    assert code == 0, err
+    local = local_samples(path)
+    assert central_samples(url, SITE) == local
+    assert scalar(url, "SELECT count(*) FROM samples") == len(local)
+
+
+def _forked_push(config: Path) -> int:
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child is killed or leaves through os._exit
+        code = 3
+        try:
+            null = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(null, 1)
+            os.dup2(null, 2)
+            code = run(["push", "--config", str(config)])
+        finally:
+            os._exit(code)
+    return pid
+
+
+def test_kill_9_at_random_instants_never_loses_or_doubles_a_sample(
+    config: Callable[..., Path], pg_url: str
+) -> None:
+    """Each run is a forked CLI process (the imports done once: 20 kills fit in seconds),
+    killed with SIGKILL after a random delay; wherever it lands (connecting, migrating, mid-COPY,
+    between the central commit and the local mark), the clean run ends equal."""
+    path = config(push_batch=5)
+    cfg = load_config(path)
+    fill(cfg, BASE, n=900, flush=True)
+    rng = random.Random(16)
+    killed = runs = 0
+    while killed < 20 and runs < 80:
+        runs += 1
+        pid = _forked_push(path)
+        time.sleep(rng.uniform(0.0, 0.1))  # a random instant, not a synchronisation
+        os.kill(pid, signal.SIGKILL)  # not yet reaped: still our child, running or a zombie
+        _, status = os.waitpid(pid, 0)
+        killed += os.WIFSIGNALED(status)
+    assert killed >= 20
+    assert 0 < scalar(pg_url, "SELECT count(*) FROM samples") < 900  # killed mid-way
+    assert_equal_after_clean_run(cfg.cache_path, pg_url)
+    code, out, _ = push("--json")
+    assert code == 0 and '"samples": 0' in out
+
+
+def test_a_connection_cut_mid_copy_is_one_line_and_the_next_run_completes(
+    config: Callable[..., Path], pg_server: Server, pg_db: str, pg_url: str, isolated: Path
+) -> None:
+    cfg = load_config(config())
+    fill(cfg, BASE, n=5, flush=True)
+    assert push()[0] == 0  # schema and sensors in place: the next stream is mostly COPY
+    fill(cfg, BASE + 3600, n=200, flush=True)
+    with Proxy(pg_server.port, cut_after=30_000) as proxy:
+        via = config(isolated / "via-proxy.yaml", push_url=proxy.url(pg_db))
+        code, _, err = push("--config", str(via))
+        assert proxy.cut.is_set()
+    assert code == 1
+    line = one_line(err)
+    assert line.startswith(f"luxlog: push to postgresql://postgres@127.0.0.1:{proxy.port}/")
+    assert line.endswith("(the next run retries)")
+    assert 5 <= scalar(pg_url, "SELECT count(*) FROM samples") < 205
+    assert_equal_after_clean_run(cfg.cache_path, pg_url)
+
+
+def test_the_server_stopped_mid_push_is_one_line_and_the_next_run_completes(
+    config: Callable[..., Path], pg_server: Server, pg_db: str, pg_url: str, isolated: Path
+) -> None:
+    cfg = load_config(config())
+    fill(cfg, BASE, n=5, flush=True)
+    assert push()[0] == 0
+    fill(cfg, BASE + 3600, n=200, flush=True)
+    with Proxy(pg_server.port, hold_after=40_000) as proxy:
+        path = config(isolated / "via-proxy.yaml", push_url=proxy.url(pg_db))
+        child = subprocess.Popen(
+            [sys.executable, "-m", "luxlog", "push", "--config", str(path)],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        try:
+            assert proxy.held.wait(20), "the push never got that far"
+            pg_server.stop("immediate")  # mid-COPY, as a crash or a failover would
+            proxy.release()
+            _, err = child.communicate(timeout=30)
+        finally:
+            pg_server.start()
+    assert child.returncode == 1
+    assert "failed:" in one_line(err)
+    assert_equal_after_clean_run(cfg.cache_path, pg_url)
+
+
+def test_a_wrong_password_is_one_line_without_the_password(
+    config: Callable[..., Path], pg_server: Server, pg_db: str, isolated: Path
+) -> None:
+    url = f"postgresql://{PASSWORD_USER}:Wr0ng-Secret@127.0.0.1:{pg_server.port}/{pg_db}"
+    config(push_url=url)
+    code, out, err = push()
+    assert code == 1
+    line = one_line(err)
+    assert "password authentication failed" in line and "Wr0ng-Secret" not in out + err
+    assert f"{PASSWORD_USER}:***@127.0.0.1" in line
+    # the right password from a file (its newline stripped) works; a wrong one is not shown
+    secret = isolated / "pw"
+    plain = f"postgresql://{PASSWORD_USER}@127.0.0.1:{pg_server.port}/{pg_db}"
+    for text, expected in (("An0ther-Wrong\n", 1), (f"{PASSWORD}\n", 0)):
+        secret.write_text(text)
+        config(push_url=plain, push_password_file=str(secret))
+        code, out, err = push()
+        assert code == expected, err
+        assert "An0ther-Wrong" not in out + err and PASSWORD not in out + err
+
+
+@pytest.fixture
+def garbage_port() -> Iterator[int]:
+    """A TCP server that answers anything with an HTTP error and hangs up."""
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def serve() -> None:
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            with conn:
+                conn.recv(1024)
+                conn.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+
+    threading.Thread(target=serve, daemon=True).start()
+    yield int(listener.getsockname()[1])
+    listener.close()
+
+
+@pytest.mark.parametrize("ssl", ["prefer", "disable"])
+def test_a_server_that_is_not_postgresql_is_one_line(
+    config: Callable[..., Path], garbage_port: int, ssl: str
+) -> None:
+    config(push_url=f"postgresql://luxlog@127.0.0.1:{garbage_port}/fleet?sslmode={ssl}")
+    code, _, err = push()
+    assert code == 1
+    assert one_line(err).startswith(f"luxlog: push to postgresql://luxlog@127.0.0.1:{garbage_port}")
+
+
+def test_nothing_listening_is_one_line(config: Callable[..., Path]) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # bound, never listening: connection refused
+        config(push_url=f"postgresql://luxlog@127.0.0.1:{port}/fleet")
+        code, _, err = push()
+    assert code == 1 and "Connection refused" in one_line(err)
+
+
+def test_a_newer_central_schema_is_refused_before_anything_is_written(
+    config: Callable[..., Path], pg_url: str
+) -> None:
+    cfg = load_config(config())
+    fill(cfg, BASE, n=20, flush=True)
+    import psycopg
+
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        schema.migrate(conn, "central")
+        conn.execute("INSERT INTO luxlog_schema(version) VALUES (%s)", (schema.VERSION + 1,))
+    code, _, err = push()
+    assert code == 1
+    assert f"schema version {schema.VERSION + 1}, newer than this luxlog knows" in one_line(err)
+    assert scalar(pg_url, "SELECT count(*) FROM samples") == 0
+    assert scalar(pg_url, "SELECT count(*) FROM sites") == 0
+
+
+def test_two_sites_migrating_at_once_apply_each_step_once(pg_url: str) -> None:
+    import psycopg
+
+    conns = [psycopg.connect(pg_url, autocommit=True) for _ in range(4)]
+    applied: list[int] = []
+    barrier = threading.Barrier(len(conns))
+
+    def migrate(conn: psycopg.Connection[tuple[object, ...]]) -> None:
+        barrier.wait(10)
+        applied.append(schema.migrate(conn, "central"))
+
+    threads = [threading.Thread(target=migrate, args=(c,)) for c in conns]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(20)
+    for c in conns:
+        c.close()
+    assert sorted(applied) == [0, 0, 0, schema.VERSION]
+    assert scalar(pg_url, "SELECT count(*) FROM luxlog_schema") == schema.VERSION
+
+
+def test_init_timescale_without_the_extension_is_one_line(config: Callable[..., Path]) -> None:
+    config()
+    code, _, err = push("--init-timescale")
+    assert code == 1
+    assert "TimescaleDB extension is not available" in one_line(err)
+
+
+def test_a_missing_push_extra_is_one_line_naming_it(config: Callable[..., Path]) -> None:
+    path = config()
+    blocked = (
+        "import sys; sys.modules['psycopg'] = None; sys.argv = ['luxlog', 'push', '--config', "
+        f"{str(path)!r}]; from luxlog.cli import main; main()"
+    )
+    done = subprocess.run([sys.executable, "-c", blocked], capture_output=True, text=True, timeout=30)
+    assert done.returncode == 1
+    assert one_line(done.stderr) == (
+        "luxlog: luxlog push needs the push extra: pip install 'luxlog[push]'"
+    )
