@@ -140,3 +140,41 @@ def test_push_records_the_site_and_its_daily_figures(
     assert (first, last) == (BASE, BASE + (2 * 144 + 19) * 600)
     whole = [d for d in days if d[1] == 100.0]
     assert len(whole) >= 2 and whole[0][0] == "2023-11-14"
+
+
+def test_prune_keeps_unpushed_samples_while_push_url_is_set(
+    push_config: Callable[..., Path], pg_url: str
+) -> None:
+    cfg = load_config(push_config(interval_sec=600, db_retention_days=1))
+    fill(cfg, BASE, n=3 * 144, flush=True)  # three days: two of them past retention
+    result = CliRunner().invoke(app, ["prune", "--json"])
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["database"]["samples"] == 0
+    assert "not yet pushed to postgresql://postgres@127.0.0.1:" in result.stderr
+    assert push()[0] == 0
+    result = CliRunner().invoke(app, ["prune", "--json"])
+    assert json.loads(result.stdout)["database"]["samples"] > 100
+    # the chunks prune cut lost their marks: sent again, and the server skips them
+    code, out, _ = push("--json")
+    again = json.loads(out)
+    assert code == 0 and again["inserted"] == 0 and again["samples"] == again["duplicates"]
+    assert push("--json")[1].count('"samples": 0') == 1
+
+
+def test_doctor_names_the_site_and_the_push_backlog(
+    push_config: Callable[..., Path], pg_url: str
+) -> None:
+    cfg = load_config(push_config(interval_sec=600))
+    fill(cfg, BASE, n=30, flush=True)
+
+    def lines() -> dict[str, tuple[str, str]]:
+        result = CliRunner().invoke(app, ["doctor", "--quick", "--json"])
+        return {c["name"]: (c["status"], c["detail"]) for c in json.loads(result.stdout)["checks"]}
+
+    before = lines()
+    assert f"site {SITE}," in before["config"][1]
+    status, detail = before["push"]
+    assert status == "FAIL" and detail.startswith(f"site {SITE}, never pushed: 30 cached samples")
+    assert push()[0] == 0
+    status, detail = lines()["push"]
+    assert status == "ok" and "last push 20" in detail and "every cached sample is in" in detail

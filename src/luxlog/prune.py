@@ -265,6 +265,27 @@ def db_cutoff(cfg: Config, now: float, newest_slot: int | None) -> float:
     return anchor(cfg, now, newest_slot) - cfg.db_retention_days * DAY_SEC
 
 
+def unpushed_guard(cfg: Config, store: Store, cutoff: float) -> float:
+    """With ``push_url`` set, the cut-off moved back to the oldest sample not yet pushed:
+    prune never deletes what the central database does not have yet."""
+    if not cfg.push_url:
+        return cutoff
+    from luxlog.push.identity import shown_url, target_of
+    from luxlog.store import pushed
+
+    with store.db.reading():
+        first = pushed.first_unpushed(store.conn, target_of(cfg))
+    if first is None or first >= cutoff:
+        return cutoff
+    log.warning(
+        "%s: keeping the samples from %s on: not yet pushed to %s (has 'luxlog push' run?)",
+        cfg.cache_path,
+        format_utc(first),
+        shown_url(cfg),
+    )
+    return float(first)
+
+
 def prune_db(
     cfg: Config, now: dt.datetime | float, dry_run: bool = False
 ) -> tuple[PruneResult | None, float | None]:
@@ -280,7 +301,7 @@ def prune_db(
         return None, None
     with Store(cfg.cache_path, interval=cfg.interval_sec, readonly=dry_run) as store:
         counts = store.counts()
-        cutoff = db_cutoff(cfg, t, counts.last_cached_slot)
+        cutoff = unpushed_guard(cfg, store, db_cutoff(cfg, t, counts.last_cached_slot))
         if dry_run:
             # slots() merges cache and buffer; prune never touches the buffer, so when buffered
             # samples older than the cut-off exist (a flush backlog longer than the retention)

@@ -17,7 +17,9 @@ def check_config(cfg: Config) -> Check:
         return Check("config", FAIL, str(exc))
     sources = ", ".join(cfg.sources) if cfg.sources else "defaults only (no file, no LUXLOG_*)"
     where = f"{cfg.host}:{cfg.port}" if cfg.host else f"no host, port {cfg.port}"
-    detail = f"valid ({sources}); {where}, every {cfg.interval_sec} s, timezone {cfg.zone_name}"
+    from luxlog.push.identity import site_of  # several heat pumps: say which one this is
+
+    detail = f"valid ({sources}); site {site_of(cfg)}, {where}, every {cfg.interval_sec} s, timezone {cfg.zone_name}"
     if not cfg.timezone and cfg.zone_name in ("UTC", "Etc/UTC"):
         # Containers run in UTC: without LUXLOG_TIMEZONE, 07:00 and the CSV times are UTC.
         return Check(

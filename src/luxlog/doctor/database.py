@@ -277,4 +277,8 @@ def _store_checks(cfg: Config, now: float, quick: bool) -> list[Check]:
         checks += _guard("buffer", lambda: [check_buffer(store, now)])
         checks += _guard("reports", lambda: [check_reports(cfg, store, now)])
         checks += _guard("yesterday", lambda: [check_yesterday(cfg, store, now)])
+        if cfg.push_url:
+            from luxlog.doctor.push import check_push
+
+            checks += _guard("push", lambda: [check_push(cfg, store, now)])
     return checks

@@ -74,6 +74,8 @@ def push(cfg: Config, *, init_timescale: bool = False) -> PushResult:
                 _send_samples(conn, store, cfg, site, target, shown, secret, progress)
                 days = _send_days(conn, store, cfg, site, shown, secret, progress)
                 waiting = store.counts().buffered
+                with store.transaction() as local:
+                    pushed.record_run(local, target, time.time())
         else:
             log.warning("no database at %s yet: nothing to push (has 'luxlog poll' run?)",
                         cfg.cache_path)  # fmt: skip

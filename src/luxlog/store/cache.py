@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from luxlog.codec import chunk_slots, decode_chunk, encode_chunk
 from luxlog.sample import Sample
-from luxlog.store import journal
+from luxlog.store import journal, pushed
 from luxlog.store.attempts import file_attempt, insert_attempt
 from luxlog.store.buffer import buffered as buffered_samples
 from luxlog.store.buffer import rebase, resolve
@@ -372,11 +372,14 @@ def prune(db: Database, limit: int) -> PruneResult:
         (deleted,) = conn.execute(
             "SELECT coalesce(sum(n), 0) FROM chunk WHERE last_slot < ?", (limit,)
         ).fetchone()
+        gone = [b for (b,) in conn.execute("SELECT bucket FROM chunk WHERE last_slot < ?", (limit,))]
         conn.execute("DELETE FROM chunk WHERE last_slot < ?", (limit,))
         partial = conn.execute(
             "SELECT bucket, data FROM chunk WHERE first_slot < ? AND last_slot >= ?",
             (limit, limit),
         ).fetchall()
+        # a cut chunk's push mark no longer describes it (store.pushed)
+        pushed.forget(conn, [*gone, *(bucket for bucket, _ in partial)])
         for bucket, blob in partial:
             rows = list(decode_chunk(bucket, blob))
             keep = [r for r in rows if r.slot >= limit]

@@ -28,7 +28,9 @@ from luxlog.codec import chunk_slots
 
 _CREATE = (
     "CREATE TABLE IF NOT EXISTS push_marks (target TEXT NOT NULL, bucket INTEGER NOT NULL, "
-    "n INTEGER NOT NULL, upto INTEGER NOT NULL, PRIMARY KEY (target, bucket)) WITHOUT ROWID"
+    "n INTEGER NOT NULL, upto INTEGER NOT NULL, PRIMARY KEY (target, bucket)) WITHOUT ROWID",
+    # when a push to the target last completed (epoch s), for doctor
+    "CREATE TABLE IF NOT EXISTS push_runs (target TEXT PRIMARY KEY, at INTEGER NOT NULL)",
 )
 
 
@@ -55,7 +57,24 @@ class Backlog:
 
 
 def ensure(conn: sqlite3.Connection) -> None:
-    conn.execute(_CREATE)
+    for statement in _CREATE:
+        conn.execute(statement)
+
+
+def record_run(conn: sqlite3.Connection, target: str, at: float) -> None:
+    ensure(conn)
+    conn.execute(
+        "INSERT INTO push_runs(target, at) VALUES (?, ?) "
+        "ON CONFLICT(target) DO UPDATE SET at = excluded.at",
+        (target, int(at)),
+    )
+
+
+def last_run(conn: sqlite3.Connection, target: str) -> int | None:
+    if not _exists(conn):
+        return None
+    row = conn.execute("SELECT at FROM push_runs WHERE target = ?", (target,)).fetchone()
+    return None if row is None else int(row[0])
 
 
 def _exists(conn: sqlite3.Connection) -> bool:
