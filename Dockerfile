@@ -50,11 +50,15 @@ RUN arch="${TARGETARCH:-$(dpkg --print-architecture)}" \
 
 # luxlog as a wheel, installed with its dependencies into a self-contained virtualenv; only
 # that virtualenv reaches the final image (no source tree, no pip cache, no build tools).
+# LUXLOG_EXTRAS: optional extras, comma-separated; `push` (psycopg, ~10 MB) for `luxlog push`
+# to a central PostgreSQL: docker build --build-arg LUXLOG_EXTRAS=push -t lux-logger .
+ARG LUXLOG_EXTRAS=
 COPY pyproject.toml README.md /src/
 COPY src /src/src
 RUN python -m pip wheel --no-cache-dir --no-deps --wheel-dir /wheels /src \
     && python -m venv /opt/luxlog \
-    && /opt/luxlog/bin/pip install --no-cache-dir /wheels/luxlog-*.whl \
+    && wheel="$(echo /wheels/luxlog-*.whl)" \
+    && /opt/luxlog/bin/pip install --no-cache-dir "${wheel}${LUXLOG_EXTRAS:+[${LUXLOG_EXTRAS}]}" \
     && /opt/luxlog/bin/pip uninstall --yes pip \
     && /opt/luxlog/bin/luxlog --help > /dev/null
 

@@ -83,7 +83,7 @@ def test_the_parser_reads_a_sixth_field_as_the_year_like_supercronic() -> None:
 def test_every_crontab_line_is_a_job_supercronic_can_parse() -> None:
     env, jobs = parse_crontab(CRONTAB.read_text())
     assert env == {}, f"unexpected environment lines in the crontab: {env}"
-    assert len(jobs) == 5
+    assert len(jobs) == 6
     for job in jobs:
         assert len(job.schedule.text.split()) == 7, f"use the explicit 7-field form: {job.line}"
 
@@ -101,7 +101,7 @@ def test_poll_fires_every_30_seconds_120_times_an_hour() -> None:
 
 def test_the_other_jobs_run_at_their_cadence_off_the_poll_seconds() -> None:
     jobs = jobs_by_subcommand()
-    assert set(jobs) == {"poll", "flush", "report", "prune", "doctor"}
+    assert set(jobs) == {"poll", "flush", "report", "prune", "doctor", "push"}
     poll_seconds = jobs["poll"].schedule.second
     day = dt.datetime(2026, 3, 29, tzinfo=dt.UTC)
     runs = {
@@ -111,7 +111,8 @@ def test_the_other_jobs_run_at_their_cadence_off_the_poll_seconds() -> None:
     assert len(runs["report"]) == 96  # every 15 minutes
     assert len(runs["prune"]) == 1  # daily
     assert 24 * 4 <= len(runs["doctor"]) <= 24 * 60
-    for name in ("flush", "report", "prune", "doctor"):
+    assert len(runs["push"]) == 24 * 12  # every 5 minutes
+    for name in ("flush", "report", "prune", "doctor", "push"):
         assert not jobs[name].schedule.second & poll_seconds, f"{name} starts with a poll"
     assert period_seconds(jobs["report"].schedule) == 15 * 60
     assert period_seconds(jobs["prune"].schedule) == 86400

@@ -119,7 +119,7 @@ def test_push_records_the_site_and_its_daily_figures(
     push_config: Callable[..., Path], pg_url: str
 ) -> None:
     cfg = load_config(push_config(timezone="UTC", interval_sec=600))
-    fill(cfg, BASE, n=2 * 144 + 20, flush=True)  # two whole UTC days and a bit
+    fill(cfg, BASE, n=2 * 144 + 40, flush=True)  # two days closed (6 h of padding), one open
     assert push()[0] == 0
     import psycopg
 
@@ -137,9 +137,8 @@ def test_push_records_the_site_and_its_daily_figures(
     assert site is not None
     firmware, first, last, pushed = site
     assert firmware.startswith("V3.78") and pushed
-    assert (first, last) == (BASE, BASE + (2 * 144 + 19) * 600)
-    whole = [d for d in days if d[1] == 100.0]
-    assert len(whole) >= 2 and whole[0][0] == "2023-11-14"
+    assert (first, last) == (BASE, BASE + (2 * 144 + 39) * 600)
+    assert [(d[0], d[1]) for d in days] == [("2023-11-14", 100.0), ("2023-11-15", 100.0)]
 
 
 def test_prune_keeps_unpushed_samples_while_push_url_is_set(

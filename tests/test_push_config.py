@@ -79,11 +79,13 @@ def test_the_password_file_is_read_without_its_newline(tmp_path: Path) -> None:
         password(Config(push_password_file=str(tmp_path / "missing")))
 
 
-def test_push_without_push_url_is_a_configuration_error(tmp_path: Path) -> None:
+def test_push_without_push_url_does_nothing_and_succeeds() -> None:
     from typer.testing import CliRunner
 
     from luxlog.cli import app
 
     result = CliRunner().invoke(app, ["push"])
-    assert result.exit_code == 2
-    assert result.stderr.startswith("luxlog: push_url: required for push")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == "push is not configured (set push_url): nothing pushed\n"
+    result = CliRunner().invoke(app, ["push", "--json"])
+    assert result.exit_code == 0 and result.stdout == '{"configured": false}\n'

@@ -29,7 +29,7 @@ def central_samples(url: str, site: str) -> list[Sample]:
             (site,),
         ).fetchall()
     return [
-        Sample(int(t), stat, _ints(p, "i"), _ints(c, "i"), _ints(v, "b"))
+        Sample(int(t), stat, _ints(p, "i"), tuple(c), _ints(v, "b"))
         for t, stat, p, c, v in rows
     ]
 

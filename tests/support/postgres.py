@@ -60,7 +60,8 @@ class Server:
             cmd = ["runuser", "-u", "postgres", "--", *cmd]
         return subprocess.run(cmd, check=check, capture_output=True, text=True, timeout=60)
 
-    def init(self) -> None:
+    def init(self, durable: bool = False) -> None:
+        """``durable``: PostgreSQL's defaults (fsync on), as a benchmark must measure."""
         if self.as_postgres:
             user = pwd.getpwnam("postgres")
             os.chown(self.root, user.pw_uid, user.pw_gid)
@@ -74,10 +75,11 @@ class Server:
         with open(self.data / "postgresql.conf", "a") as f:
             f.write(
                 f"listen_addresses = '127.0.0.1'\nport = {self.port}\n"
-                f"unix_socket_directories = '{self.root}'\nfsync = off\n"
-                "full_page_writes = off\nsynchronous_commit = off\nmax_connections = 300\n"
+                f"unix_socket_directories = '{self.root}'\nmax_connections = 300\n"
                 "password_encryption = 'scram-sha-256'\n"
             )
+            if not durable:
+                f.write("fsync = off\nfull_page_writes = off\nsynchronous_commit = off\n")
 
     def start(self) -> None:
         log = self.root / "server.log"

@@ -27,6 +27,15 @@ def push(
     from luxlog.push.run import push as run_push  # psycopg: only for this command
 
     cfg = load_config(config)
+    if not cfg.push_url:
+        # the shipped crontab runs push on every installation: without a central database
+        # there is nothing to do, which is not a failure
+        typer.echo(
+            json.dumps({"configured": False})
+            if json_output
+            else "push is not configured (set push_url): nothing pushed"
+        )
+        return
     result = run_push(cfg, init_timescale=init_timescale)
     if json_output:
         typer.echo(json.dumps(result.as_dict()))

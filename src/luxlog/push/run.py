@@ -23,7 +23,6 @@ from luxlog.push.source import batches
 from luxlog.store import Store, pushed
 
 log = logging.getLogger("luxlog.push")
-DAY_SEC = 86_400
 
 
 @dataclass(frozen=True)
@@ -135,14 +134,25 @@ def _send_days(
     secret: str | None,
     progress: _Progress,
 ) -> int:
-    """Upsert the figures of every local day the samples of this run touched (and the day
-    before: a day's counters are read with hours of padding)."""
+    """Upsert the figures of every closed local day the samples of this run touched (and the
+    day before: a day's counters are read with hours of padding). A day is closed once samples
+    reach ``PAD_SEC`` past its end, as for the per-day table: its figures are then final unless
+    older samples arrive (an import), which pushes them again. The open day is left out: its
+    figures would be recomputed from all its samples on every push."""
     if progress.first is None or progress.last is None:
         return 0
+    from luxlog.summary.day import PAD_SEC
+    from luxlog.summary.periods import day_window
+
     tz = cfg.tz
+    newest = store.newest_slot() or progress.last
     first = dt.datetime.fromtimestamp(progress.first, tz).date() - dt.timedelta(days=1)
-    last = dt.datetime.fromtimestamp(progress.last, tz).date() + dt.timedelta(days=1)
-    periods = store.summary(first, last, by="day", timezone=cfg.zone_name)
+    last = dt.datetime.fromtimestamp(progress.last, tz).date()
+    while last >= first and day_window(last, tz)[1] + PAD_SEC > newest + cfg.interval_sec:
+        last -= dt.timedelta(days=1)
+    if last < first:
+        return 0
+    periods = store.summary(first, last + dt.timedelta(days=1), by="day", timezone=cfg.zone_name)
     days = [(p.start[:10], p.to_json()) for p in periods if p.coverage_pct]
     with mapped(shown, secret):
         send.send_days(conn, site, cfg.zone_name, days)

@@ -1,25 +1,31 @@
 """The central side of a push: one batch in one transaction, exactly once.
 
-COPY (binary) into a session-local staging table, then ``INSERT … SELECT … ON CONFLICT (site,
-time) DO NOTHING`` and the ``sites`` row, all in one transaction: the server has either all of
-a batch or none of it, and a batch sent again (the local mark is written only after this
+Binary COPY straight into ``samples`` (the fast path: a batch of new samples), or, when the
+primary key refuses one, COPY into a session-local staging table and ``INSERT … SELECT … ON
+CONFLICT (site, time) DO NOTHING``; then the ``sites`` row, all in one transaction: the server
+has either all of a batch or none of it, and a batch sent again (the local mark is written only after this
 commit, so a kill in between re-sends it) adds nothing. ``time`` travels as the slot's epoch
 seconds and becomes a ``timestamptz`` on the server.
 """
 
 from __future__ import annotations
 
+import struct
 import sys
 from array import array
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from luxlog.decode import firmware_version
+from luxlog.push.connect import driver
 from luxlog.sample import Sample
 
 _STAGING = (
     "CREATE TEMP TABLE IF NOT EXISTS luxlog_staging (slot bigint, stat integer, "
-    "parameters bytea, calculations bytea, visibilities bytea) ON COMMIT DELETE ROWS"
+    "parameters bytea, calculations integer[], visibilities bytea) ON COMMIT DELETE ROWS",
+    # staged as sent: compressing here too would double the server's work
+    "ALTER TABLE luxlog_staging ALTER parameters SET STORAGE EXTERNAL, "
+    "ALTER calculations SET STORAGE EXTERNAL, ALTER visibilities SET STORAGE EXTERNAL",
 )
 _INSERT = (
     "INSERT INTO samples(site, time, stat, parameters, calculations, visibilities) "
@@ -35,7 +41,21 @@ _SITE = (
     "first_seen = least(s.first_seen, excluded.first_seen), "
     "last_seen = greatest(s.last_seen, excluded.last_seen), last_push = now()"
 )
-_TYPES = ["int8", "int4", "bytea", "bytea", "bytea"]
+# Binary COPY: the signature, flags and header extension, then per row the field count and
+# each field as length + bytes; -1 as the field count ends the stream.
+_COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)
+_COPY_TRAILER = struct.pack(">h", -1)
+_ROW = struct.Struct(">hiqii")  # 5 fields; slot (8 bytes); stat (4 bytes)
+_LEN = struct.Struct(">i")
+_FIELDS6 = struct.Struct(">h")
+_TIME = struct.Struct(">iqii")  # time (8 bytes, µs since 2000), stat (4 bytes)
+_PG_EPOCH = 946_684_800  # 2000-01-01T00:00:00Z, PostgreSQL's timestamp origin
+_DIRECT = (
+    "COPY samples (site, time, stat, parameters, calculations, visibilities) "
+    "FROM STDIN (FORMAT BINARY)"
+)
+_ARRAY_HEAD = struct.Struct(">iiiii")
+_EMPTY_ARRAY = struct.pack(">iii", 0, 0, 23)
 
 _SWAP = sys.byteorder == "little"
 
@@ -48,38 +68,88 @@ def wire_int32(values: Sequence[int]) -> bytes:
     return block.tobytes()
 
 
+def int4_array(values: Sequence[int]) -> bytes:
+    """An ``integer[]`` in COPY's binary format: ndim, has-nulls, element type (int4, OID 23),
+    length and lower bound, then each element as (4, value), all big-endian."""
+    n = len(values)
+    if not n:
+        return _EMPTY_ARRAY
+    body = array("i", [4]) * (2 * n)
+    body[1::2] = array("i", values)
+    if _SWAP:
+        body.byteswap()
+    return _ARRAY_HEAD.pack(1, 0, 23, n, 1) + body.tobytes()
+
+
 def wire_int8(values: Sequence[int]) -> bytes:
     """Visibilities as on the wire: one signed byte per value."""
     return array("b", values).tobytes()
 
 
 def prepare(conn: Any) -> None:
-    """Once per connection: the staging table (emptied by every commit)."""
-    conn.execute(_STAGING)
+    """Once per connection: the staging table (emptied by every commit), kept in memory."""
+    conn.execute("SET temp_buffers = '64MB'")  # before the session's first temp table use
+    for statement in _STAGING:
+        conn.execute(statement)
+
+
+def _rows(samples: Sequence[Sample], lead: Callable[[Sample], bytes]) -> list[bytes]:
+    """Each sample as the binary COPY fields of its blocks after ``lead`` (its first fields).
+    Parameters rarely change between polls: an unchanged block reuses the previous bytes."""
+    parts: list[bytes] = []
+    last_params: tuple[int, ...] | None = None
+    p = b""
+    for s in samples:
+        if s.parameters != last_params:
+            p, last_params = _LEN.pack(4 * len(s.parameters)) + wire_int32(s.parameters), s.parameters
+        c, v = int4_array(s.calculations), wire_int8(s.visibilities)
+        parts += [lead(s), p, _LEN.pack(len(c)), c, _LEN.pack(len(v)), v]
+    return parts
+
+
+def copy_stream(samples: Sequence[Sample]) -> bytes:
+    """``samples`` as one binary COPY stream for ``luxlog_staging``."""
+    rows = _rows(samples, lambda s: _ROW.pack(5, 8, s.slot, 4, s.stat))
+    return b"".join([_COPY_HEADER, *rows, _COPY_TRAILER])
+
+
+def direct_stream(site: str, samples: Sequence[Sample]) -> bytes:
+    """``samples`` as one binary COPY stream straight into ``samples`` (site and time first;
+    a timestamptz travels as microseconds since 2000-01-01 UTC)."""
+    name = site.encode()
+    head = _LEN.pack(len(name)) + name
+
+    def lead(s: Sample) -> bytes:
+        return _FIELDS6.pack(6) + head + _TIME.pack(8, (s.slot - _PG_EPOCH) * 1_000_000, 4, s.stat)
+
+    return b"".join([_COPY_HEADER, *_rows(samples, lead), _COPY_TRAILER])
 
 
 def send_batch(conn: Any, site: str, samples: Sequence[Sample]) -> int:
-    """Store ``samples`` centrally in one transaction; returns how many were new."""
-    newest = samples[-1] if samples else None
+    """Store ``samples`` centrally in one transaction; returns how many were new.
+
+    The usual batch holds no sample the server has: it is copied straight into ``samples``
+    (the primary key refuses any duplicate). Only when that fails on a duplicate (a batch sent
+    again after a kill, a chunk re-sent after an import) is it rolled back to the savepoint and
+    sent through the staging table, skipping what the server holds. Either way one transaction.
+    """
+    if not samples:
+        return 0
+    psycopg = driver()
+    newest = max(samples, key=lambda s: s.slot)
     with conn.transaction(), conn.cursor() as cur:
-        with cur.copy("COPY luxlog_staging FROM STDIN (FORMAT BINARY)") as copy:
-            copy.set_types(_TYPES)
-            for s in samples:
-                copy.write_row(
-                    (
-                        s.slot,
-                        s.stat,
-                        wire_int32(s.parameters),
-                        wire_int32(s.calculations),
-                        wire_int8(s.visibilities),
-                    )
-                )
-        cur.execute(_INSERT, (site,))
-        inserted = max(int(cur.rowcount), 0)
-        if newest is not None:
-            firmware = firmware_version(newest.calculations) or None
-            first = min(s.slot for s in samples)
-            cur.execute(_SITE, (site, firmware, first, max(s.slot for s in samples)))
+        try:
+            with conn.transaction(), cur.copy(_DIRECT) as copy:  # a savepoint
+                copy.write(direct_stream(site, samples))
+            inserted = len(samples)
+        except psycopg.errors.UniqueViolation:
+            with cur.copy("COPY luxlog_staging FROM STDIN (FORMAT BINARY)") as copy:
+                copy.write(copy_stream(samples))
+            cur.execute(_INSERT, (site,))
+            inserted = max(int(cur.rowcount), 0)
+        firmware = firmware_version(newest.calculations) or None
+        first = min(s.slot for s in samples)
+        cur.execute(_SITE, (site, firmware, first, newest.slot))
     return inserted
 
 
