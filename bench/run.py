@@ -57,6 +57,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/blockdev.py
 from blockdev import blockdev_figures, source_tree, today_tree
+from fleet import fleet_figures
 from counts import counts_figures
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -1058,6 +1059,7 @@ def _run_steps(full: bool, quick: bool, n: int, reps: int, week: int, scale: flo
                 lambda: counts_figures(Figure, work / "counts", 3 if quick else 51, year, hours),
             )
         )
+        steps.append(("fleet", lambda: fleet_figures(Figure, 8 if quick else 200)))
         for name, step in steps:
             t0 = time.perf_counter()
             figures += step()
