@@ -133,11 +133,15 @@ def fleet(
             jobs.append((f"site-{i:05d}", str(path), url))
         _push_site(("schema", str(root / "none.db"), url))  # the schema, once, before the clock
         ctx = multiprocessing.get_context("fork")
-        with ctx.Pool(workers) as pool:
+        pool = ctx.Pool(workers)
+        try:
             pool.map(_warm, range(workers))
             cpu0, t0 = server_cpu(server.data), time.perf_counter()
             results = pool.map(_push_site, jobs, chunksize=1)
             wall = time.perf_counter() - t0
+        finally:
+            pool.close()  # not terminate(): workers end on their own, nothing is killed
+            pool.join()
         server_sec = server_cpu(server.data) - cpu0  # every push has disconnected by now
         inserted = sum(r[0] for r in results)
         _push_site(("week", str(week_db), url))
@@ -191,7 +195,7 @@ def fleet_figures(figure: Any, sites: int = 200, queries: int = 50, **sizes: int
         ),
         figure(
             "fleet push: the server's share (PostgreSQL CPU per sample, clients excluded)",
-            f"{found['server_samples_per_cpu_sec']:,} samples per server CPU-second "
+            f"{found['server_samples_per_cpu_sec'] or 0:,} samples per server CPU-second "
             f"({found['server_cpu_sec']} s for {found['inserted']:,})",
             "(informational)",
             None,

@@ -57,8 +57,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/blockdev.py
 from blockdev import blockdev_figures, source_tree, today_tree
-from fleet import fleet_figures
 from counts import counts_figures
+from fleet import fleet_figures
 
 BENCH_DIR = Path(__file__).resolve().parent
 CACHE_DIR = BENCH_DIR / ".cache"

@@ -155,7 +155,6 @@ def test_bench_report_runs_the_code_before_alternately(bench: ModuleType, tmp_pa
 
 def test_bench_fleet_figures_on_two_tiny_sites(bench: ModuleType) -> None:
     import fleet
-
     from support.postgres import find_bindir
 
     if find_bindir() is None:

@@ -33,7 +33,7 @@ INTERVAL = 30
 TIMEZONE = "Europe/Berlin"
 CSV_TIME = (7, 0)
 # Each job is covered by a test below; a new crontab line needs one too.
-TESTED = {"poll", "flush", "report", "prune", "doctor"}
+TESTED = {"poll", "flush", "report", "prune", "doctor", "push"}
 
 
 def crontab_commands() -> dict[str, str]:
@@ -146,6 +146,20 @@ def test_the_flush_job_moves_polled_samples_into_the_cache(
     assert (c.buffered, c.cached) == (0, 1)
     again = run_job("flush")  # idempotent: nothing left to move
     assert again.returncode == 0 and "flushed 0 samples" in again.stdout
+
+
+def test_the_push_job_does_nothing_unconfigured_and_ships_the_cache_when_it_is(
+    run_job: Run, container_env: dict[str, str], request: pytest.FixtureRequest
+) -> None:
+    assert run_job("poll").returncode == 0 and run_job("flush").returncode == 0
+    idle = run_job("push")  # the image runs this job everywhere: without push_url, a no-op
+    assert idle.returncode == 0, idle.stderr
+    assert idle.stdout == "push is not configured (set push_url): nothing pushed\n"
+    url = request.getfixturevalue("pg_url")  # a real PostgreSQL (skip_or_fail without one)
+    container_env["LUXLOG_PUSH_URL"] = url
+    result = run_job("push")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("pushed 1 samples of site 127.0.0.1-luxlog to ")
 
 
 def last_closed_day(now: dt.datetime) -> tuple[dt.date, float, float]:

@@ -16,7 +16,6 @@ from luxlog.export.values import value_of
 from luxlog.store import Store
 from support.central import central_samples, local_samples, scalar
 from support.fill import fill, model_rows
-from support.postgres import Server
 
 BASE = 1_700_000_000 // 86400 * 86400  # a UTC midnight
 SITE = "house-1"
@@ -78,10 +77,11 @@ def test_push_leaves_unflushed_samples_for_the_next_run(
     fill(cfg, BASE, n=60, flush=True)
     fill(cfg, BASE + 1800, n=10)  # still in the poll journal
     code, out, _ = push("--json")
+    assert code == 0
     assert json.loads(out)["samples"] == 60 and json.loads(out)["waiting"] == 10
     with Store(cfg.cache_path, interval=30) as store:
         store.flush()
-    code, out, _ = push("--json")
+    out = push("--json")[1]
     assert json.loads(out)["samples"] == 10  # only the new ones of the grown chunk
     assert central_samples(pg_url, SITE) == local_samples(cfg.cache_path)
 

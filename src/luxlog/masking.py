@@ -41,7 +41,9 @@ def _mask_query(text: str) -> str:
             continue
         out.append(rest[: i + 9] + MASK)
         rest = rest[i + 9 :]
-        j = min((k for k in (rest.find("&"), rest.find(" "), rest.find("#")) if k != -1), default=-1)
+        j = min(
+            (k for k in (rest.find("&"), rest.find(" "), rest.find("#")) if k != -1), default=-1
+        )
         rest = "" if j == -1 else rest[j:]
 
 

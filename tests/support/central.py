@@ -29,8 +29,7 @@ def central_samples(url: str, site: str) -> list[Sample]:
             (site,),
         ).fetchall()
     return [
-        Sample(int(t), stat, _ints(p, "i"), tuple(c), _ints(v, "b"))
-        for t, stat, p, c, v in rows
+        Sample(int(t), stat, _ints(p, "i"), tuple(c), _ints(v, "b")) for t, stat, p, c, v in rows
     ]
 
 

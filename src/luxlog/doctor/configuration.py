@@ -19,7 +19,10 @@ def check_config(cfg: Config) -> Check:
     where = f"{cfg.host}:{cfg.port}" if cfg.host else f"no host, port {cfg.port}"
     from luxlog.push.identity import site_of  # several heat pumps: say which one this is
 
-    detail = f"valid ({sources}); site {site_of(cfg)}, {where}, every {cfg.interval_sec} s, timezone {cfg.zone_name}"
+    detail = (
+        f"valid ({sources}); site {site_of(cfg)}, {where}, every {cfg.interval_sec} s, "
+        f"timezone {cfg.zone_name}"
+    )
     if not cfg.timezone and cfg.zone_name in ("UTC", "Etc/UTC"):
         # Containers run in UTC: without LUXLOG_TIMEZONE, 07:00 and the CSV times are UTC.
         return Check(

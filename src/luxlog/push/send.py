@@ -3,9 +3,8 @@
 Binary COPY straight into ``samples`` (the fast path: a batch of new samples), or, when the
 primary key refuses one, COPY into a session-local staging table and ``INSERT … SELECT … ON
 CONFLICT (site, time) DO NOTHING``; then the ``sites`` row, all in one transaction: the server
-has either all of a batch or none of it, and a batch sent again (the local mark is written only after this
-commit, so a kill in between re-sends it) adds nothing. ``time`` travels as the slot's epoch
-seconds and becomes a ``timestamptz`` on the server.
+has either all of a batch or none of it, and a batch sent again (the local mark is written
+only after this commit, so a kill in between re-sends it) adds nothing.
 """
 
 from __future__ import annotations
@@ -101,7 +100,10 @@ def _rows(samples: Sequence[Sample], lead: Callable[[Sample], bytes]) -> list[by
     p = b""
     for s in samples:
         if s.parameters != last_params:
-            p, last_params = _LEN.pack(4 * len(s.parameters)) + wire_int32(s.parameters), s.parameters
+            p, last_params = (
+                _LEN.pack(4 * len(s.parameters)) + wire_int32(s.parameters),
+                s.parameters,
+            )
         c, v = int4_array(s.calculations), wire_int8(s.visibilities)
         parts += [lead(s), p, _LEN.pack(len(c)), c, _LEN.pack(len(v)), v]
     return parts
@@ -175,7 +177,9 @@ _DAILY = (
 )
 
 
-def send_days(conn: Any, site: str, timezone: str, days: Sequence[tuple[str, dict[str, Any]]]) -> None:
+def send_days(
+    conn: Any, site: str, timezone: str, days: Sequence[tuple[str, dict[str, Any]]]
+) -> None:
     """Upsert the Insight figures of ``days`` ((ISO date, ``Period.to_json()``)): a day's
     figures change until it is complete, so the newest computation wins."""
     import json

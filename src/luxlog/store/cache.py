@@ -372,7 +372,9 @@ def prune(db: Database, limit: int) -> PruneResult:
         (deleted,) = conn.execute(
             "SELECT coalesce(sum(n), 0) FROM chunk WHERE last_slot < ?", (limit,)
         ).fetchone()
-        gone = [b for (b,) in conn.execute("SELECT bucket FROM chunk WHERE last_slot < ?", (limit,))]
+        gone = [
+            b for (b,) in conn.execute("SELECT bucket FROM chunk WHERE last_slot < ?", (limit,))
+        ]
         conn.execute("DELETE FROM chunk WHERE last_slot < ?", (limit,))
         partial = conn.execute(
             "SELECT bucket, data FROM chunk WHERE first_slot < ? AND last_slot >= ?",

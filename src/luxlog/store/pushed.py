@@ -88,9 +88,7 @@ def pending(conn: sqlite3.Connection, target: str, limit: int | None = None) -> 
     """Chunks not (fully) pushed to ``target``, oldest first (at most ``limit``)."""
     suffix = "" if limit is None else f" LIMIT {int(limit)}"
     if not _exists(conn):
-        rows = conn.execute(
-            f"SELECT bucket, NULL, NULL FROM chunk ORDER BY bucket{suffix}"
-        )
+        rows = conn.execute(f"SELECT bucket, NULL, NULL FROM chunk ORDER BY bucket{suffix}")
     else:
         rows = conn.execute(
             "SELECT c.bucket, p.n, p.upto FROM chunk c LEFT JOIN push_marks p "
