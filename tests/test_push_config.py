@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -89,3 +90,21 @@ def test_push_without_push_url_does_nothing_and_succeeds() -> None:
     assert result.stdout == "push is not configured (set push_url): nothing pushed\n"
     result = CliRunner().invoke(app, ["push", "--json"])
     assert result.exit_code == 0 and result.stdout == '{"configured": false}\n'
+
+
+@pytest.mark.parametrize(
+    ("age", "status"), [(600, "ok"), (7200, "warn"), (2 * 86400, "FAIL")]
+)  # fmt: skip
+def test_doctor_judges_the_push_backlog_by_its_age(
+    write_config: Callable[..., Path], age: int, status: str
+) -> None:
+    """Offline: the backlog comes from the local marks, the server is never asked."""
+    from luxlog.doctor import run_checks
+    from support.fill import fill
+
+    cfg = load_config(write_config(push_url="postgresql://luxlog@127.0.0.1:9/fleet", site="a"))
+    base = 1_700_000_000 // 3600 * 3600
+    fill(cfg, base, n=12, flush=True)
+    checks = {c.name: c for c in run_checks(cfg, now=base + age, quick=True).checks}
+    assert checks["push"].status == status
+    assert checks["push"].detail.startswith("site a, never pushed: 12 cached samples not yet in ")
