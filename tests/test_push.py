@@ -14,7 +14,7 @@ from luxlog.columns import select
 from luxlog.config import load_config
 from luxlog.export.values import value_of
 from luxlog.store import Store
-from support.central import central_samples, local_samples, scalar
+from support.central import central_samples, fetch, local_samples, scalar
 from support.fill import fill, model_rows
 
 BASE = 1_700_000_000 // 86400 * 86400  # a UTC midnight
@@ -62,7 +62,9 @@ def test_push_sends_older_samples_imported_after_the_last_push(
     assert push()[0] == 0
     # an import of older history: into chunks before the mark, and into the pushed chunk
     with Store(cfg.cache_path, interval=30) as store:
-        store.add_rows(model_rows(BASE, n=240) + model_rows(BASE + 7230, n=60, step=60, interval=30))
+        store.add_rows(
+            model_rows(BASE, n=240) + model_rows(BASE + 7230, n=60, step=60, interval=30)
+        )
         store.flush()
     code, out, err = push("--json")
     assert code == 0, err
@@ -122,19 +124,15 @@ def test_push_records_the_site_and_its_daily_figures(
     cfg = load_config(push_config(timezone="UTC", interval_sec=600))
     fill(cfg, BASE, n=2 * 144 + 40, flush=True)  # two days closed (6 h of padding), one open
     assert push()[0] == 0
-    import psycopg
-
-    with psycopg.connect(pg_url) as conn:
-        site = conn.execute(
-            "SELECT firmware, extract(epoch FROM first_seen), extract(epoch FROM last_seen), "
-            "last_push IS NOT NULL FROM sites WHERE site = %s",
-            (SITE,),
-        ).fetchone()
-        days = conn.execute(
-            "SELECT day::text, coverage_pct, figures->>'period' FROM daily WHERE site = %s "
-            "ORDER BY day",
-            (SITE,),
-        ).fetchall()
+    (site,) = fetch(
+        pg_url,
+        "SELECT firmware, extract(epoch FROM first_seen), extract(epoch FROM last_seen), "
+        "last_push IS NOT NULL FROM sites WHERE site = %s",
+        SITE,
+    )
+    days = fetch(
+        pg_url, "SELECT day::text, coverage_pct FROM daily WHERE site = %s ORDER BY day", SITE
+    )
     assert site is not None
     firmware, first, last, pushed = site
     assert firmware.startswith("V3.78") and pushed

@@ -18,16 +18,21 @@ def _ints(blob: bytes, code: str) -> tuple[int, ...]:
     return tuple(values)
 
 
-def central_samples(url: str, site: str) -> list[Sample]:
-    """The site's samples as the server holds them, decoded from the wire bytes."""
+def fetch(url: str, sql: str, *params: Any) -> list[tuple[Any, ...]]:
     import psycopg
 
     with psycopg.connect(url) as conn:
-        rows = conn.execute(
-            "SELECT extract(epoch FROM time)::bigint, stat, parameters, calculations, "
-            "visibilities FROM samples WHERE site = %s ORDER BY time",
-            (site,),
-        ).fetchall()
+        return conn.execute(sql, params).fetchall()
+
+
+def central_samples(url: str, site: str) -> list[Sample]:
+    """The site's samples as the server holds them, decoded from the wire bytes."""
+    rows = fetch(
+        url,
+        "SELECT extract(epoch FROM time)::bigint, stat, parameters, calculations, visibilities "
+        "FROM samples WHERE site = %s ORDER BY time",
+        site,
+    )
     return [
         Sample(int(t), stat, _ints(p, "i"), tuple(c), _ints(v, "b")) for t, stat, p, c, v in rows
     ]
