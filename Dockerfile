@@ -11,6 +11,15 @@
 #     --build-arg SUPERCRONIC_SHA1SUM_arm=<sha1 of supercronic-linux-arm> -t lux-logger .
 # Podman: `podman build --format docker ...`, or the OCI format drops the HEALTHCHECK.
 
+# ---------------------------------------------------------------------- web vendor stage
+# The dashboard's chart library (uPlot), exactly as pinned by web/package-lock.json; install
+# scripts are not run. Only its two dist files reach the package (make vendor does the same).
+FROM node:20.19.5-bookworm-slim AS web
+
+WORKDIR /web
+COPY web/package.json web/package-lock.json ./
+RUN npm ci --ignore-scripts --no-audit --no-fund
+
 # ---------------------------------------------------------------------------- build stage
 FROM python:3.12.11-slim-bookworm AS build
 
@@ -52,6 +61,8 @@ RUN arch="${TARGETARCH:-$(dpkg --print-architecture)}" \
 # that virtualenv reaches the final image (no source tree, no pip cache, no build tools).
 COPY pyproject.toml README.md /src/
 COPY src /src/src
+COPY --from=web /web/node_modules/uplot/dist/uPlot.iife.min.js \
+     /web/node_modules/uplot/dist/uPlot.min.css /src/src/luxlog/web/static/vendor/
 RUN python -m pip wheel --no-cache-dir --no-deps --wheel-dir /wheels /src \
     && python -m venv /opt/luxlog \
     && /opt/luxlog/bin/pip install --no-cache-dir /wheels/luxlog-*.whl \

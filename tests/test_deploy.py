@@ -218,7 +218,11 @@ def test_dockerfile_pins_python_312_slim_and_runs_as_a_non_root_user() -> None:
     assert len(stages) >= 2, "build in a separate stage"
     for stage in stages:
         image = stage[0].args.split()[0]
+        if image.startswith("node:"):  # the web vendor stage: npm ci of web/package-lock.json
+            assert re.fullmatch(r"node:\d+\.\d+\.\d+-\w+-slim(@sha256:[0-9a-f]{64})?", image)
+            continue
         assert re.fullmatch(r"python:3\.12\.\d+-slim(-\w+)?(@sha256:[0-9a-f]{64})?", image)
+    assert stages[-1][0].args.startswith("python:")
     final = stages[-1]
     users = args_of(final, "USER")
     assert users, "the final stage sets no USER"
@@ -289,7 +293,14 @@ def test_dockerignore_keeps_everything_but_what_the_build_copies_out() -> None:
     ]
     assert patterns[0] == "*", "start from an allow-list"
     allowed = {p[1:].rstrip("/") for p in patterns if p.startswith("!")}
-    assert allowed <= {"pyproject.toml", "README.md", "src", "crontab"}
+    assert allowed <= {
+        "pyproject.toml",
+        "README.md",
+        "src",
+        "crontab",
+        "web/package.json",
+        "web/package-lock.json",
+    }
     copied = set()
     for stage in dockerfile_stages(DOCKERFILE.read_text()):
         for c in args_of(stage, "COPY"):
