@@ -89,6 +89,7 @@ _DEFAULTS: dict[str, Any] = {
     "weekly_day": "monday",
     "columns": "default",
     "csv_dialect": "excel",
+    "html_reports": False,  # report: a self-contained YYYY-MM-DD_<kind>.html beside each CSV
 }
 # where the values came from, for `doctor` (not a config key; not part of equality)
 _FIELDS = (*_DEFAULTS, "sources")
@@ -119,6 +120,7 @@ class Config:
     weekly_day: str
     columns: str | tuple[str, ...]
     csv_dialect: str
+    html_reports: bool
     sources: tuple[str, ...]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

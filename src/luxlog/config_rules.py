@@ -348,6 +348,20 @@ def columns(key: str, value: Any, problems: list[str]) -> str | tuple[str, ...] 
     return None if bad else specs
 
 
+FLAG_WORDS = {"true": True, "yes": True, "on": True, "1": True,
+              "false": False, "no": False, "off": False, "0": False}  # fmt: skip
+
+
+def flag(key: str, value: Any, problems: list[str]) -> bool | None:
+    """true/false (YAML), or a word an environment variable can carry (true, no, 1, off …)."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in FLAG_WORDS:
+        return FLAG_WORDS[value.strip().lower()]
+    problems.append(f"{key}: {shown(value)} is not true or false")
+    return None
+
+
 RULES: dict[str, Rule] = {
     "host": host,
     "port": whole(1, 65535),
@@ -366,6 +380,7 @@ RULES: dict[str, Rule] = {
     "weekly_day": choice(WEEKDAYS, fold_case=True),
     "csv_dialect": choice(DIALECTS),
     "columns": columns,
+    "html_reports": flag,
 }
 KEYS = frozenset(RULES)
 
