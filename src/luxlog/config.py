@@ -89,6 +89,7 @@ _DEFAULTS: dict[str, Any] = {
     "weekly_day": "monday",
     "columns": "default",
     "csv_dialect": "excel",
+    "serve_token": None,  # luxlog serve: the token a non-loopback bind requires
 }
 # where the values came from, for `doctor` (not a config key; not part of equality)
 _FIELDS = (*_DEFAULTS, "sources")
@@ -119,6 +120,7 @@ class Config:
     weekly_day: str
     columns: str | tuple[str, ...]
     csv_dialect: str
+    serve_token: str | None
     sources: tuple[str, ...]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -174,7 +176,11 @@ class Config:
         return hash(self._key())
 
     def __repr__(self) -> str:
-        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in _FIELDS)
+        # the token is a secret: never in a log line or a traceback
+        shown = {**self._values(), "cache_path": self.cache_path, "output_dirs": self.output_dirs}
+        if self.serve_token:
+            shown["serve_token"] = "***"
+        fields = ", ".join(f"{name}={shown[name]!r}" for name in _FIELDS)
         return f"Config({fields})"
 
     def __reduce__(self) -> tuple[type[Config], tuple[object, ...]]:
