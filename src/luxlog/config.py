@@ -89,6 +89,7 @@ _DEFAULTS: dict[str, Any] = {
     "weekly_day": "monday",
     "columns": "default",
     "csv_dialect": "excel",
+    "serve_token": None,  # luxlog serve: the token a non-loopback bind requires
     "html_reports": False,  # report: a self-contained YYYY-MM-DD_<kind>.html beside each CSV
 }
 # where the values came from, for `doctor` (not a config key; not part of equality)
@@ -120,6 +121,7 @@ class Config:
     weekly_day: str
     columns: str | tuple[str, ...]
     csv_dialect: str
+    serve_token: str | None
     html_reports: bool
     sources: tuple[str, ...]
 
@@ -176,7 +178,11 @@ class Config:
         return hash(self._key())
 
     def __repr__(self) -> str:
-        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in _FIELDS)
+        # the token is a secret: never in a log line or a traceback
+        shown = {**self._values(), "cache_path": self.cache_path, "output_dirs": self.output_dirs}
+        if self.serve_token:
+            shown["serve_token"] = "***"
+        fields = ", ".join(f"{name}={shown[name]!r}" for name in _FIELDS)
         return f"Config({fields})"
 
     def __reduce__(self) -> tuple[type[Config], tuple[object, ...]]:

@@ -348,6 +348,27 @@ def columns(key: str, value: Any, problems: list[str]) -> str | tuple[str, ...] 
     return None if bad else specs
 
 
+TOKEN_CHARS = frozenset(
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~+/="
+)  # cookie- and header-safe without quoting
+TOKEN_LENGTH = (16, 256)  # shorter is guessable; longer is no safer and bloats every request
+
+
+def token(key: str, value: Any, problems: list[str]) -> str | None:
+    """A shared secret (``serve_token``): never quoted back, it may be a real one mistyped."""
+    if value in (None, ""):
+        return None
+    lo, hi = TOKEN_LENGTH
+    if isinstance(value, str) and lo <= len(value) <= hi and set(value) <= TOKEN_CHARS:
+        return value
+    got = f"{len(value)} characters" if isinstance(value, str) else type(value).__name__
+    problems.append(
+        f"{key}: must be {lo}..{hi} characters of A-Z a-z 0-9 - . _ ~ + / = (got {got}); "
+        "make one with: python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
+    )
+    return None
+
+
 FLAG_WORDS = {"true": True, "yes": True, "on": True, "1": True,
               "false": False, "no": False, "off": False, "0": False}  # fmt: skip
 
@@ -380,6 +401,7 @@ RULES: dict[str, Rule] = {
     "weekly_day": choice(WEEKDAYS, fold_case=True),
     "csv_dialect": choice(DIALECTS),
     "columns": columns,
+    "serve_token": token,
     "html_reports": flag,
 }
 KEYS = frozenset(RULES)
