@@ -234,8 +234,9 @@
   function indexAxis(labels) {
     return {
       values: (u, splits) => splits.map((i) => (Number.isInteger(i) && labels[i] !== undefined ? labels[i] : "")),
-      splits: (u, axisIdx, lo, hi) => {
-        const step = Math.max(1, Math.ceil(labels.length / 12));
+      splits: (u) => {
+        const room = Math.max(2, Math.floor(u.bbox.width / devicePixelRatio / 90));
+        const step = Math.max(1, Math.ceil(labels.length / room));
         const out = [];
         for (let i = 0; i < labels.length; i += step) out.push(i);
         return out;

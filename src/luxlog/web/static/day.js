@@ -102,7 +102,9 @@
     for (const id of ["chart-temps", "chart-power"]) document.getElementById(id).dataset.ready = "0";
     const from = shift(state.date, 1 - state.days);
     try {
-      draw(await api(`/api/series?from=${from}&to=${state.date}`));
+      // a day at 30 s is 2880 samples: all of them; a week is down-sampled to 2000 buckets
+      const points = state.days === 1 ? 3000 : 2000;
+      draw(await api(`/api/series?from=${from}&to=${state.date}&points=${points}`));
       showError(null);
     } catch (error) {
       showError(error);

@@ -1,5 +1,5 @@
 /* The self-contained HTML report: draws the day's (or week's) charts from the JSON inlined in
- * <script type="application/json" id="report-data">, with the dashboard's charts.js; needs no
+ * the JSON script element #report-data, with the dashboard's charts.js; needs no
  * server and no network (it is opened from file://, a NAS share or a mail attachment). */
 (function () {
   "use strict";

@@ -49,6 +49,7 @@
       )
     );
     const points = periods.map((p) => [p.outdoor_mean_c, p.cop_total]);
+    document.getElementById("cop-note").hidden = points.some((p) => p[0] !== null && p[1] !== null);
     charts.push(
       scatterChart(document.getElementById("chart-cop"), points, {
         title: `COP per ${by} against the mean outdoor temperature`,
