@@ -38,12 +38,13 @@ def check_bind(host: str, token: str | None, no_auth: bool) -> None:
 
 
 def bind(host: str, port: int) -> socket.socket:
-    """A listening TCP socket on ``host:port`` (``port`` 0: a free one)."""
+    """A listening TCP socket on ``host:port`` (``port`` 0: a free one); uvicorn accepts."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host.strip("[]"), port))
+        sock.listen(128)  # from here on connections queue: the announced URL answers
     except OSError as exc:
         sock.close()
         raise WebError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
