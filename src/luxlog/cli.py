@@ -118,6 +118,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "import": ("import_", "import_command"),
     "show": ("show", "show"),
     "backup": ("backup", "backup"),
+    "serve": ("serve", "serve"),
     "simulate": ("simulate", "simulate"),
     "demo": ("demo", "demo"),
 }

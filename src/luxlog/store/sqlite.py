@@ -99,9 +99,7 @@ class Database:
             if not self.path.exists():
                 raise MissingDatabaseError(f"database {self.path} does not exist yet")
             self._preflight()
-            conn = sqlite3.connect(
-                f"file:{self.path}?mode=ro", uri=True, isolation_level=None, timeout=10
-            )
+            conn = sqlite3.connect(self._readonly_uri(), uri=True, isolation_level=None, timeout=10)
         else:
             try:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -130,6 +128,16 @@ class Database:
             conn.close()  # never leave a handle on a file that may be quarantined next
             raise
         return conn
+
+    def _readonly_uri(self) -> str:
+        """``mode=ro``; in a directory this process cannot write (a read-only mount, as
+        ``luxlog serve``'s container has) also ``immutable=1``: a WAL reader needs a -shm it can
+        create there, so SQLite could not open the file at all. Immutable reads the file as the
+        last checkpoint left it (every luxlog process checkpoints when it closes; newer polls
+        are in the journal), without locks: a read that meets a checkpoint may fail once."""
+        if os.access(self.path.parent, os.W_OK):
+            return f"file:{self.path}?mode=ro"
+        return f"file:{self.path}?mode=ro&immutable=1"
 
     def _preflight(self) -> None:
         """Refuse to open when the wal-index (-shm) might not find the blocks it will touch.

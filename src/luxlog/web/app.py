@@ -8,6 +8,7 @@ leaves it). ``security.Guard`` wraps everything: methods, token, headers, last-r
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -51,11 +52,13 @@ def create_app(
     token: str | None = None,
     no_auth: bool = False,
     static_dir: Path | None = None,
+    clock: Callable[[], float] = time.time,
 ) -> Starlette:
     """The app for ``config``. The token is ``token``, else ``config.serve_token``; none at
-    all (or ``no_auth``) lets every request in (the command allows that on loopback only)."""
+    all (or ``no_auth``) lets every request in (the command allows that on loopback only).
+    ``clock``: "now" for the defaults (today), ages and the checks (tests pass a fixed one)."""
     static = STATIC_DIR if static_dir is None else static_dir
-    api = Api(config)
+    api = Api(config, clock)
     routes: list[BaseRoute] = [
         Route(path, _page(static, name), methods=["GET"]) for path, name in PAGES.items()
     ]

@@ -164,9 +164,6 @@ def _read(rows: Iterable[Sample], names: Sequence[str], interval: int) -> _Colum
     for s in rows:
         c, slot = s.calculations, s.slot
         if prev is not None and slot - prev > GAP_INTERVALS * interval:
-            cols.t.append((prev + slot) // 2)
-            for values in lists:
-                values.append(None)
             modes.close(prev + interval)
             comp.close(prev + interval)
         n = len(c)
@@ -196,30 +193,35 @@ def _bucket_width(lo: int, hi: int, points: int, interval: int) -> int:
 
 
 def _downsample(cols: _Columns, lo: int, width: int) -> dict[str, Any]:
-    """Mean, min and max per bucket; an empty bucket between two full ones is a gap (nulls)."""
+    """Mean, min and max per bucket of ``width`` s from ``lo`` (buckets without samples left
+    out: ``_gapped`` marks them)."""
     names = list(cols.values)
     buckets: dict[int, list[int]] = {}
     for row, t in enumerate(cols.t):
         buckets.setdefault((t - lo) // width, []).append(row)
-    out_t: list[int] = []
     mean: dict[str, list[float | None]] = {n: [] for n in names}
     low: dict[str, list[float | None]] = {n: [] for n in names}
     high: dict[str, list[float | None]] = {n: [] for n in names}
-    last: int | None = None
-    for b in sorted(buckets):
-        rows = buckets[b]
-        if last is not None and b > last + 1:
-            out_t.append(lo + (last + 1) * width)
-            for column in (*mean.values(), *low.values(), *high.values()):
-                column.append(None)
-        out_t.append(lo + b * width)
+    for rows in buckets.values():  # in time order: rows are
         for n in names:
             got = [v for r in rows if (v := cols.values[n][r]) is not None]
             mean[n].append(round(sum(got) / len(got), 3) if got else None)
             low[n].append(min(got) if got else None)
             high[n].append(max(got) if got else None)
-        last = b
-    return {"t": out_t, "series": mean, "min": low, "max": high}
+    return {"t": [lo + b * width for b in buckets], "series": mean, "min": low, "max": high}
+
+
+def _gapped(data: dict[str, Any], limit: int) -> None:
+    """Insert a row of nulls half-way where consecutive ``t`` are more than ``limit`` apart."""
+    t: list[int] = data["t"]
+    cuts = [i for i in range(1, len(t)) if t[i] - t[i - 1] > limit]
+    if not cuts:
+        return
+    columns = [c for key in ("series", "min", "max") for c in data.get(key, {}).values()]
+    for i in reversed(cuts):
+        t.insert(i, (t[i - 1] + t[i]) // 2)
+        for column in columns:
+            column.insert(i, None)
 
 
 def present(names: Sequence[str], cols: _Columns) -> list[str]:
@@ -259,8 +261,10 @@ def series(
     if len(cols.t) > points:
         width = _bucket_width(start, end, points, interval)
         out.update(step_s=width, downsampled=True, **_downsample(cols, start, width))
+        _gapped(out, width)  # an empty bucket between two full ones
     else:
         out.update(t=cols.t, series=cols.values)
+        _gapped(out, GAP_INTERVALS * interval)
     out.update(bands=cols.bands, compressor=cols.compressor)
     return out
 
