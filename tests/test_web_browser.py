@@ -16,6 +16,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -292,6 +293,16 @@ def test_a_post_is_refused_with_405(page: Page) -> None:
     for path in ("/", "/api/now", "/day"):
         assert page.page.request.post(path, data="x").status == 405
     assert page.page.request.get("/api/now").status == 200
+
+
+def test_the_bench_times_a_page_until_its_chart_is_drawn(
+    browser: Any, site: dict[str, Any]
+) -> None:
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+    from web_pages import page_ready_seconds
+
+    ready, api = page_ready_seconds(browser, site["url"], f"/day?date={DAY}", token=TOKEN)
+    assert 0 < api < ready
 
 
 # ----------------------------------------------------------------------------- HTML report
