@@ -36,6 +36,8 @@ CSP = (
     "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
     "img-src data:; connect-src 'none'; base-uri 'none'; form-action 'none'"
 )
+# a day at 30 s (2,880 samples) is drawn whole, like the dashboard's day page; a week in buckets
+POINTS = {True: 3000, False: 2000}
 # (row header, Period field, decimals)
 FIGURES: tuple[tuple[str, str, int], ...] = (
     ("coverage %", "coverage_pct", 1),
@@ -121,7 +123,7 @@ def render(
     """
     from luxlog.web.series import series
 
-    payload = series(store, cfg, start, end)
+    payload = series(store, cfg, start, end, points=POINTS[days == 1])
     periods = store.summary(date - dt.timedelta(days=days), date, "day", timezone=cfg.zone_name)
     title = f"luxlog {kind} report {date.isoformat()}"
     window = f"{_local(start, cfg)} – {_local(end, cfg)} ({cfg.zone_name})"

@@ -80,7 +80,10 @@
     else window.history.replaceState(null, "", url);
     try {
       const body = await api(`/api/summary?by=${by}`);
-      draw(by, body.periods || []);
+      // the default range reaches back a month (a year …): start at the first period with data
+      const periods = body.periods || [];
+      const first = periods.findIndex((p) => p.coverage_pct);
+      draw(by, first < 0 ? [] : periods.slice(first));
       showError(null);
     } catch (error) {
       showError(error);
