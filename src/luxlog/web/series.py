@@ -19,8 +19,9 @@ HTML report both call it); it imports no web framework.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -29,7 +30,6 @@ from luxlog.columns import DEFAULT, base_field, known_names
 from luxlog.config import Config
 from luxlog.decode import ABSENT, CALC_MODE, SENTINEL_ABSENT_SENSOR, mode_label
 from luxlog.errors import ConfigError, QueryError
-from luxlog.sample import Sample
 from luxlog.store import Store
 from luxlog.summary.day import C_COMPRESSOR
 from luxlog.text import format_utc
@@ -154,37 +154,41 @@ def _band_kind(code: int) -> str | None:
     return "".join(ch if ch.isalnum() else "_" for ch in label.split("/")[0])
 
 
-def _read(rows: Iterable[Sample], names: Sequence[str], interval: int) -> _Columns:
+def _read(store: Store, lo: int, hi: int, names: Sequence[str], interval: int) -> _Columns:
+    """The values of ``names`` per sample (decoded column by column), the bands, the runs."""
     decoders = _decoders(names)
-    cols = _Columns([], {n: [] for n in names}, [], [])
-    lists = [cols.values[n] for n in names]
-    modes, comp = _Track(), _Track()
+    indices = [i for i, _, _ in decoders] + [CALC_MODE, C_COMPRESSOR]
+    rows = list(store.iter_calculations(lo, hi, indices))
+    t = [slot for slot, _ in rows]
+    raw = list(zip(*(v for _, v in rows), strict=True)) or [()] * len(indices)
+    values: dict[str, list[float | None]] = {}
+    for name, (_, div, temp), column in zip(names, decoders, raw, strict=False):
+        bad = (ABSENT, SENTINEL_ABSENT_SENSOR) if temp else (ABSENT, ABSENT)
+        values[name] = [None if r in bad else r / div for r in column]
+    bands, compressor = _runs(t, raw[-2], raw[-1], interval)
+    return _Columns(t, values, bands, compressor)
+
+
+def _runs(
+    t: Sequence[int], modes: Sequence[int], compressor: Sequence[int], interval: int
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Runs of one operating mode (bands) and of the compressor; a gap ends a run."""
+    mode_runs, comp_runs = _Track(), _Track()
     kinds: dict[int, str | None] = {}
     prev: int | None = None
-    for s in rows:
-        c, slot = s.calculations, s.slot
+    for slot, code, on in zip(t, modes, compressor, strict=True):
         if prev is not None and slot - prev > GAP_INTERVALS * interval:
-            modes.close(prev + interval)
-            comp.close(prev + interval)
-        n = len(c)
-        for (i, div, temp), values in zip(decoders, lists, strict=True):
-            raw = c[i] if i < n else ABSENT
-            bad = raw == ABSENT or (temp and raw == SENTINEL_ABSENT_SENSOR)
-            values.append(None if bad else raw / div)
-        cols.t.append(slot)
-        code = c[CALC_MODE] if n > CALC_MODE else ABSENT
+            mode_runs.close(prev + interval)
+            comp_runs.close(prev + interval)
         if code not in kinds:
             kinds[code] = _band_kind(code)
-        modes.step(slot, kinds[code], slot)
-        on = n > C_COMPRESSOR and c[C_COMPRESSOR] == 1
-        comp.step(slot, True if on else None, slot)
+        mode_runs.step(slot, kinds[code], slot)
+        comp_runs.step(slot, True if on == 1 else None, slot)
         prev = slot
     if prev is not None:
-        modes.close(prev + interval)
-        comp.close(prev + interval)
-    cols.bands = modes.runs
-    cols.compressor = [{"from": r["from"], "to": r["to"]} for r in comp.runs]
-    return cols
+        mode_runs.close(prev + interval)
+        comp_runs.close(prev + interval)
+    return mode_runs.runs, [{"from": r["from"], "to": r["to"]} for r in comp_runs.runs]
 
 
 def _bucket_width(lo: int, hi: int, points: int, interval: int) -> int:
@@ -195,20 +199,36 @@ def _bucket_width(lo: int, hi: int, points: int, interval: int) -> int:
 def _downsample(cols: _Columns, lo: int, width: int) -> dict[str, Any]:
     """Mean, min and max per bucket of ``width`` s from ``lo`` (buckets without samples left
     out: ``_gapped`` marks them)."""
-    names = list(cols.values)
-    buckets: dict[int, list[int]] = {}
+    bounds: list[int] = []  # first row of each bucket (rows are in time order)
+    starts: list[int] = []
     for row, t in enumerate(cols.t):
-        buckets.setdefault((t - lo) // width, []).append(row)
-    mean: dict[str, list[float | None]] = {n: [] for n in names}
-    low: dict[str, list[float | None]] = {n: [] for n in names}
-    high: dict[str, list[float | None]] = {n: [] for n in names}
-    for rows in buckets.values():  # in time order: rows are
-        for n in names:
-            got = [v for r in rows if (v := cols.values[n][r]) is not None]
-            mean[n].append(round(sum(got) / len(got), 3) if got else None)
-            low[n].append(min(got) if got else None)
-            high[n].append(max(got) if got else None)
-    return {"t": [lo + b * width for b in buckets], "series": mean, "min": low, "max": high}
+        b = (t - lo) // width
+        if not starts or b != starts[-1]:
+            bounds.append(row)
+            starts.append(b)
+    bounds.append(len(cols.t))
+    out: dict[str, Any] = {
+        "t": [lo + b * width for b in starts],
+        "series": {},
+        "min": {},
+        "max": {},
+    }
+    for name, column in cols.values.items():
+        mean: list[float | None] = []
+        low: list[float | None] = []
+        high: list[float | None] = []
+        out["series"][name], out["min"][name], out["max"][name] = mean, low, high
+        for i0, i1 in itertools.pairwise(bounds):
+            got = [v for v in column[i0:i1] if v is not None]
+            if got:
+                mean.append(round(sum(got) / len(got), 3))
+                low.append(min(got))
+                high.append(max(got))
+            else:
+                mean.append(None)
+                low.append(None)
+                high.append(None)
+    return out
 
 
 def _gapped(data: dict[str, Any], limit: int) -> None:
@@ -244,7 +264,7 @@ def series(
     """
     chosen = list(names) if names is not None else list(CHART_NAMES)
     interval = config.interval_sec
-    cols = _read(store.iter_rows(start, end), chosen, interval)
+    cols = _read(store, start, end, chosen, interval)
     if names is None:
         chosen = present(chosen, cols)
         cols.values = {n: cols.values[n] for n in chosen}
