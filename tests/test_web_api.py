@@ -575,3 +575,31 @@ def test_serving_never_writes_the_database_or_the_journal(cfg: Config, client: C
     assert after.pop("luxlog.db-wal", (EMPTY_SHA, 0))[0] == EMPTY_SHA
     after.pop("luxlog.db-shm", None)
     assert after == before and set(before) == {"luxlog.db", "luxlog.db.journal"}
+
+
+# ------------------------------------------------------------------ the column reader
+
+
+def test_iter_calculations_is_iter_rows_picked_through_cache_table_and_journal(
+    cfg: Config,
+) -> None:
+    from support.fill import model_rows
+
+    from luxlog.codec import pick_calculations
+
+    indices = [10, 15, 80, 44, 268, 5000]  # 268: only v3.92 sends it; 5000: beyond every block
+    old = model_rows(DAY, n=50)  # V3.78 …
+    new = model_rows(DAY + 50 * 30, n=50, profile="v3.92")  # … then a firmware update mid-hour
+    with Store(cfg.cache_path) as store:
+        store.add_rows(old + new)
+        store.flush()
+        store.add_rows(model_rows(DAY + 100 * 30, n=10))  # the buffer table
+        fill(store, DAY + 110 * 30, n=10)  # the journal
+        fill(store, DAY + 40 * 30, n=1)  # a journal record of a slot the cache holds
+        expected = [(s.slot, pick_calculations(s.calculations, indices))
+                    for s in store.iter_rows(DAY + 30, DAY + 119 * 30)]  # fmt: skip
+        got = list(store.iter_calculations(DAY + 30, DAY + 119 * 30, indices))
+        assert list(store.iter_calculations(DAY + 60, DAY + 60, indices)) == []
+    assert got == expected and len(got) == 118
+    assert {v[4] for _, v in got[:49]} == {-(2**31)} and got[60][1][4] != -(2**31)
+    assert {v[5] for _, v in got} == {-(2**31)}
