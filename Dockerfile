@@ -54,7 +54,7 @@ COPY pyproject.toml README.md /src/
 COPY src /src/src
 RUN python -m pip wheel --no-cache-dir --no-deps --wheel-dir /wheels /src \
     && python -m venv /opt/luxlog \
-    && /opt/luxlog/bin/pip install --no-cache-dir /wheels/luxlog-*.whl \
+    && /opt/luxlog/bin/pip install --no-cache-dir "$(echo /wheels/luxlog-*.whl)[web]" \
     && /opt/luxlog/bin/pip uninstall --yes pip \
     && /opt/luxlog/bin/luxlog --help > /dev/null
 

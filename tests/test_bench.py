@@ -160,5 +160,5 @@ def test_bench_web_api_figures_on_a_few_hours(bench: ModuleType, tmp_path: Path)
     figures = bench.web_api_figures(bench.Figure, tmp_path, 240, 1)
     check_figures(bench, figures, 2)
     data = figures[0].data
-    assert data["series"] == 8 and data["rows"] == 240 and data["rss_mib"] > 0
+    assert data["series"] == 8 and data["rows"] == 120 and data["rss_mib"] > 0  # 60 s buckets
     assert data["day_rows"] == 240 and len(data["walls"]) == 1

@@ -7,10 +7,12 @@ HTML report both call it); it imports no web framework.
   °C, or a value the sample does not hold is ``None``), per luxtronik name.
 * **Gaps**: where two consecutive samples are more than ``GAP_INTERVALS`` poll intervals apart,
   a row of nulls is inserted half-way, so a chart breaks the line instead of drawing across.
-* **Down-sampling**: more samples than ``points`` are put into ``points`` (or fewer) buckets of
-  equal width, a whole number of poll intervals; each bucket gives its mean, and its min and max
-  separately, so a spike inside a bucket still shows. An empty bucket between two full ones is
-  a gap (nulls), as above.
+* **Down-sampling**: a range of more poll slots than ``points`` (a day at 30 s is 2,880) is
+  put into ``points`` (or fewer) buckets of equal width, a whole number of poll intervals; each
+  bucket gives its mean, and its min and max separately, so a spike inside a bucket still
+  shows. An empty bucket between two full ones is a gap (nulls), as above. Decided by the range,
+  not by the samples found, so an answer's resolution never depends on how full the range is;
+  and read streaming, bucket by bucket, so a year costs the memory of its answer.
 * **Bands** are the runs of one operating mode (calculation 80) other than "no request", and
   ``compressor`` the runs of calculation 44 = 1; a run ends at the next sample, or one interval
   after its last sample at a gap.
@@ -19,9 +21,8 @@ HTML report both call it); it imports no web framework.
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -127,23 +128,14 @@ class _Track:
         self.key = None
 
 
-@dataclass
-class _Columns:
-    """The samples of the range, one list per name, with the gap rows already inserted."""
-
-    t: list[int]
-    values: dict[str, list[float | None]]
-    bands: list[dict[str, Any]]
-    compressor: list[dict[str, Any]]
-
-
-def _decoders(names: Sequence[str]) -> list[tuple[int, float, bool]]:
-    """(index, divisor, is temperature) per name."""
+def _decoders(names: Sequence[str]) -> list[tuple[float, tuple[int, int]]]:
+    """(divisor, the raw codes that mean "no value") per name."""
     index = known_names()
     out = []
     for name in names:
         f = base_field(index[name])
-        out.append((index[name], float(f.divisor), f.kind == "celsius"))
+        bad = (ABSENT, SENTINEL_ABSENT_SENSOR) if f.kind == "celsius" else (ABSENT, ABSENT)
+        out.append((float(f.divisor), bad))
     return out
 
 
@@ -154,81 +146,90 @@ def _band_kind(code: int) -> str | None:
     return "".join(ch if ch.isalnum() else "_" for ch in label.split("/")[0])
 
 
-def _read(store: Store, lo: int, hi: int, names: Sequence[str], interval: int) -> _Columns:
-    """The values of ``names`` per sample (decoded column by column), the bands, the runs."""
-    decoders = _decoders(names)
-    indices = [i for i, _, _ in decoders] + [CALC_MODE, C_COMPRESSOR]
-    rows = list(store.iter_calculations(lo, hi, indices))
-    t = [slot for slot, _ in rows]
-    raw = list(zip(*(v for _, v in rows), strict=True)) or [()] * len(indices)
-    values: dict[str, list[float | None]] = {}
-    for name, (_, div, temp), column in zip(names, decoders, raw, strict=False):
-        bad = (ABSENT, SENTINEL_ABSENT_SENSOR) if temp else (ABSENT, ABSENT)
-        values[name] = [None if r in bad else r / div for r in column]
-    bands, compressor = _runs(t, raw[-2], raw[-1], interval)
-    return _Columns(t, values, bands, compressor)
+class _Collector:
+    """Reads the range once, streaming: values per sample, or per bucket of ``width`` s
+    (mean, min, max), so memory follows the answer, not the range; and the runs."""
 
+    def __init__(self, names: Sequence[str], lo: int, interval: int, width: int | None) -> None:
+        self.names, self.lo, self.interval, self.width = names, lo, interval, width
+        self.decoders = _decoders(names)
+        self.t: list[int] = []
+        self.series: list[list[float | None]] = [[] for _ in names]
+        self.low: list[list[float | None]] = [[] for _ in names]
+        self.high: list[list[float | None]] = [[] for _ in names]
+        self.rows: list[tuple[int, ...]] = []  # the samples of the bucket in hand
+        self.bucket: int | None = None
+        self.modes, self.compressor = _Track(), _Track()
+        self.kinds: dict[int, str | None] = {}
+        self.prev: int | None = None
 
-def _runs(
-    t: Sequence[int], modes: Sequence[int], compressor: Sequence[int], interval: int
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Runs of one operating mode (bands) and of the compressor; a gap ends a run."""
-    mode_runs, comp_runs = _Track(), _Track()
-    kinds: dict[int, str | None] = {}
-    prev: int | None = None
-    for slot, code, on in zip(t, modes, compressor, strict=True):
-        if prev is not None and slot - prev > GAP_INTERVALS * interval:
-            mode_runs.close(prev + interval)
-            comp_runs.close(prev + interval)
-        if code not in kinds:
-            kinds[code] = _band_kind(code)
-        mode_runs.step(slot, kinds[code], slot)
-        comp_runs.step(slot, True if on == 1 else None, slot)
-        prev = slot
-    if prev is not None:
-        mode_runs.close(prev + interval)
-        comp_runs.close(prev + interval)
-    return mode_runs.runs, [{"from": r["from"], "to": r["to"]} for r in comp_runs.runs]
+    def read(self, rows: Iterable[tuple[int, tuple[int, ...]]]) -> None:
+        n = len(self.names)
+        for slot, values in rows:
+            self._runs(slot, values[n], values[n + 1])
+            if self.width is None:
+                self.t.append(slot)
+                self.rows.append(values)
+                continue
+            b = (slot - self.lo) // self.width
+            if b != self.bucket:
+                self._flush()
+                self.bucket = b
+            self.rows.append(values)
+        self._flush()
+        if self.prev is not None:
+            self.modes.close(self.prev + self.interval)
+            self.compressor.close(self.prev + self.interval)
+
+    def _runs(self, slot: int, code: int, on: int) -> None:
+        prev = self.prev
+        if prev is not None and slot - prev > GAP_INTERVALS * self.interval:
+            self.modes.close(prev + self.interval)
+            self.compressor.close(prev + self.interval)
+        if code not in self.kinds:
+            self.kinds[code] = _band_kind(code)
+        self.modes.step(slot, self.kinds[code], slot)
+        self.compressor.step(slot, True if on == 1 else None, slot)
+        self.prev = slot
+
+    def _flush(self) -> None:
+        if not self.rows:
+            return
+        columns = list(zip(*self.rows, strict=True))
+        self.rows = []
+        for k, (div, bad) in enumerate(self.decoders):
+            column = columns[k]
+            if self.width is None:
+                self.series[k] = [None if r in bad else r / div for r in column]
+                continue
+            got = (
+                column
+                if bad[0] not in column and bad[1] not in column
+                else [r for r in column if r not in bad]
+            )
+            self.series[k].append(round(sum(got) / len(got) / div, 3) if got else None)
+            self.low[k].append(min(got) / div if got else None)
+            self.high[k].append(max(got) / div if got else None)
+        if self.width is not None and self.bucket is not None:
+            self.t.append(self.lo + self.bucket * self.width)
+
+    def answer(self, optional: frozenset[str]) -> dict[str, Any]:
+        """t, series (and min/max when down-sampled), bands, compressor; a name in
+        ``optional`` without any value is left out."""
+        keep = [k for k, name in enumerate(self.names)
+                if name not in optional or any(v is not None for v in self.series[k])]  # fmt: skip
+        out: dict[str, Any] = {"t": self.t, "series": {self.names[k]: self.series[k] for k in keep}}
+        if self.width is not None:
+            out["min"] = {self.names[k]: self.low[k] for k in keep}
+            out["max"] = {self.names[k]: self.high[k] for k in keep}
+        out["bands"] = self.modes.runs
+        out["compressor"] = [{"from": r["from"], "to": r["to"]} for r in self.compressor.runs]
+        return out
 
 
 def _bucket_width(lo: int, hi: int, points: int, interval: int) -> int:
     """The narrowest whole number of intervals that fits ``[lo, hi)`` into ``points`` buckets."""
     return max(1, math.ceil((hi - lo) / points / interval)) * interval
-
-
-def _downsample(cols: _Columns, lo: int, width: int) -> dict[str, Any]:
-    """Mean, min and max per bucket of ``width`` s from ``lo`` (buckets without samples left
-    out: ``_gapped`` marks them)."""
-    bounds: list[int] = []  # first row of each bucket (rows are in time order)
-    starts: list[int] = []
-    for row, t in enumerate(cols.t):
-        b = (t - lo) // width
-        if not starts or b != starts[-1]:
-            bounds.append(row)
-            starts.append(b)
-    bounds.append(len(cols.t))
-    out: dict[str, Any] = {
-        "t": [lo + b * width for b in starts],
-        "series": {},
-        "min": {},
-        "max": {},
-    }
-    for name, column in cols.values.items():
-        mean: list[float | None] = []
-        low: list[float | None] = []
-        high: list[float | None] = []
-        out["series"][name], out["min"][name], out["max"][name] = mean, low, high
-        for i0, i1 in itertools.pairwise(bounds):
-            got = [v for v in column[i0:i1] if v is not None]
-            if got:
-                mean.append(round(sum(got) / len(got), 3))
-                low.append(min(got))
-                high.append(max(got))
-            else:
-                mean.append(None)
-                low.append(None)
-                high.append(None)
-    return out
 
 
 def _gapped(data: dict[str, Any], limit: int) -> None:
@@ -244,11 +245,6 @@ def _gapped(data: dict[str, Any], limit: int) -> None:
             column.insert(i, None)
 
 
-def present(names: Sequence[str], cols: _Columns) -> list[str]:
-    """The names to answer: optional ones (heat/power) only where some sample holds a value."""
-    return [n for n in names if n not in OPTIONAL or any(v is not None for v in cols.values[n])]
-
-
 def series(
     store: Store,
     config: Config,
@@ -260,33 +256,29 @@ def series(
     """The ``/api/series`` object for ``[start, end)`` (epoch seconds); see the module doc.
 
     ``names`` None: the chart set (heat output / power input only where the firmware sends
-    them). The caller checks the arguments (``parse_range``, ``parse_names``, ``parse_points``).
+    them). Down-sampled when the range holds more poll slots than ``points``. The caller
+    checks the arguments (``parse_range``, ``parse_names``, ``parse_points``).
     """
     chosen = list(names) if names is not None else list(CHART_NAMES)
     interval = config.interval_sec
-    cols = _read(store, start, end, chosen, interval)
-    if names is None:
-        chosen = present(chosen, cols)
-        cols.values = {n: cols.values[n] for n in chosen}
+    width = _bucket_width(start, end, points, interval) if end - start > points * interval else None
+    collector = _Collector(chosen, start, interval, width)
     index = known_names()
-    out: dict[str, Any] = {
+    indices = [index[n] for n in chosen] + [CALC_MODE, C_COMPRESSOR]
+    collector.read(store.iter_calculations(start, end, indices))
+    data = collector.answer(OPTIONAL if names is None else frozenset())
+    chosen = list(data["series"])
+    _gapped(data, width or GAP_INTERVALS * interval)  # down-sampled: an empty bucket
+    return {
         "from": format_utc(start),
         "to": format_utc(end),
         "names": chosen,
         "units": {n: base_field(index[n]).unit or None for n in chosen},
         "headers": {n: HEADERS.get(index[n], n) for n in chosen},
-        "step_s": interval,
-        "downsampled": False,
+        "step_s": width or interval,
+        "downsampled": width is not None,
+        **data,
     }
-    if len(cols.t) > points:
-        width = _bucket_width(start, end, points, interval)
-        out.update(step_s=width, downsampled=True, **_downsample(cols, start, width))
-        _gapped(out, width)  # an empty bucket between two full ones
-    else:
-        out.update(t=cols.t, series=cols.values)
-        _gapped(out, GAP_INTERVALS * interval)
-    out.update(bands=cols.bands, compressor=cols.compressor)
-    return out
 
 
 def to_csv(data: dict[str, Any], tz: ZoneInfo) -> str:
