@@ -65,7 +65,7 @@ COPY --from=web /web/node_modules/uplot/dist/uPlot.iife.min.js \
      /web/node_modules/uplot/dist/uPlot.min.css /src/src/luxlog/web/static/vendor/
 RUN python -m pip wheel --no-cache-dir --no-deps --wheel-dir /wheels /src \
     && python -m venv /opt/luxlog \
-    && /opt/luxlog/bin/pip install --no-cache-dir /wheels/luxlog-*.whl \
+    && /opt/luxlog/bin/pip install --no-cache-dir "$(echo /wheels/luxlog-*.whl)[web]" \
     && /opt/luxlog/bin/pip uninstall --yes pip \
     && /opt/luxlog/bin/luxlog --help > /dev/null
 

@@ -151,3 +151,14 @@ def test_bench_report_runs_the_code_before_alternately(bench: ModuleType, tmp_pa
     figures = bench.bench_report(tmp_path, 1, before=before)
     check_figures(bench, figures, 2)
     assert all(len(f.data["before_runs"]) == 1 for f in figures) and "before:" in figures[0].value
+
+
+# luxlog serve (issue 17): /api/series for a week over HTTP, the server's RSS.
+
+
+def test_bench_web_api_figures_on_a_few_hours(bench: ModuleType, tmp_path: Path) -> None:
+    figures = bench.web_api_figures(bench.Figure, tmp_path, 240, 1)
+    check_figures(bench, figures, 2)
+    data = figures[0].data
+    assert data["series"] == 8 and data["rows"] == 120 and data["rss_mib"] > 0  # 60 s buckets
+    assert data["day_rows"] == 240 and len(data["walls"]) == 1

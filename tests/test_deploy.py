@@ -319,7 +319,8 @@ def env_example() -> dict[str, str]:
 
 def test_compose_mounts_directories_restarts_and_outwaits_the_longest_job() -> None:
     compose = yaml.safe_load(COMPOSE.read_text())
-    (service,) = compose["services"].values()
+    service = compose["services"]["luxlog"]
+    assert set(compose["services"]) == {"luxlog", "web"}
     assert service["restart"] == "unless-stopped"
     assert service["env_file"] in (".env", [".env"])
     assert service["environment"]["TZ"] == "UTC"
@@ -332,6 +333,22 @@ def test_compose_mounts_directories_restarts_and_outwaits_the_longest_job() -> N
     assert not mounts["/app/data"].endswith(".db")
     longest = max(parse_timeout(job.command).bound for job in crontab_jobs())
     assert duration(service["stop_grace_period"]) > longest
+
+
+def test_compose_web_service_serves_the_data_read_only_and_only_on_request() -> None:
+    web = yaml.safe_load(COMPOSE.read_text())["services"]["web"]
+    assert web["profiles"] == ["web"] and web["image"] == "lux-logger"
+    assert web["entrypoint"] == ["luxlog"] and web["command"][0] == "serve"
+    assert web["volumes"] == ["./data:/app/data:ro"]
+    assert web["ports"] == ["127.0.0.1:8080:8080"] and web["environment"]["TZ"] == "UTC"
+    # inside the container it listens beyond loopback: luxlog refuses that without a token
+    host = web["command"][web["command"].index("--host") + 1]
+    assert host == "0.0.0.0" and "--no-auth" not in web["command"]
+    assert "LUXLOG_SERVE_TOKEN=" in ENV_EXAMPLE.read_text()
+
+
+def test_the_image_installs_the_web_extra() -> None:
+    assert '"$(echo /wheels/luxlog-*.whl)[web]"' in DOCKERFILE.read_text()
 
 
 def test_env_example_is_a_valid_luxlog_configuration_without_tz() -> None:

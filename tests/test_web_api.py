@@ -133,9 +133,14 @@ def test_series_defaults_to_today_and_the_chart_set_with_the_stored_values(
     cfg: Config, client: Client
 ) -> None:
     rows = filled(cfg, n=120)
-    doc = client().get("/api/series").json()
-    assert doc["from"] == "2026-11-29T23:00:00Z" and doc["to"] == "2026-11-30T23:00:00Z"
-    assert doc["names"] == CHART  # V3.78 sends no heat output / power input
+    c = client()
+    default = c.get("/api/series").json()
+    assert default["from"] == "2026-11-29T23:00:00Z" and default["to"] == "2026-11-30T23:00:00Z"
+    assert default["names"] == CHART  # V3.78 sends no heat output / power input
+    # a day holds 2,880 slots, more than the default 2,000 points: 60 s buckets
+    assert default["downsampled"] is True and default["step_s"] == 60
+    assert default["t"] == [r.slot for r in rows[::2]]
+    doc = c.get("/api/series?points=2880").json()
     assert doc["downsampled"] is False and doc["step_s"] == 30 and "min" not in doc
     assert doc["t"] == [r.slot for r in rows]
     with Store(cfg.cache_path, readonly=True) as store:
@@ -162,7 +167,7 @@ def test_series_of_chosen_names_keeps_a_name_without_values_as_nulls(
     cfg: Config, client: Client
 ) -> None:
     filled(cfg, n=4)
-    q = "/api/series?names=ID_WEB_Temperatur_TA,Heat_Output&from=2026-11-30&to=2026-11-30"
+    q = "/api/series?names=ID_WEB_Temperatur_TA,Heat_Output&from=2026-11-30&points=2880"
     doc = client().get(q).json()
     assert doc["names"] == ["ID_WEB_Temperatur_TA", "Heat_Output"]
     assert doc["series"]["Heat_Output"] == [None] * 4
@@ -174,7 +179,7 @@ def test_a_gap_longer_than_two_intervals_is_a_null_row_at_its_midpoint(
     filled(cfg, n=3)  # 00:00:00 … 00:01:00
     filled(cfg, DAY + 120, n=2)  # 00:02:00: one missing slot is no gap
     filled(cfg, DAY + 600, n=2)  # 00:10:00: a gap
-    doc = client().get("/api/series?names=ID_WEB_Temperatur_TVL").json()
+    doc = client().get("/api/series?names=ID_WEB_Temperatur_TVL&points=2880").json()
     t, tvl = doc["t"], doc["series"]["ID_WEB_Temperatur_TVL"]
     assert t == [DAY, DAY + 30, DAY + 60, DAY + 120, DAY + 150, DAY + 375, DAY + 600, DAY + 630]
     assert [i for i, v in enumerate(tvl) if v is None] == [5]
@@ -183,7 +188,8 @@ def test_a_gap_longer_than_two_intervals_is_a_null_row_at_its_midpoint(
 def test_a_gap_across_midnight_is_a_gap_in_a_two_day_range(cfg: Config, client: Client) -> None:
     filled(cfg, DAY - 600, n=10)  # 23:50 … 23:54:30 on the 29th (local)
     filled(cfg, DAY + 600, n=10)  # from 00:10 on the 30th
-    doc = client().get("/api/series?from=2026-11-29&to=2026-11-30&names=ID_WEB_Temperatur_TA")
+    q = "from=2026-11-29&to=2026-11-30&names=ID_WEB_Temperatur_TA&points=5760"
+    doc = client().get(f"/api/series?{q}")
     body = doc.json()
     nulls = [t for t, v in zip(body["t"], body["series"]["ID_WEB_Temperatur_TA"], strict=True)
              if v is None]  # fmt: skip
@@ -250,7 +256,7 @@ def test_series_csv_has_a_column_per_name_and_empty_cells_for_nulls(
 ) -> None:
     filled(cfg, n=2)
     filled(cfg, DAY + 300, n=1)
-    r = client().get("/api/series.csv?names=ID_WEB_Temperatur_TA,Heat_Output")
+    r = client().get("/api/series.csv?names=ID_WEB_Temperatur_TA,Heat_Output&points=2880")
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
     assert "attachment" in r.headers["content-disposition"]
     lines = r.text.split("\r\n")
@@ -575,3 +581,30 @@ def test_serving_never_writes_the_database_or_the_journal(cfg: Config, client: C
     assert after.pop("luxlog.db-wal", (EMPTY_SHA, 0))[0] == EMPTY_SHA
     after.pop("luxlog.db-shm", None)
     assert after == before and set(before) == {"luxlog.db", "luxlog.db.journal"}
+
+
+# ------------------------------------------------------------------ the column reader
+
+
+def test_iter_calculations_is_iter_rows_picked_through_cache_table_and_journal(
+    cfg: Config,
+) -> None:
+    from luxlog.codec import pick_calculations
+    from support.fill import model_rows
+
+    indices = [10, 15, 80, 44, 268, 5000]  # 268: only v3.92 sends it; 5000: beyond every block
+    old = model_rows(DAY, n=50)  # V3.78 …
+    new = model_rows(DAY + 50 * 30, n=50, profile="v3.92")  # … then a firmware update mid-hour
+    with Store(cfg.cache_path) as store:
+        store.add_rows(old + new)
+        store.flush()
+        store.add_rows(model_rows(DAY + 100 * 30, n=10))  # the buffer table
+        fill(store, DAY + 110 * 30, n=10)  # the journal
+        fill(store, DAY + 40 * 30, n=1)  # a journal record of a slot the cache holds
+        expected = [(s.slot, pick_calculations(s.calculations, indices))
+                    for s in store.iter_rows(DAY + 30, DAY + 119 * 30)]  # fmt: skip
+        got = list(store.iter_calculations(DAY + 30, DAY + 119 * 30, indices))
+        assert list(store.iter_calculations(DAY + 60, DAY + 60, indices)) == []
+    assert got == expected and len(got) == 118
+    assert {v[4] for _, v in got[:49]} == {-(2**31)} and got[60][1][4] != -(2**31)
+    assert {v[5] for _, v in got} == {-(2**31)}

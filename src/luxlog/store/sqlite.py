@@ -85,9 +85,12 @@ def _first_line(text: str) -> str:
 class Database:
     """One SQLite file opened for luxlog: verified, migrated, quarantined when damaged."""
 
-    def __init__(self, path: Path, *, check: bool = False, readonly: bool = False) -> None:
+    def __init__(
+        self, path: Path, *, check: bool = False, readonly: bool = False, snapshot: bool = False
+    ) -> None:
         self.path = path
         self.readonly = readonly
+        self.snapshot = snapshot
         self.quarantined: Path | None = None  # where a corrupt file found on open went
         self.conn = self._open(check)
         self._opened_identity = self._identity()
@@ -130,12 +133,13 @@ class Database:
         return conn
 
     def _readonly_uri(self) -> str:
-        """``mode=ro``; in a directory this process cannot write (a read-only mount, as
-        ``luxlog serve``'s container has) also ``immutable=1``: a WAL reader needs a -shm it can
-        create there, so SQLite could not open the file at all. Immutable reads the file as the
-        last checkpoint left it (every luxlog process checkpoints when it closes; newer polls
-        are in the journal), without locks: a read that meets a checkpoint may fail once."""
-        if os.access(self.path.parent, os.W_OK):
+        """``mode=ro``; with ``snapshot``, in a directory this process cannot write (a read-only
+        mount, as ``luxlog serve``'s container has), also ``immutable=1``: a WAL reader needs a
+        -shm it can create there, so SQLite could not open the file at all. Immutable reads the
+        file as the last checkpoint left it (every luxlog process checkpoints when it closes;
+        newer polls are in the journal), without locks: a read that meets a checkpoint may fail
+        once. Without ``snapshot`` (doctor) such a directory is the error it is for a writer."""
+        if not self.snapshot or os.access(self.path.parent, os.W_OK):
             return f"file:{self.path}?mode=ro"
         return f"file:{self.path}?mode=ro&immutable=1"
 

@@ -37,7 +37,7 @@ def open_store(cfg: Config) -> Store | None:
     """The database read-only, or None when no poll has run yet (no file, no journal)."""
     if not cfg.cache_path.exists() and not os.path.exists(journal_path(cfg.cache_path)):
         return None
-    return Store(cfg.cache_path, interval=cfg.interval_sec, readonly=True)
+    return Store(cfg.cache_path, interval=cfg.interval_sec, readonly=True, snapshot=True)
 
 
 def _required(cfg: Config) -> Store:

@@ -67,7 +67,7 @@ def checks(cfg: Config, at: float) -> list[dict[str, str]]:
 
     return [
         {"name": c.name, "status": c.status.lower(), "detail": c.detail}
-        for c in store_checks(cfg, at, quick=True)
+        for c in store_checks(cfg, at, quick=True, snapshot=True)
     ]
 
 

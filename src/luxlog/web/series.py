@@ -7,10 +7,12 @@ HTML report both call it); it imports no web framework.
   °C, or a value the sample does not hold is ``None``), per luxtronik name.
 * **Gaps**: where two consecutive samples are more than ``GAP_INTERVALS`` poll intervals apart,
   a row of nulls is inserted half-way, so a chart breaks the line instead of drawing across.
-* **Down-sampling**: more samples than ``points`` are put into ``points`` (or fewer) buckets of
-  equal width, a whole number of poll intervals; each bucket gives its mean, and its min and max
-  separately, so a spike inside a bucket still shows. An empty bucket between two full ones is
-  a gap (nulls), as above.
+* **Down-sampling**: a range of more poll slots than ``points`` (a day at 30 s is 2,880) is
+  put into ``points`` (or fewer) buckets of equal width, a whole number of poll intervals; each
+  bucket gives its mean, and its min and max separately, so a spike inside a bucket still
+  shows. An empty bucket between two full ones is a gap (nulls), as above. Decided by the range,
+  not by the samples found, so an answer's resolution never depends on how full the range is;
+  and read streaming, bucket by bucket, so a year costs the memory of its answer.
 * **Bands** are the runs of one operating mode (calculation 80) other than "no request", and
   ``compressor`` the runs of calculation 44 = 1; a run ends at the next sample, or one interval
   after its last sample at a gap.
@@ -29,7 +31,6 @@ from luxlog.columns import DEFAULT, base_field, known_names
 from luxlog.config import Config
 from luxlog.decode import ABSENT, CALC_MODE, SENTINEL_ABSENT_SENSOR, mode_label
 from luxlog.errors import ConfigError, QueryError
-from luxlog.sample import Sample
 from luxlog.store import Store
 from luxlog.summary.day import C_COMPRESSOR
 from luxlog.text import format_utc
@@ -127,23 +128,14 @@ class _Track:
         self.key = None
 
 
-@dataclass
-class _Columns:
-    """The samples of the range, one list per name, with the gap rows already inserted."""
-
-    t: list[int]
-    values: dict[str, list[float | None]]
-    bands: list[dict[str, Any]]
-    compressor: list[dict[str, Any]]
-
-
-def _decoders(names: Sequence[str]) -> list[tuple[int, float, bool]]:
-    """(index, divisor, is temperature) per name."""
+def _decoders(names: Sequence[str]) -> list[tuple[float, tuple[int, int]]]:
+    """(divisor, the raw codes that mean "no value") per name."""
     index = known_names()
     out = []
     for name in names:
         f = base_field(index[name])
-        out.append((index[name], float(f.divisor), f.kind == "celsius"))
+        bad = (ABSENT, SENTINEL_ABSENT_SENSOR) if f.kind == "celsius" else (ABSENT, ABSENT)
+        out.append((float(f.divisor), bad))
     return out
 
 
@@ -154,61 +146,90 @@ def _band_kind(code: int) -> str | None:
     return "".join(ch if ch.isalnum() else "_" for ch in label.split("/")[0])
 
 
-def _read(rows: Iterable[Sample], names: Sequence[str], interval: int) -> _Columns:
-    decoders = _decoders(names)
-    cols = _Columns([], {n: [] for n in names}, [], [])
-    lists = [cols.values[n] for n in names]
-    modes, comp = _Track(), _Track()
-    kinds: dict[int, str | None] = {}
-    prev: int | None = None
-    for s in rows:
-        c, slot = s.calculations, s.slot
-        if prev is not None and slot - prev > GAP_INTERVALS * interval:
-            modes.close(prev + interval)
-            comp.close(prev + interval)
-        n = len(c)
-        for (i, div, temp), values in zip(decoders, lists, strict=True):
-            raw = c[i] if i < n else ABSENT
-            bad = raw == ABSENT or (temp and raw == SENTINEL_ABSENT_SENSOR)
-            values.append(None if bad else raw / div)
-        cols.t.append(slot)
-        code = c[CALC_MODE] if n > CALC_MODE else ABSENT
-        if code not in kinds:
-            kinds[code] = _band_kind(code)
-        modes.step(slot, kinds[code], slot)
-        on = n > C_COMPRESSOR and c[C_COMPRESSOR] == 1
-        comp.step(slot, True if on else None, slot)
-        prev = slot
-    if prev is not None:
-        modes.close(prev + interval)
-        comp.close(prev + interval)
-    cols.bands = modes.runs
-    cols.compressor = [{"from": r["from"], "to": r["to"]} for r in comp.runs]
-    return cols
+class _Collector:
+    """Reads the range once, streaming: values per sample, or per bucket of ``width`` s
+    (mean, min, max), so memory follows the answer, not the range; and the runs."""
+
+    def __init__(self, names: Sequence[str], lo: int, interval: int, width: int | None) -> None:
+        self.names, self.lo, self.interval, self.width = names, lo, interval, width
+        self.decoders = _decoders(names)
+        self.t: list[int] = []
+        self.series: list[list[float | None]] = [[] for _ in names]
+        self.low: list[list[float | None]] = [[] for _ in names]
+        self.high: list[list[float | None]] = [[] for _ in names]
+        self.rows: list[tuple[int, ...]] = []  # the samples of the bucket in hand
+        self.bucket: int | None = None
+        self.modes, self.compressor = _Track(), _Track()
+        self.kinds: dict[int, str | None] = {}
+        self.prev: int | None = None
+
+    def read(self, rows: Iterable[tuple[int, tuple[int, ...]]]) -> None:
+        n = len(self.names)
+        for slot, values in rows:
+            self._runs(slot, values[n], values[n + 1])
+            if self.width is None:
+                self.t.append(slot)
+                self.rows.append(values)
+                continue
+            b = (slot - self.lo) // self.width
+            if b != self.bucket:
+                self._flush()
+                self.bucket = b
+            self.rows.append(values)
+        self._flush()
+        if self.prev is not None:
+            self.modes.close(self.prev + self.interval)
+            self.compressor.close(self.prev + self.interval)
+
+    def _runs(self, slot: int, code: int, on: int) -> None:
+        prev = self.prev
+        if prev is not None and slot - prev > GAP_INTERVALS * self.interval:
+            self.modes.close(prev + self.interval)
+            self.compressor.close(prev + self.interval)
+        if code not in self.kinds:
+            self.kinds[code] = _band_kind(code)
+        self.modes.step(slot, self.kinds[code], slot)
+        self.compressor.step(slot, True if on == 1 else None, slot)
+        self.prev = slot
+
+    def _flush(self) -> None:
+        if not self.rows:
+            return
+        columns = list(zip(*self.rows, strict=True))
+        self.rows = []
+        for k, (div, bad) in enumerate(self.decoders):
+            column = columns[k]
+            if self.width is None:
+                self.series[k] = [None if r in bad else r / div for r in column]
+                continue
+            got = (
+                column
+                if bad[0] not in column and bad[1] not in column
+                else [r for r in column if r not in bad]
+            )
+            self.series[k].append(round(sum(got) / len(got) / div, 3) if got else None)
+            self.low[k].append(min(got) / div if got else None)
+            self.high[k].append(max(got) / div if got else None)
+        if self.width is not None and self.bucket is not None:
+            self.t.append(self.lo + self.bucket * self.width)
+
+    def answer(self, optional: frozenset[str]) -> dict[str, Any]:
+        """t, series (and min/max when down-sampled), bands, compressor; a name in
+        ``optional`` without any value is left out."""
+        keep = [k for k, name in enumerate(self.names)
+                if name not in optional or any(v is not None for v in self.series[k])]  # fmt: skip
+        out: dict[str, Any] = {"t": self.t, "series": {self.names[k]: self.series[k] for k in keep}}
+        if self.width is not None:
+            out["min"] = {self.names[k]: self.low[k] for k in keep}
+            out["max"] = {self.names[k]: self.high[k] for k in keep}
+        out["bands"] = self.modes.runs
+        out["compressor"] = [{"from": r["from"], "to": r["to"]} for r in self.compressor.runs]
+        return out
 
 
 def _bucket_width(lo: int, hi: int, points: int, interval: int) -> int:
     """The narrowest whole number of intervals that fits ``[lo, hi)`` into ``points`` buckets."""
     return max(1, math.ceil((hi - lo) / points / interval)) * interval
-
-
-def _downsample(cols: _Columns, lo: int, width: int) -> dict[str, Any]:
-    """Mean, min and max per bucket of ``width`` s from ``lo`` (buckets without samples left
-    out: ``_gapped`` marks them)."""
-    names = list(cols.values)
-    buckets: dict[int, list[int]] = {}
-    for row, t in enumerate(cols.t):
-        buckets.setdefault((t - lo) // width, []).append(row)
-    mean: dict[str, list[float | None]] = {n: [] for n in names}
-    low: dict[str, list[float | None]] = {n: [] for n in names}
-    high: dict[str, list[float | None]] = {n: [] for n in names}
-    for rows in buckets.values():  # in time order: rows are
-        for n in names:
-            got = [v for r in rows if (v := cols.values[n][r]) is not None]
-            mean[n].append(round(sum(got) / len(got), 3) if got else None)
-            low[n].append(min(got) if got else None)
-            high[n].append(max(got) if got else None)
-    return {"t": [lo + b * width for b in buckets], "series": mean, "min": low, "max": high}
 
 
 def _gapped(data: dict[str, Any], limit: int) -> None:
@@ -224,11 +245,6 @@ def _gapped(data: dict[str, Any], limit: int) -> None:
             column.insert(i, None)
 
 
-def present(names: Sequence[str], cols: _Columns) -> list[str]:
-    """The names to answer: optional ones (heat/power) only where some sample holds a value."""
-    return [n for n in names if n not in OPTIONAL or any(v is not None for v in cols.values[n])]
-
-
 def series(
     store: Store,
     config: Config,
@@ -240,33 +256,29 @@ def series(
     """The ``/api/series`` object for ``[start, end)`` (epoch seconds); see the module doc.
 
     ``names`` None: the chart set (heat output / power input only where the firmware sends
-    them). The caller checks the arguments (``parse_range``, ``parse_names``, ``parse_points``).
+    them). Down-sampled when the range holds more poll slots than ``points``. The caller
+    checks the arguments (``parse_range``, ``parse_names``, ``parse_points``).
     """
     chosen = list(names) if names is not None else list(CHART_NAMES)
     interval = config.interval_sec
-    cols = _read(store.iter_rows(start, end), chosen, interval)
-    if names is None:
-        chosen = present(chosen, cols)
-        cols.values = {n: cols.values[n] for n in chosen}
+    width = _bucket_width(start, end, points, interval) if end - start > points * interval else None
+    collector = _Collector(chosen, start, interval, width)
     index = known_names()
-    out: dict[str, Any] = {
+    indices = [index[n] for n in chosen] + [CALC_MODE, C_COMPRESSOR]
+    collector.read(store.iter_calculations(start, end, indices))
+    data = collector.answer(OPTIONAL if names is None else frozenset())
+    chosen = list(data["series"])
+    _gapped(data, width or GAP_INTERVALS * interval)  # down-sampled: an empty bucket
+    return {
         "from": format_utc(start),
         "to": format_utc(end),
         "names": chosen,
         "units": {n: base_field(index[n]).unit or None for n in chosen},
         "headers": {n: HEADERS.get(index[n], n) for n in chosen},
-        "step_s": interval,
-        "downsampled": False,
+        "step_s": width or interval,
+        "downsampled": width is not None,
+        **data,
     }
-    if len(cols.t) > points:
-        width = _bucket_width(start, end, points, interval)
-        out.update(step_s=width, downsampled=True, **_downsample(cols, start, width))
-        _gapped(out, width)  # an empty bucket between two full ones
-    else:
-        out.update(t=cols.t, series=cols.values)
-        _gapped(out, GAP_INTERVALS * interval)
-    out.update(bands=cols.bands, compressor=cols.compressor)
-    return out
 
 
 def to_csv(data: dict[str, Any], tz: ZoneInfo) -> str:
