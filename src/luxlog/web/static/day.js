@@ -70,9 +70,9 @@
   function draw(payload) {
     state.charts = [];
     const [temps, other] = split(payload);
-    const from = Date.parse(payload.from) / 1000;
-    const to = Date.parse(payload.to) / 1000;
-    state.full = [from, to];
+    // the x scale spans the samples (drawn once: no second draw to widen it to from..to)
+    const t = payload.t;
+    state.full = t.length ? [t[0], t[t.length - 1]] : null;
     const onZoom = (min, max, u) => zoomAll(min, max, u);
     const tempsBox = document.getElementById("chart-temps");
     const powerBox = document.getElementById("chart-power");
@@ -86,7 +86,6 @@
         timeChart(powerBox, payload, other, { title: "Heat output / power input", height: 220, onZoom, sync: "day" })
       );
     }
-    zoomAll(from, to, null);
     const kinds = [...new Set((payload.bands || []).map((b) => b.kind))];
     fill("legend", ...bandLegend(kinds));
     fill("range", payload.t.length ? describe(payload) : "No samples in this range.");
