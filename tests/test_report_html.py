@@ -115,31 +115,12 @@ def test_the_weekly_html_shows_seven_days_of_figures(config: Path, isolated: Pat
     assert days == [f"2026-11-{d}" for d in range(16, 23)]
 
 
-def test_without_html_reports_no_html_and_no_web_module_is_imported(
-    write_config: Callable[..., Path], isolated: Path
-) -> None:
-    path = write_config(interval_sec=900)
-    fill(load_config(path, environ={}), dt.datetime(2026, 11, 23, 7, tzinfo=BERLIN), NOW)
+def modules_after_report(config: Path, prefixes: tuple[str, ...]) -> list[str]:
+    """The modules starting with one of ``prefixes`` that `luxlog report --date` imported."""
     probe = (
-        "import sys, atexit; atexit.register(lambda: print(sorted(m for m in sys.modules "
-        "if m.startswith(('luxlog.report_html', 'luxlog.web', 'starlette', 'uvicorn')))));"
-        "from luxlog.cli import main; sys.argv = ['luxlog', 'report', '--date', '2026-11-24'];"
-        "main()"
-    )
-    env = {**os.environ, "LUXLOG_CONFIG": str(path)}
-    done = subprocess.run(
-        [sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=8,
-        check=False,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip().splitlines()[-1] == "[]"
-    assert sorted(p.name for p in (isolated / "logs").iterdir()) == ["2026-11-24_daily.csv"]
-
-
-def test_with_html_reports_the_run_imports_no_web_framework(config: Path) -> None:
-    probe = (
-        "import sys, atexit; atexit.register(lambda: print(sorted(m for m in sys.modules "
-        "if m.split('.')[0] in ('starlette', 'uvicorn', 'httpx'))));"
+        "import sys, atexit, json; atexit.register(lambda: print(json.dumps(sorted("
+        "m for m in sys.modules "
+        f"if m.startswith({prefixes!r})))));"
         "from luxlog.cli import main; sys.argv = ['luxlog', 'report', '--date', '2026-11-24'];"
         "main()"
     )
@@ -149,7 +130,23 @@ def test_with_html_reports_the_run_imports_no_web_framework(config: Path) -> Non
         check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip().splitlines()[-1] == "[]"
+    found: list[str] = json.loads(done.stdout.strip().splitlines()[-1])
+    return found
+
+
+def test_without_html_reports_no_html_and_no_web_module_is_imported(
+    write_config: Callable[..., Path], isolated: Path
+) -> None:
+    path = write_config(interval_sec=900)
+    fill(load_config(path, environ={}), dt.datetime(2026, 11, 23, 7, tzinfo=BERLIN), NOW)
+    web = ("luxlog.report_html", "luxlog.web", "starlette", "uvicorn")
+    assert modules_after_report(path, web) == []
+    assert sorted(p.name for p in (isolated / "logs").iterdir()) == ["2026-11-24_daily.csv"]
+
+
+def test_with_html_reports_the_run_imports_no_web_framework(config: Path) -> None:
+    found = modules_after_report(config, ("luxlog.report_html", "starlette", "uvicorn", "httpx"))
+    assert found == ["luxlog.report_html"]
 
 
 def test_prune_expires_html_reports_like_the_csvs(

@@ -14,7 +14,6 @@ import json
 import os
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,9 +25,9 @@ from support.fill import fill
 from support.png import distinct_colours
 from support.requires import skip_or_fail
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+from web_pages import ARGS, CHROMIUM, page_ready_seconds, serving
+
 TOKEN = "browser-test-token-0123456789"
 INTERVAL = 120  # three days are 2,160 samples: quick to fill, and a week view is down-sampled
 FIRST = dt.date(2026, 11, 24)  # the data covers FIRST .. FIRST + 2 days, UTC
@@ -59,30 +58,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     )
     start = dt.datetime.combine(FIRST, dt.time(), tzinfo=dt.UTC)
     fill(load_config(config, environ={}), start, start + dt.timedelta(days=3), flush=True)
-    env = {**os.environ, "LUXLOG_CONFIG": str(config)}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "luxlog", "serve", "--port", "0"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-    )  # fmt: skip
-    try:
-        yield {"url": _url_of(proc), "config": config, "dir": root}
-    finally:
-        proc.terminate()
-        proc.wait(timeout=5)
-
-
-def _url_of(proc: subprocess.Popen[str]) -> str:
-    """The URL from serve's first line ("serving http://127.0.0.1:PORT …"), within 8 s."""
-    line: list[str] = []
-    reader = threading.Thread(target=lambda: line.append(proc.stdout.readline()), daemon=True)  # type: ignore[union-attr]
-    reader.start()
-    reader.join(timeout=8)
-    words = line[0].split() if line else []
-    if len(words) < 2 or not words[1].startswith("http://127.0.0.1:"):
-        proc.kill()
-        _, err = proc.communicate(timeout=5)
-        pytest.fail(f"luxlog serve did not start: {line} {err[-2000:]}")
-    return words[1].rstrip("/")
+    with serving(config) as url:  # bench/web_pages.py's: `luxlog serve --port 0`, SIGTERM
+        yield {"url": url, "config": config, "dir": root}
 
 
 @pytest.fixture(scope="module")
@@ -300,9 +277,6 @@ def test_a_post_is_refused_with_405(page: Page) -> None:
 def test_the_bench_times_a_page_until_its_chart_is_drawn(
     browser: Any, site: dict[str, Any]
 ) -> None:
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
-    from web_pages import page_ready_seconds
-
     ready, api = page_ready_seconds(browser, site["url"], f"/day?date={DAY}", token=TOKEN)
     assert 0 < api < ready
 

@@ -28,6 +28,7 @@ from luxlog.config import Config
 from luxlog.errors import ReportError
 from luxlog.store import Store
 from luxlog.summary.periods import Period
+from luxlog.summary.render import cell  # ~estimated, partial*, n/a: as `luxlog summary`
 
 # inlined in this order; vendor/ is built by `make vendor` (the Dockerfile's node stage)
 SCRIPTS = ("vendor/uPlot.iife.min.js", "charts.js", "report.js")
@@ -87,15 +88,6 @@ def _json(data: Any) -> str:
     return text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
 
 
-def _cell(p: Period, key: str, decimals: int) -> str:
-    value = getattr(p, key)
-    status = p.quality.get(key, "ok")
-    if value is None:
-        return "n/a" if status == "n/a" else "–"
-    text = f"{value:.{decimals}f}"
-    return {"estimated": f"~{text}", "partial": f"{text}*"}.get(status, text)
-
-
 def figures_table(periods: Sequence[Period]) -> str:
     """One row per figure, one column per local day (escaped HTML)."""
     if not periods:
@@ -104,7 +96,7 @@ def figures_table(periods: Sequence[Period]) -> str:
     rows = [f"<tr><th></th>{head}</tr>"]
     for label, key, decimals in FIGURES:
         cells = "".join(
-            f'<td class="num">{html.escape(_cell(p, key, decimals))}</td>' for p in periods
+            f'<td class="num">{html.escape(cell(p, key, decimals))}</td>' for p in periods
         )
         rows.append(f"<tr><td>{html.escape(label)}</td>{cells}</tr>")
     return f'<table class="report-figures">{"".join(rows)}</table>'

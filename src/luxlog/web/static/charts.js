@@ -181,11 +181,7 @@
       cursor: { drag: { x: true, y: false, setScale: true }, sync: opts.sync ? { key: opts.sync } : undefined },
       hooks,
     };
-    reset(container);
-    const chart = new uPlot(options, data, container);
-    followWidth(container, chart);
-    markReady(container, t.length);
-    return chart;
+    return mount(container, options, data, t.length);
   }
 
   function unitLabel(payload, names) {
@@ -277,11 +273,7 @@
       axes: [indexAxis(labels), { label: opts.unit || "" }],
       cursor: { drag: { x: false, y: false } },
     };
-    reset(container);
-    const chart = new uPlot(options, [xs, ...defs.map((d) => d.values)], container);
-    followWidth(container, chart);
-    markReady(container, labels.length);
-    return chart;
+    return mount(container, options, [xs, ...defs.map((d) => d.values)], labels.length);
   }
 
   /** Points (x, y) without lines, e.g. COP per day against the day's mean outdoor temperature. */
@@ -312,10 +304,15 @@
       axes: [{ label: opts.xLabel || "" }, { label: opts.yLabel || "" }],
       cursor: { drag: { x: false, y: false } },
     };
+    return mount(container, options, [xs, ys], xs.length);
+  }
+
+  /** Draw a new chart into ``container`` (replacing the one there) and mark it ready. */
+  function mount(container, options, data, points) {
     reset(container);
-    const chart = new uPlot(options, [xs, ys], container);
+    const chart = new uPlot(options, data, container);
     followWidth(container, chart);
-    markReady(container, xs.length);
+    markReady(container, points);
     return chart;
   }
 

@@ -72,12 +72,16 @@
     box.textContent = error ? String(error.message || error) : "";
   }
 
-  /** Mark the nav link of this page. */
-  function markNav() {
+  const PAGES = [["now", "/", "Now"], ["day", "/day", "Day / week"], ["summary", "/summary", "Summary"],
+    ["health", "/health", "Health"]];
+
+  /** The header every page shares: the name and the navigation, this page marked. */
+  function header() {
     const page = document.body.dataset.page;
-    for (const link of document.querySelectorAll("nav a[data-page]")) {
-      if (link.dataset.page === page) link.setAttribute("aria-current", "page");
-    }
+    const links = PAGES.map(([name, href, label]) =>
+      el("a", { href, "data-page": name, "aria-current": name === page ? "page" : null }, label)
+    );
+    document.body.prepend(el("header", {}, el("span", { class: "brand" }, "luxlog"), el("nav", {}, ...links)));
   }
 
   /** A simple table: headers and rows of cells (text or nodes); numeric columns right-aligned. */
@@ -90,10 +94,6 @@
     return el("table", {}, el("thead", {}, head), el("tbody", {}, ...body));
   }
 
-  window.Lux = { api, el, fill, num, age, when, showError, markNav, table };
-  if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", markNav);
-  } else {
-    markNav();
-  }
+  window.Lux = { api, el, fill, num, age, when, showError, table };
+  header(); // a deferred script: the body is parsed
 })();
