@@ -12,14 +12,15 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
+from luxlog.cli import app
 from luxlog.config import load_config
 from support.fill import fill
 from support.png import distinct_colours
@@ -287,12 +288,9 @@ def test_the_bench_times_a_page_until_its_chart_is_drawn(
 def test_the_html_report_draws_its_charts_from_file_with_no_network(
     browser: Any, site: dict[str, Any]
 ) -> None:
-    env = {**os.environ, "LUXLOG_CONFIG": str(site["config"])}
-    done = subprocess.run(
-        [sys.executable, "-m", "luxlog", "report", "--date", DAY, "--output", str(site["dir"])],
-        capture_output=True, text=True, env=env, timeout=8, check=False,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
+    args = ["report", "--config", str(site["config"]), "--date", DAY, "--output", str(site["dir"])]
+    done = CliRunner().invoke(app, args)
+    assert done.exit_code == 0, done.output
     report = site["dir"] / f"{DAY}_daily.html"
     context = browser.new_context(timezone_id="UTC")
     context.set_default_timeout(WAIT_MS)
