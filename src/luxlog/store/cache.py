@@ -308,10 +308,15 @@ def iter_calculations(
         (row.slot, pick_calculations(row.calculations, indices))
         for row in _buffered_rows(conn, lo, hi, journaled)
     ]
+    chunks = _chunks(conn, lo, hi)
+    if not buffered:  # the usual case for a past range: chunks only, filtered at the ends
+        for bucket, blob in chunks:
+            rows = decode_chunk_calculations(bucket, blob, indices)
+            inside = lo <= bucket and bucket + BUCKET_SEC <= hi
+            yield from rows if inside else (r for r in rows if lo <= r[0] < hi)
+        return
     cached = (
-        row
-        for bucket, blob in _chunks(conn, lo, hi)
-        for row in decode_chunk_calculations(bucket, blob, indices)
+        row for bucket, blob in chunks for row in decode_chunk_calculations(bucket, blob, indices)
     )
     yield from _merged(cached, buffered, lo, hi, lambda row: row[0])
 
