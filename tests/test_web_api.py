@@ -623,3 +623,30 @@ def test_iter_calculations_is_iter_rows_picked_through_cache_table_and_journal(
     assert got == expected and len(got) == 118
     assert {v[4] for _, v in got[:49]} == {-(2**31)} and got[60][1][4] != -(2**31)
     assert {v[5] for _, v in got} == {-(2**31)}
+
+
+def test_a_chunk_a_flush_rewrote_is_decoded_again_never_served_stale(
+    cfg: Config, client: Client
+) -> None:
+    filled(cfg, n=10)  # 00:00 … 00:04:30, one chunk
+    c = client()
+    q = "/api/series?names=ID_WEB_Temperatur_TA&points=2880"
+    assert len(c.get(q).json()["t"]) == 10
+    filled(cfg, DAY + 600, n=10)  # the same hour: the flush rewrites that chunk
+    assert len(c.get(q).json()["t"]) == 21  # and a gap row between
+
+
+def test_the_decoded_chunks_kept_are_bounded_and_keyed_by_their_bytes(cfg: Config) -> None:
+    from luxlog.store.cache import _Decoded
+
+    rows = filled(cfg, n=3 * 120)  # three hours: three chunks
+    kept = _Decoded(size=2)
+    with Store(cfg.cache_path, readonly=True) as store:
+        chunks = store.conn.execute("SELECT bucket, data FROM chunk ORDER BY bucket").fetchall()
+    first = [kept.rows(b, blob, [15]) for b, blob in chunks]
+    assert [r[0] for part in first for r in part] == [r.slot for r in rows]
+    again = kept.rows(*chunks[2], [15])
+    assert again is first[2]  # kept: the same list
+    assert kept.rows(*chunks[0], [15]) is not first[0]  # evicted: decoded again, equal
+    assert kept.rows(*chunks[0], [15]) == first[0] and len(kept._rows) == 2
+    assert kept.rows(*chunks[0], [15, 10]) != first[0]  # other calculations, another entry
