@@ -161,4 +161,4 @@ def test_bench_web_api_figures_on_a_few_hours(bench: ModuleType, tmp_path: Path)
     check_figures(bench, figures, 2)
     data = figures[0].data
     assert data["series"] == 8 and data["rows"] == 120 and data["rss_mib"] > 0  # 60 s buckets
-    assert data["day_rows"] == 240 and len(data["walls"]) == 1
+    assert data["day_rows"] == 240 and len(data["walls"]) == 2  # the first, cold, and one

@@ -18,6 +18,8 @@ cache wins a duplicate slot), so nothing waits for a flush.
 from __future__ import annotations
 
 import sqlite3
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
@@ -308,12 +310,47 @@ def iter_calculations(
         (row.slot, pick_calculations(row.calculations, indices))
         for row in _buffered_rows(conn, lo, hi, journaled)
     ]
-    cached = (
-        row
-        for bucket, blob in _chunks(conn, lo, hi)
-        for row in decode_chunk_calculations(bucket, blob, indices)
-    )
+    chunks = _chunks(conn, lo, hi)
+    if not buffered:  # the usual case for a past range: chunks only, filtered at the ends
+        for bucket, blob in chunks:
+            rows = DECODED.rows(bucket, blob, indices)
+            inside = lo <= bucket and bucket + BUCKET_SEC <= hi
+            yield from rows if inside else (r for r in rows if lo <= r[0] < hi)
+        return
+    cached = (row for bucket, blob in chunks for row in DECODED.rows(bucket, blob, indices))
     yield from _merged(cached, buffered, lo, hi, lambda row: row[0])
+
+
+class _Decoded:
+    """The last ``size`` chunks ``iter_calculations`` decoded, by their exact bytes.
+
+    A long-running reader (``luxlog serve``: a page refreshes the same week) then decodes only
+    the hours that changed. Keyed by the chunk's bytes themselves, so a chunk a flush or an
+    import rewrote is simply a new key, never a stale hit; bounded (~6 KB of rows per chunk
+    and its blob), and shared by the server's threads under a lock.
+    """
+
+    def __init__(self, size: int = 200) -> None:
+        self.size = size
+        self._rows: OrderedDict[tuple[int, bytes, tuple[int, ...]], list[Row]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def rows(self, bucket: int, blob: bytes, indices: Sequence[int]) -> list[Row]:
+        key = (bucket, bytes(blob), tuple(indices))
+        with self._lock:
+            found = self._rows.get(key)
+            if found is not None:
+                self._rows.move_to_end(key)
+                return found
+        decoded = list(decode_chunk_calculations(bucket, blob, indices))
+        with self._lock:
+            self._rows[key] = decoded
+            while len(self._rows) > self.size:
+                self._rows.popitem(last=False)
+        return decoded
+
+
+DECODED = _Decoded()
 
 
 def _buffered_rows(

@@ -18,6 +18,7 @@ A plain ASGI middleware (no ``BaseHTTPMiddleware``): it wraps ``send`` and never
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import ipaddress
 import json
@@ -73,10 +74,9 @@ def token_of(scope: Scope) -> str | None:
             cookie = value.decode("latin-1")
     if cookie is None:
         return None
-    try:
-        jar: SimpleCookie = SimpleCookie(cookie)
-    except CookieError:
-        return None
+    jar: SimpleCookie = SimpleCookie()
+    with contextlib.suppress(CookieError):  # a malformed header: no token from it
+        jar.load(cookie)
     morsel = jar.get(COOKIE)
     return str(morsel.value) if morsel is not None else None
 
@@ -129,7 +129,9 @@ class Guard:
         if given is not None and hmac.compare_digest(given.encode(), self.token):
             return None
         if is_api(path):
-            status, headers, body = _json(401, "a token is required (Authorization: Bearer …)")
+            status, headers, body = _json(
+                401, "a token is required (Authorization: Bearer <token>, or the login page)"
+            )
             return status, [*headers, (b"www-authenticate", b"Bearer")], body
         return 303, [(b"location", b"/login")], b""
 

@@ -40,6 +40,7 @@ DEFAULT_POINTS = 2000
 POINTS_RANGE = (10, 10_000)
 MAX_DAYS = 400  # a longer range is refused (the buckets would hide everything anyway)
 NO_REQUEST = 5  # mode 5: no band (the pump idles)
+RAW_BLOCK_SEC = 3600  # not down-sampled: samples are taken an hour at a time
 # The chart set: flow, return, outdoor, hot water, their targets, heat output / power input.
 CHART_NAMES = (
     "ID_WEB_Temperatur_TVL",
@@ -147,8 +148,9 @@ def _band_kind(code: int) -> str | None:
 
 
 class _Collector:
-    """Reads the range once, streaming: values per sample, or per bucket of ``width`` s
-    (mean, min, max), so memory follows the answer, not the range; and the runs."""
+    """Reads the range once, streaming, a block at a time (a bucket of ``width`` s, or an hour
+    of samples when not down-sampled): values (per sample, or mean/min/max per bucket) and the
+    runs, so memory follows the answer, not the range."""
 
     def __init__(self, names: Sequence[str], lo: int, interval: int, width: int | None) -> None:
         self.names, self.lo, self.interval, self.width = names, lo, interval, width
@@ -157,31 +159,64 @@ class _Collector:
         self.series: list[list[float | None]] = [[] for _ in names]
         self.low: list[list[float | None]] = [[] for _ in names]
         self.high: list[list[float | None]] = [[] for _ in names]
-        self.rows: list[tuple[int, ...]] = []  # the samples of the bucket in hand
-        self.bucket: int | None = None
         self.modes, self.compressor = _Track(), _Track()
         self.kinds: dict[int, str | None] = {}
         self.prev: int | None = None
 
     def read(self, rows: Iterable[tuple[int, tuple[int, ...]]]) -> None:
-        n = len(self.names)
-        for slot, values in rows:
-            self._runs(slot, values[n], values[n + 1])
-            if self.width is None:
-                self.t.append(slot)
-                self.rows.append(values)
-                continue
-            b = (slot - self.lo) // self.width
-            if b != self.bucket:
-                self._flush()
-                self.bucket = b
-            self.rows.append(values)
-        self._flush()
+        block = self.width or RAW_BLOCK_SEC
+        slots: list[int] = []
+        values: list[tuple[int, ...]] = []
+        current: int | None = None
+        for slot, row in rows:
+            b = (slot - self.lo) // block
+            if b != current:
+                self._flush(current, slots, values)
+                slots, values, current = [], [], b
+            slots.append(slot)
+            values.append(row)
+        self._flush(current, slots, values)
         if self.prev is not None:
             self.modes.close(self.prev + self.interval)
             self.compressor.close(self.prev + self.interval)
 
-    def _runs(self, slot: int, code: int, on: int) -> None:
+    def _flush(self, block: int | None, slots: list[int], rows: list[tuple[int, ...]]) -> None:
+        if block is None or not slots:
+            return
+        columns = list(zip(*rows, strict=True))
+        self._block_runs(slots, columns[-2], columns[-1])
+        if self.width is None:
+            self.t += slots
+            for k, (div, bad) in enumerate(self.decoders):
+                self.series[k] += [None if r in bad else r / div for r in columns[k]]
+            return
+        self.t.append(self.lo + block * self.width)
+        for k, (div, bad) in enumerate(self.decoders):
+            column = columns[k]
+            got = (
+                column
+                if bad[0] not in column and bad[1] not in column
+                else [r for r in column if r not in bad]
+            )
+            self.series[k].append(round(sum(got) / len(got) / div, 3) if got else None)
+            self.low[k].append(min(got) / div if got else None)
+            self.high[k].append(max(got) / div if got else None)
+
+    def _block_runs(
+        self, slots: list[int], modes: Sequence[int], compressor: Sequence[int]
+    ) -> None:
+        """The runs through a block; one that holds one mode, one compressor state and no
+        missing slot (the usual case) costs a few C-level checks, not a step per sample."""
+        steady = (
+            slots[-1] - slots[0] == (len(slots) - 1) * self.interval
+            and modes.count(modes[0]) == len(modes)
+            and compressor.count(compressor[0]) == len(compressor)
+        )
+        for i in range(1 if steady else len(slots)):
+            self._step(slots[i], modes[i], compressor[i])
+        self.prev = slots[-1]
+
+    def _step(self, slot: int, code: int, on: int) -> None:
         prev = self.prev
         if prev is not None and slot - prev > GAP_INTERVALS * self.interval:
             self.modes.close(prev + self.interval)
@@ -191,27 +226,6 @@ class _Collector:
         self.modes.step(slot, self.kinds[code], slot)
         self.compressor.step(slot, True if on == 1 else None, slot)
         self.prev = slot
-
-    def _flush(self) -> None:
-        if not self.rows:
-            return
-        columns = list(zip(*self.rows, strict=True))
-        self.rows = []
-        for k, (div, bad) in enumerate(self.decoders):
-            column = columns[k]
-            if self.width is None:
-                self.series[k] = [None if r in bad else r / div for r in column]
-                continue
-            got = (
-                column
-                if bad[0] not in column and bad[1] not in column
-                else [r for r in column if r not in bad]
-            )
-            self.series[k].append(round(sum(got) / len(got) / div, 3) if got else None)
-            self.low[k].append(min(got) / div if got else None)
-            self.high[k].append(max(got) / div if got else None)
-        if self.width is not None and self.bucket is not None:
-            self.t.append(self.lo + self.bucket * self.width)
 
     def answer(self, optional: frozenset[str]) -> dict[str, Any]:
         """t, series (and min/max when down-sampled), bands, compressor; a name in

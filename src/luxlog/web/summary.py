@@ -19,6 +19,7 @@ from luxlog.config import Config
 from luxlog.errors import QueryError
 from luxlog.store import Store
 from luxlog.summary import BY, Period, summarize
+from luxlog.summary.periods import period_start
 from luxlog.summary.render import to_csv
 
 MAX_DAYS = 400
@@ -54,18 +55,6 @@ def _date(text: str, what: str) -> dt.date:
         raise QueryError(f"{what}: {text[:30]!r} is not a date (YYYY-MM-DD)") from None
 
 
-def _widened(first: dt.date, by: str) -> dt.date:
-    if by == "week":
-        return first - dt.timedelta(days=first.weekday())
-    if by == "month":
-        return first.replace(day=1)
-    if by == "year":
-        return first.replace(month=1, day=1)
-    if by == "season":
-        return dt.date(first.year if first.month >= 9 else first.year - 1, 9, 1)
-    return first
-
-
 def parse(by: str | None, start: str | None, end: str | None, today: dt.date) -> Query:
     """Check a query's ``by``, ``from`` and ``to`` (local dates, both inclusive)."""
     by = by or "day"
@@ -75,7 +64,7 @@ def parse(by: str | None, start: str | None, end: str | None, today: dt.date) ->
     if start:
         first = _date(start, "from")
     else:
-        first = _widened(last - dt.timedelta(days=DEFAULT_DAYS[by] - 1), by)
+        first = period_start(last - dt.timedelta(days=DEFAULT_DAYS[by] - 1), by)
     if first > last:
         raise QueryError(f"from ({first}) is after to ({last})")
     limit = MAX_DAYS if by == "day" else MAX_DAYS_LONG
