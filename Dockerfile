@@ -11,6 +11,15 @@
 #     --build-arg SUPERCRONIC_SHA1SUM_arm=<sha1 of supercronic-linux-arm> -t lux-logger .
 # Podman: `podman build --format docker ...`, or the OCI format drops the HEALTHCHECK.
 
+# ---------------------------------------------------------------------- web vendor stage
+# The dashboard's chart library (uPlot), exactly as pinned by web/package-lock.json; install
+# scripts are not run. Only its two dist files reach the package (make vendor does the same).
+FROM node:20.19.5-bookworm-slim AS web
+
+WORKDIR /web
+COPY web/package.json web/package-lock.json ./
+RUN npm ci --ignore-scripts --no-audit --no-fund
+
 # ---------------------------------------------------------------------------- build stage
 FROM python:3.12.11-slim-bookworm AS build
 
@@ -50,15 +59,18 @@ RUN arch="${TARGETARCH:-$(dpkg --print-architecture)}" \
 
 # luxlog as a wheel, installed with its dependencies into a self-contained virtualenv; only
 # that virtualenv reaches the final image (no source tree, no pip cache, no build tools).
-# LUXLOG_EXTRAS: optional extras, comma-separated; `push` (psycopg, ~10 MB) for `luxlog push`
+# The web extra (luxlog serve, the compose web service) is always installed. LUXLOG_EXTRAS:
+# more extras, comma-separated; `push` (psycopg, ~10 MB) for `luxlog push`
 # to a central PostgreSQL: docker build --build-arg LUXLOG_EXTRAS=push -t lux-logger .
 ARG LUXLOG_EXTRAS=
 COPY pyproject.toml README.md /src/
 COPY src /src/src
+COPY --from=web /web/node_modules/uplot/dist/uPlot.iife.min.js \
+     /web/node_modules/uplot/dist/uPlot.min.css /src/src/luxlog/web/static/vendor/
 RUN python -m pip wheel --no-cache-dir --no-deps --wheel-dir /wheels /src \
     && python -m venv /opt/luxlog \
     && wheel="$(echo /wheels/luxlog-*.whl)" \
-    && /opt/luxlog/bin/pip install --no-cache-dir "${wheel}${LUXLOG_EXTRAS:+[${LUXLOG_EXTRAS}]}" \
+    && /opt/luxlog/bin/pip install --no-cache-dir "${wheel}[web${LUXLOG_EXTRAS:+,${LUXLOG_EXTRAS}}]" \
     && /opt/luxlog/bin/pip uninstall --yes pip \
     && /opt/luxlog/bin/luxlog --help > /dev/null
 

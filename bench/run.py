@@ -32,6 +32,10 @@ How each figure is measured (see bench/README.md for the discussion):
   (time inside the child, peak RSS from ``wait4``), compared with the same query on the week
   database for "RSS flat".
 * ``counts()`` on a year of hour chunks vs the whole-table scan it replaced (bench/counts.py).
+* ``/api/series`` for a week through ``luxlog serve`` over HTTP, and the server's RSS
+  (bench/web_api.py).
+* the dashboard's day and week pages until their charts are drawn in headless Chromium over a
+  week at 30 s (bench/web_pages.py).
 """
 
 from __future__ import annotations
@@ -59,6 +63,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/blockdev.py
 from blockdev import blockdev_figures, source_tree, today_tree
 from counts import counts_figures
 from fleet import fleet_figures
+from web_api import web_api_figures
+from web_pages import web_pages_figures
 
 BENCH_DIR = Path(__file__).resolve().parent
 CACHE_DIR = BENCH_DIR / ".cache"
@@ -1060,6 +1066,8 @@ def _run_steps(full: bool, quick: bool, n: int, reps: int, week: int, scale: flo
             )
         )
         steps.append(("fleet", lambda: fleet_figures(Figure, 8 if quick else 200)))
+        steps.append(("web api", lambda: web_api_figures(Figure, work, week, 3 if quick else 15)))
+        steps.append(("web pages", lambda: web_pages_figures(Figure, work / "web", reps + 2, week)))
         for name, step in steps:
             t0 = time.perf_counter()
             figures += step()

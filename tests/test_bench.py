@@ -164,3 +164,14 @@ def test_bench_fleet_figures_on_two_tiny_sites(bench: ModuleType) -> None:
     data = figures[0].data
     assert data["inserted"] == data["expected"] == 40 and data["rows_in_samples"] == 70
     assert data["query_rows"] == 30
+
+
+# luxlog serve (issue 17): /api/series for a week over HTTP, the server's RSS.
+
+
+def test_bench_web_api_figures_on_a_few_hours(bench: ModuleType, tmp_path: Path) -> None:
+    figures = bench.web_api_figures(bench.Figure, tmp_path, 240, 1)
+    check_figures(bench, figures, 2)
+    data = figures[0].data
+    assert data["series"] == 8 and data["rows"] == 120 and data["rss_mib"] > 0  # 60 s buckets
+    assert data["day_rows"] == 240 and len(data["walls"]) == 2  # the first, cold, and one

@@ -219,7 +219,11 @@ def test_dockerfile_pins_python_312_slim_and_runs_as_a_non_root_user() -> None:
     assert len(stages) >= 2, "build in a separate stage"
     for stage in stages:
         image = stage[0].args.split()[0]
+        if image.startswith("node:"):  # the web vendor stage: npm ci of web/package-lock.json
+            assert re.fullmatch(r"node:\d+\.\d+\.\d+-\w+-slim(@sha256:[0-9a-f]{64})?", image)
+            continue
         assert re.fullmatch(r"python:3\.12\.\d+-slim(-\w+)?(@sha256:[0-9a-f]{64})?", image)
+    assert stages[-1][0].args.startswith("python:")
     final = stages[-1]
     users = args_of(final, "USER")
     assert users, "the final stage sets no USER"
@@ -290,7 +294,14 @@ def test_dockerignore_keeps_everything_but_what_the_build_copies_out() -> None:
     ]
     assert patterns[0] == "*", "start from an allow-list"
     allowed = {p[1:].rstrip("/") for p in patterns if p.startswith("!")}
-    assert allowed <= {"pyproject.toml", "README.md", "src", "crontab"}
+    assert allowed <= {
+        "pyproject.toml",
+        "README.md",
+        "src",
+        "crontab",
+        "web/package.json",
+        "web/package-lock.json",
+    }
     copied = set()
     for stage in dockerfile_stages(DOCKERFILE.read_text()):
         for c in args_of(stage, "COPY"):
@@ -309,7 +320,8 @@ def env_example() -> dict[str, str]:
 
 def test_compose_mounts_directories_restarts_and_outwaits_the_longest_job() -> None:
     compose = yaml.safe_load(COMPOSE.read_text())
-    (service,) = compose["services"].values()
+    service = compose["services"]["luxlog"]
+    assert set(compose["services"]) == {"luxlog", "web"}
     assert service["restart"] == "unless-stopped"
     assert service["env_file"] in (".env", [".env"])
     assert service["environment"]["TZ"] == "UTC"
@@ -322,6 +334,28 @@ def test_compose_mounts_directories_restarts_and_outwaits_the_longest_job() -> N
     assert not mounts["/app/data"].endswith(".db")
     longest = max(parse_timeout(job.command).bound for job in crontab_jobs())
     assert duration(service["stop_grace_period"]) > longest
+
+
+def test_compose_web_service_serves_the_data_read_only_and_only_on_request() -> None:
+    web = yaml.safe_load(COMPOSE.read_text())["services"]["web"]
+    assert web["profiles"] == ["web"] and web["image"] == "lux-logger"
+    assert web["entrypoint"] == ["luxlog"] and web["command"][0] == "serve"
+    assert web["volumes"] == ["./data:/app/data:ro"]
+    assert web["ports"] == ["127.0.0.1:8080:8080"] and web["environment"]["TZ"] == "UTC"
+    # inside the container it listens beyond loopback: luxlog refuses that without a token
+    host = web["command"][web["command"].index("--host") + 1]
+    assert host == "0.0.0.0" and "--no-auth" not in web["command"]
+    assert "LUXLOG_SERVE_TOKEN=" in ENV_EXAMPLE.read_text()
+
+
+def test_the_image_installs_the_web_extra_and_the_extras_asked_for() -> None:
+    # the pip argument exactly as the Dockerfile spells it, expanded by bash as RUN would
+    line = next(x for x in DOCKERFILE.read_text().splitlines() if "/opt/luxlog/bin/pip install" in x)
+    argument = line.split("pip install --no-cache-dir ", 1)[1].rstrip(" \\")
+    for extras, expected in (("", "luxlog.whl[web]"), ("push", "luxlog.whl[web,push]")):
+        script = f"wheel=luxlog.whl; LUXLOG_EXTRAS={extras}; printf %s {argument}"
+        out = subprocess.run(["bash", "-c", script], capture_output=True, text=True, check=True)
+        assert out.stdout == expected
 
 
 def test_env_example_is_a_valid_luxlog_configuration_without_tz() -> None:

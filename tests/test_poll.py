@@ -382,6 +382,7 @@ POLL_LUXLOG_MODULES = {
 NEVER_ON_THE_POLL_PATH = {
     *("typer", "click", "rich", "luxtronik", "tenacity", "zoneinfo", "csv", "sqlite3", "_sqlite3"),
     *("logging", "dataclasses", "inspect", "ast", "dis", "traceback", "pathlib", "urllib"),
+    *("starlette", "uvicorn", "anyio", "h11", "httpx"),  # luxlog serve's web extra
 }
 
 

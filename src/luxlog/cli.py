@@ -119,6 +119,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "show": ("show", "show"),
     "backup": ("backup", "backup"),
     "push": ("push", "push"),
+    "serve": ("serve", "serve"),
     "simulate": ("simulate", "simulate"),
     "demo": ("demo", "demo"),
 }

@@ -143,6 +143,49 @@ def decode_chunk(base_slot: int, blob: bytes) -> Iterator[Sample]:
         yield Sample.from_values(slot, stat, vec, (n_p, n_c, n_v))
 
 
+# (slot, some calculations); ABSENT where the block does not reach the index.
+Row = tuple[int, tuple[int, ...]]
+_ABSENT = -(2**31)  # decode.ABSENT; the codec does not import the decoder
+
+
+def pick_calculations(calculations: Sequence[int], indices: Sequence[int]) -> tuple[int, ...]:
+    n = len(calculations)
+    return tuple(calculations[i] if i < n else _ABSENT for i in indices)
+
+
+def decode_chunk_calculations(base_slot: int, blob: bytes, indices: Sequence[int]) -> Iterator[Row]:
+    """(slot, the calculations at ``indices``) per sample of a chunk, in slot order.
+
+    Follows only those values through the deltas (a set intersection per sample, no copy of
+    the ~1,600-value vector): a week of a chart's eight series decodes several times faster
+    than ``decode_chunk``.
+    """
+    if not blob or blob[0] != FORMAT_VERSION:
+        raise ValueError(f"unknown chunk format {blob[:1]!r}")
+    parts = _chunk_streams(blob)
+    headers = _array("i", parts[0]).tolist()
+    full = _array("i", parts[1])
+    changed = _array("I", parts[2]).tolist()
+    deltas = _array("q", parts[3]).tolist()
+    f = k = 0
+    slot = base_slot
+    values: list[int] = []
+    where: dict[int, int] = {}  # vector position -> place in ``values``
+    for h in range(0, len(headers), _CHUNK_HEADER):
+        dslot, _stat, n_p, n_c, n_v, n_changes = headers[h : h + _CHUNK_HEADER]
+        slot += dslot
+        if n_changes < 0:
+            values = list(pick_calculations(full[f + n_p : f + n_p + n_c], indices))
+            where = {n_p + i: j for j, i in enumerate(indices) if i < n_c}
+            f += n_p + n_c + n_v
+        elif n_changes:
+            these = changed[k : k + n_changes]
+            for pos in where.keys() & these:  # indices are unique within a sample
+                values[where[pos]] += deltas[k + these.index(pos)]
+            k += n_changes
+        yield slot, tuple(values)
+
+
 def chunk_slots(base_slot: int, blob: bytes) -> list[int]:
     """Only the slots of a chunk (for coverage and gap checks)."""
     (headers_size,) = struct.unpack_from("<I", blob, 1)

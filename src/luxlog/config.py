@@ -93,6 +93,8 @@ _DEFAULTS: dict[str, Any] = {
     "push_url": None,  # None: push disabled
     "push_password_file": None,
     "push_batch": 2000,
+    "serve_token": None,  # luxlog serve: the token a non-loopback bind requires
+    "html_reports": False,  # report: a self-contained YYYY-MM-DD_<kind>.html beside each CSV
 }
 # where the values came from, for `doctor` (not a config key; not part of equality)
 _FIELDS = (*_DEFAULTS, "sources")
@@ -127,6 +129,8 @@ class Config:
     push_url: str | None
     push_password_file: str | None
     push_batch: int
+    serve_token: str | None
+    html_reports: bool
     sources: tuple[str, ...]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -187,6 +191,8 @@ class Config:
 
     def _shown(self, name: str) -> object:
         value = getattr(self, name)
+        if name == "serve_token" and value:
+            return "***"  # the token is a secret: never in a log line or a traceback
         if name == "push_url" and value:
             from luxlog.masking import mask_url  # a password never reaches a log or a repr
 

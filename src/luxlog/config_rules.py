@@ -388,6 +388,41 @@ def optional_file(key: str, value: Any, problems: list[str]) -> str | None:
     return file_path(key, value, problems)
 
 
+TOKEN_CHARS = frozenset(
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~+/="
+)  # cookie- and header-safe without quoting
+TOKEN_LENGTH = (16, 256)  # shorter is guessable; longer is no safer and bloats every request
+
+
+def token(key: str, value: Any, problems: list[str]) -> str | None:
+    """A shared secret (``serve_token``): never quoted back, it may be a real one mistyped."""
+    if value in (None, ""):
+        return None
+    lo, hi = TOKEN_LENGTH
+    if isinstance(value, str) and lo <= len(value) <= hi and set(value) <= TOKEN_CHARS:
+        return value
+    got = f"{len(value)} characters" if isinstance(value, str) else type(value).__name__
+    problems.append(
+        f"{key}: must be {lo}..{hi} characters of A-Z a-z 0-9 - . _ ~ + / = (got {got}); "
+        "make one with: python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
+    )
+    return None
+
+
+FLAG_WORDS = {"true": True, "yes": True, "on": True, "1": True,
+              "false": False, "no": False, "off": False, "0": False}  # fmt: skip
+
+
+def flag(key: str, value: Any, problems: list[str]) -> bool | None:
+    """true/false (YAML), or a word an environment variable can carry (true, no, 1, off …)."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in FLAG_WORDS:
+        return FLAG_WORDS[value.strip().lower()]
+    problems.append(f"{key}: {shown(value)} is not true or false")
+    return None
+
+
 RULES: dict[str, Rule] = {
     "host": host,
     "port": whole(1, 65535),
@@ -410,6 +445,8 @@ RULES: dict[str, Rule] = {
     "push_url": push_url,
     "push_password_file": optional_file,
     "push_batch": whole(1, 100_000),
+    "serve_token": token,
+    "html_reports": flag,
 }
 KEYS = frozenset(RULES)
 

@@ -114,6 +114,20 @@ class PushError(LuxlogError):
     newer than this luxlog, the push extra missing. The next run retries."""
 
 
+class QueryError(LuxlogError):
+    """A bad web API query (a date, a name, ``by``, ``points``): ``luxlog serve`` answers 400
+    with the message."""
+
+    exit_code = EXIT_USAGE
+
+
+class WebError(LuxlogError):
+    """``luxlog serve`` cannot start: the web extra is missing, the bind is refused (a
+    non-loopback address without a token), the port is taken."""
+
+    exit_code = EXIT_USAGE
+
+
 class ChecksFailed(LuxlogError):
     """The command already printed what failed (doctor's table): exit without another line."""
 

@@ -35,7 +35,8 @@ leaves them out of its overdue reports and warns about the clock instead.
 **Running.** Each due window is rendered (``report_csv``), placed in every output directory
 (``report_files``) and recorded in the database only after every file is in place. A directory
 that failed twice leaves the window unrecorded (the next run retries it) and the run reports
-the failure (the command exits 1).
+the failure (the command exits 1). With ``html_reports`` each window also gets its
+self-contained ``.html`` twin (``report_html``) in every directory, recorded with the CSV.
 """
 
 from __future__ import annotations
@@ -364,13 +365,33 @@ def write_window(
     if placed.result is None:
         return  # no directory could be written
     stats, sha = placed.result
-    record(w, cfg, store, placed.paths, stats, sha, run, record_it and not placed.failed)
+    paths, ok = list(placed.paths), not placed.failed
+    if cfg.html_reports:  # the window's charts beside the CSV, recorded and expired with it
+        html = place(dirs, report_name(w.kind, w.date, "html"), render_html(w, cfg, store))
+        run.failed.extend(Failure(w, f.directory, f.error, f.disk_full) for f in html.failed)
+        paths, ok = paths + html.paths, ok and not html.failed
+    record(w, cfg, store, paths, stats, sha, run, record_it and ok)
+
+
+def render_html(w: Window, cfg: Config, store: Store) -> Callable[[BinaryIO], int]:
+    """What writes ``w``'s self-contained HTML report into a file (``report_html``)."""
+    from luxlog.report_html import render as html_page  # only with html_reports: true
+
+    def produce(f: BinaryIO) -> int:
+        days = SPAN_DAYS[w.kind]
+        return f.write(html_page(cfg, store, w.kind, w.date, w.start_epoch, w.end_epoch, days))
+
+    return produce
 
 
 def _start(cfg: Config, output: Path | None) -> tuple[list[Path], Selection, ReportRun]:
     """The run's directories (``output`` instead of ``output_dirs``), columns and result."""
     dirs = unique_dirs(cfg.output_dirs if output is None else (output,))
     selection = select(cfg.columns)
+    if cfg.html_reports:
+        from luxlog.report_html import check_assets
+
+        check_assets()  # a package without the chart library fails before any file is written
     remove_stray_temps(dirs)
     return dirs, selection, ReportRun(output_dirs=tuple(dirs))
 

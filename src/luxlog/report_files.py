@@ -2,7 +2,8 @@
 
 **Names.** ``REPORT_NAME`` is the one place that says what a report file is called
 (``YYYY-MM-DD_<kind>.csv`` for every kind in ``REPORT_KINDS``); ``prune`` deletes only names it
-matches, so ``notes.csv`` or ``2026-01-01_daily.csv.bak`` are never touched.
+matches, so ``notes.csv`` or ``2026-01-01_daily.csv.bak`` are never touched. With
+``html_reports`` each report also has a ``.html`` twin (``report_html``), named and expired alike.
 
 **Placement.** A file is produced into the temp file ``.<name>.tmp-<pid>`` of the first output
 directory, fsynced, renamed into place and the directory fsynced, so a reader (or a
@@ -36,17 +37,26 @@ log = logging.getLogger("luxlog.report")
 # Every report kind luxlog writes; add a kind here and prune, report and doctor all know it.
 REPORT_KINDS: tuple[str, ...] = ("daily", "weekly")
 _KINDS = "|".join(REPORT_KINDS)
-REPORT_NAME = re.compile(rf"(?P<date>\d{{4}}-\d{{2}}-\d{{2}})_(?P<kind>{_KINDS})\.csv")
-TEMP_NAME = re.compile(rf"\.(?P<report>\d{{4}}-\d{{2}}-\d{{2}}_(?:{_KINDS})\.csv)\.tmp-\d+")
+# .csv, and .html beside it with html_reports (report_html): the same window, expired together
+REPORT_SUFFIXES: tuple[str, ...] = ("csv", "html")
+_SUFFIXES = "|".join(REPORT_SUFFIXES)
+REPORT_NAME = re.compile(
+    rf"(?P<date>\d{{4}}-\d{{2}}-\d{{2}})_(?P<kind>{_KINDS})\.(?P<suffix>{_SUFFIXES})"
+)
+TEMP_NAME = re.compile(
+    rf"\.(?P<report>\d{{4}}-\d{{2}}-\d{{2}}_(?:{_KINDS})\.(?:{_SUFFIXES}))\.tmp-\d+"
+)
 
 T = TypeVar("T")
 
 
-def report_name(kind: str, date: dt.date) -> str:
-    """``2026-03-01_daily.csv``: the file name of a report (the one naming rule)."""
+def report_name(kind: str, date: dt.date, suffix: str = "csv") -> str:
+    """``2026-03-01_daily.csv`` (or ``.html``): the file name of a report (the one naming rule)."""
     if kind not in REPORT_KINDS:
         raise ValueError(f"unknown report kind {kind!r} (one of {', '.join(REPORT_KINDS)})")
-    return f"{date.isoformat()}_{kind}.csv"
+    if suffix not in REPORT_SUFFIXES:
+        raise ValueError(f"unknown report suffix {suffix!r} (one of {_SUFFIXES})")
+    return f"{date.isoformat()}_{kind}.{suffix}"
 
 
 def temp_name(final_name: str, pid: int | None = None) -> str:

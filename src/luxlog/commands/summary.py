@@ -84,14 +84,6 @@ def _date(value: str | None, option: str) -> dt.date | None:
 
 def _default_first(by: str, days: int, last: dt.date) -> dt.date:
     """Without --from: the last ``days`` days, widened to whole periods for --by week etc."""
-    first = last - dt.timedelta(days=days - 1)
-    if by == "week":
-        return first - dt.timedelta(days=first.weekday())
-    if by == "month":
-        return first.replace(day=1)
-    if by == "year":
-        return first.replace(month=1, day=1)
-    if by == "season":
-        year = first.year if first.month >= 9 else first.year - 1
-        return dt.date(year, 9, 1)
-    return first
+    from luxlog.summary.periods import period_start
+
+    return period_start(last - dt.timedelta(days=days - 1), by)

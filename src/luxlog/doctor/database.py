@@ -236,15 +236,17 @@ def _scan_kept(path: Path) -> WalDamage | None:
         return None
 
 
-def store_checks(cfg: Config, now: float, quick: bool) -> list[Check]:
+def store_checks(cfg: Config, now: float, quick: bool, *, snapshot: bool = False) -> list[Check]:
+    """The database-side checks; ``snapshot``: as ``luxlog serve`` reads (``Store``'s
+    ``snapshot``: a read-only mount is not a failure there)."""
     wal: list[Check] = []
     if cfg.cache_path.exists():
         wal = _guard("wal", lambda: [check_wal(cfg)])  # first: before any connection exists
-    checks = _store_checks(cfg, now, quick)
+    checks = _store_checks(cfg, now, quick, snapshot)
     return checks[:1] + wal + checks[1:]
 
 
-def _store_checks(cfg: Config, now: float, quick: bool) -> list[Check]:
+def _store_checks(cfg: Config, now: float, quick: bool, snapshot: bool) -> list[Check]:
     # Polls write only the journal; the database appears with the first flush.
     journal_only = not cfg.cache_path.exists() and Path(journal_path(cfg.cache_path)).exists()
     if not cfg.cache_path.exists() and not journal_only:
@@ -257,7 +259,7 @@ def _store_checks(cfg: Config, now: float, quick: bool) -> list[Check]:
             )
         ]
     try:
-        store = Store(cfg.cache_path, interval=cfg.interval_sec, readonly=True)
+        store = Store(cfg.cache_path, interval=cfg.interval_sec, readonly=True, snapshot=snapshot)
     except LuxlogError as exc:
         return [Check("database", FAIL, str(exc))]
     with store:

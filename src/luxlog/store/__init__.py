@@ -139,7 +139,10 @@ class Store:
         interval: int = 30,
         check: bool = False,
         readonly: bool = False,
+        snapshot: bool = False,
     ) -> None:
+        """``snapshot`` (with ``readonly``): also open in a directory this process cannot
+        write, such as a read-only mount, reading the last checkpoint (``luxlog serve``)."""
         _load()
         self.path = Path(path)
         self.interval = interval
@@ -156,7 +159,7 @@ class Store:
             from luxlog.store import checkstamp  # writers only: off the poll path
 
             due = check and not readonly and checkstamp.check_due(self.path)
-            self.db = Database(self.path, check=due, readonly=readonly)
+            self.db = Database(self.path, check=due, readonly=readonly, snapshot=snapshot)
             if due:
                 checkstamp.mark_checked(self.path)
 
@@ -308,6 +311,17 @@ class Store:
         found = self._journal().samples()
         journaled = [found[s].sample() for s in sorted(found) if lo <= s < hi]
         return self.db.read_all(cache.iter_rows(self.conn, lo, hi, journaled))
+
+    def iter_calculations(
+        self, start: float, end: float, indices: Sequence[int]
+    ) -> Iterator[tuple[int, tuple[int, ...]]]:
+        """(slot, the raw calculations at ``indices``) per sample with ``start <= slot < end``,
+        as ``iter_rows`` merges them; an index beyond a sample's block gives ``ABSENT``. Decodes
+        only those values (charts: ``luxlog.web.series``)."""
+        lo, hi = int(start), int(end)
+        found = self._journal().samples()
+        journaled = [found[s].sample() for s in sorted(found) if lo <= s < hi]
+        return self.db.read_all(cache.iter_calculations(self.conn, lo, hi, indices, journaled))
 
     def query(
         self, start: dt.datetime | float, end: dt.datetime | float

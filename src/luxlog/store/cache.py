@@ -18,10 +18,20 @@ cache wins a duplicate slot), so nothing waits for a flush.
 from __future__ import annotations
 
 import sqlite3
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
-from luxlog.codec import chunk_slots, decode_chunk, encode_chunk
+from luxlog.codec import (
+    Row,
+    chunk_slots,
+    decode_chunk,
+    decode_chunk_calculations,
+    encode_chunk,
+    pick_calculations,
+)
 from luxlog.sample import Sample
 from luxlog.store import journal, pushed
 from luxlog.store.attempts import file_attempt, insert_attempt
@@ -31,6 +41,7 @@ from luxlog.store.sqlite import Database
 
 BUCKET_SEC = 3600  # one cache chunk per UTC hour
 FLUSH_BATCH = 720  # buffer rows per flush transaction: a few hours, well under a second
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -279,9 +290,75 @@ def iter_rows(
     """
     if hi <= lo:
         return
+    buffered = _buffered_rows(conn, lo, hi, journaled)
+    cached = (row for bucket, blob in _chunks(conn, lo, hi) for row in decode_chunk(bucket, blob))
+    yield from _merged(cached, buffered, lo, hi, lambda row: row.slot)
+
+
+def iter_calculations(
+    conn: sqlite3.Connection,
+    lo: int,
+    hi: int,
+    indices: Sequence[int],
+    journaled: Sequence[Sample] = (),
+) -> Iterator[Row]:
+    """As ``iter_rows``, but (slot, the calculations at ``indices``) per sample: a chart's few
+    values without building every sample (``codec.decode_chunk_calculations``)."""
+    if hi <= lo:
+        return
+    buffered = [
+        (row.slot, pick_calculations(row.calculations, indices))
+        for row in _buffered_rows(conn, lo, hi, journaled)
+    ]
+    chunks = _chunks(conn, lo, hi)
+    if not buffered:  # the usual case for a past range: chunks only, filtered at the ends
+        for bucket, blob in chunks:
+            rows = DECODED.rows(bucket, blob, indices)
+            inside = lo <= bucket and bucket + BUCKET_SEC <= hi
+            yield from rows if inside else (r for r in rows if lo <= r[0] < hi)
+        return
+    cached = (row for bucket, blob in chunks for row in DECODED.rows(bucket, blob, indices))
+    yield from _merged(cached, buffered, lo, hi, lambda row: row[0])
+
+
+class _Decoded:
+    """The last ``size`` chunks ``iter_calculations`` decoded, by their exact bytes.
+
+    A long-running reader (``luxlog serve``: a page refreshes the same week) then decodes only
+    the hours that changed. Keyed by the chunk's bytes themselves, so a chunk a flush or an
+    import rewrote is simply a new key, never a stale hit; bounded (~6 KB of rows per chunk
+    and its blob), and shared by the server's threads under a lock.
+    """
+
+    def __init__(self, size: int = 200) -> None:
+        self.size = size
+        self._rows: OrderedDict[tuple[int, bytes, tuple[int, ...]], list[Row]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def rows(self, bucket: int, blob: bytes, indices: Sequence[int]) -> list[Row]:
+        key = (bucket, bytes(blob), tuple(indices))
+        with self._lock:
+            found = self._rows.get(key)
+            if found is not None:
+                self._rows.move_to_end(key)
+                return found
+        decoded = list(decode_chunk_calculations(bucket, blob, indices))
+        with self._lock:
+            self._rows[key] = decoded
+            while len(self._rows) > self.size:
+                self._rows.popitem(last=False)
+        return decoded
+
+
+DECODED = _Decoded()
+
+
+def _buffered_rows(
+    conn: sqlite3.Connection, lo: int, hi: int, journaled: Sequence[Sample]
+) -> list[Sample]:
     # Snapshot the buffer first (small), keyframes included, in one read transaction so
     # a concurrent flush cannot move a keyframe in between; the cache is read chunk by
-    # chunk (a sample flushed meanwhile is then in both: the cache copy wins below).
+    # chunk (a sample flushed meanwhile is then in both: the cache copy wins in _merged).
     own = not conn.in_transaction  # inside a caller's transaction: read in it
     try:
         if own:
@@ -298,21 +375,35 @@ def iter_rows(
         tabled = {row.slot for row in buffered}
         buffered += [row for row in journaled if row.slot not in tabled]
         buffered.sort(key=lambda row: row.slot)
-    b = 0
+    return buffered
+
+
+def _chunks(conn: sqlite3.Connection, lo: int, hi: int) -> Iterator[tuple[int, bytes]]:
     cur = conn.execute(
         "SELECT bucket, data FROM chunk WHERE bucket >= ? AND bucket < ? ORDER BY bucket",
         (bucket_of(lo), hi),
     )
-    for bucket, blob in cur:
-        for row in decode_chunk(bucket, blob):
-            if row.slot < lo or row.slot >= hi:
-                continue
-            while b < len(buffered) and buffered[b].slot < row.slot:
-                yield buffered[b]
-                b += 1
-            if b < len(buffered) and buffered[b].slot == row.slot:
-                b += 1  # duplicate of a flushed slot: the cache wins
-            yield row
+    return iter(cur)
+
+
+def _merged(
+    cached: Iterator[T], buffered: list[T], lo: int, hi: int, slot: Callable[[T], int]
+) -> Iterator[T]:
+    """The cache's rows in ``[lo, hi)`` and the buffered ones, in slot order; the cache wins."""
+    if not buffered:  # the usual case for a past range: chunks only
+        yield from (row for row in cached if lo <= slot(row) < hi)
+        return
+    b = 0
+    for row in cached:
+        s = slot(row)
+        if s < lo or s >= hi:
+            continue
+        while b < len(buffered) and slot(buffered[b]) < s:
+            yield buffered[b]
+            b += 1
+        if b < len(buffered) and slot(buffered[b]) == s:
+            b += 1  # duplicate of a flushed slot: the cache wins
+        yield row
     yield from buffered[b:]
 
 

@@ -85,9 +85,12 @@ def _first_line(text: str) -> str:
 class Database:
     """One SQLite file opened for luxlog: verified, migrated, quarantined when damaged."""
 
-    def __init__(self, path: Path, *, check: bool = False, readonly: bool = False) -> None:
+    def __init__(
+        self, path: Path, *, check: bool = False, readonly: bool = False, snapshot: bool = False
+    ) -> None:
         self.path = path
         self.readonly = readonly
+        self.snapshot = snapshot
         self.quarantined: Path | None = None  # where a corrupt file found on open went
         self.conn = self._open(check)
         self._opened_identity = self._identity()
@@ -99,9 +102,7 @@ class Database:
             if not self.path.exists():
                 raise MissingDatabaseError(f"database {self.path} does not exist yet")
             self._preflight()
-            conn = sqlite3.connect(
-                f"file:{self.path}?mode=ro", uri=True, isolation_level=None, timeout=10
-            )
+            conn = sqlite3.connect(self._readonly_uri(), uri=True, isolation_level=None, timeout=10)
         else:
             try:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -130,6 +131,17 @@ class Database:
             conn.close()  # never leave a handle on a file that may be quarantined next
             raise
         return conn
+
+    def _readonly_uri(self) -> str:
+        """``mode=ro``; with ``snapshot``, in a directory this process cannot write (a read-only
+        mount, as ``luxlog serve``'s container has), also ``immutable=1``: a WAL reader needs a
+        -shm it can create there, so SQLite could not open the file at all. Immutable reads the
+        file as the last checkpoint left it (every luxlog process checkpoints when it closes;
+        newer polls are in the journal), without locks: a read that meets a checkpoint may fail
+        once. Without ``snapshot`` (doctor) such a directory is the error it is for a writer."""
+        if not self.snapshot or os.access(self.path.parent, os.W_OK):
+            return f"file:{self.path}?mode=ro"
+        return f"file:{self.path}?mode=ro&immutable=1"
 
     def _preflight(self) -> None:
         """Refuse to open when the wal-index (-shm) might not find the blocks it will touch.

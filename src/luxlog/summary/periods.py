@@ -65,6 +65,19 @@ def period_days(day: dt.date, by: str) -> int:
     return (first.replace(year=first.year + 1) - first).days
 
 
+def period_start(day: dt.date, by: str) -> dt.date:
+    """The first day of the period of ``by`` holding ``day`` (ISO weeks start on Monday)."""
+    if by == "week":
+        return day - dt.timedelta(days=day.weekday())
+    if by == "month":
+        return day.replace(day=1)
+    if by == "year":
+        return day.replace(month=1, day=1)
+    if by == "season":
+        return _season_start(day)
+    return day
+
+
 def _season_start(day: dt.date) -> dt.date:
     return dt.date(day.year if day.month >= 9 else day.year - 1, 9, 1)
 
