@@ -350,7 +350,8 @@ def test_compose_web_service_serves_the_data_read_only_and_only_on_request() -> 
 
 def test_the_image_installs_the_web_extra_and_the_extras_asked_for() -> None:
     # the pip argument exactly as the Dockerfile spells it, expanded by bash as RUN would
-    line = next(x for x in DOCKERFILE.read_text().splitlines() if "/opt/luxlog/bin/pip install" in x)
+    lines = DOCKERFILE.read_text().splitlines()
+    line = next(x for x in lines if "/opt/luxlog/bin/pip install" in x)
     argument = line.split("pip install --no-cache-dir ", 1)[1].rstrip(" \\")
     for extras, expected in (("", "luxlog.whl[web]"), ("push", "luxlog.whl[web,push]")):
         script = f"wheel=luxlog.whl; LUXLOG_EXTRAS={extras}; printf %s {argument}"
