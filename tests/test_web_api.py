@@ -31,6 +31,7 @@ with warnings.catch_warnings():  # Starlette >= 1.1 prefers httpx2 for its TestC
 
 DAY = 1_795_993_200  # 2026-11-30 00:00 Europe/Berlin (23:00 UTC the day before)
 TOKEN = "s3cret-token-0123456789"
+LOCAL = "http://127.0.0.1"  # the Host a loopback server without a token answers
 CHART = ["ID_WEB_Temperatur_TVL", "ID_WEB_Temperatur_TRL", "ID_WEB_Sollwert_TRL_HZ",
          "ID_WEB_Temperatur_TA", "ID_WEB_Temperatur_TBW", "ID_WEB_Einst_BWS_akt"]  # fmt: skip
 
@@ -55,7 +56,7 @@ def client(cfg: Config, tmp_path: Path) -> Client:
 
     def make(now: float = DAY + 12 * 3600, config: Config | None = None, **kw: Any) -> TestClient:
         app = create_app(config or cfg, static_dir=static, clock=lambda: now, **kw)
-        return TestClient(app, raise_server_exceptions=False)
+        return TestClient(app, base_url=LOCAL, raise_server_exceptions=False)
 
     return make
 
@@ -471,7 +472,7 @@ def test_no_path_leaves_the_static_dir(client: Client, path: str) -> None:
 
 def test_static_without_a_static_dir_is_404(cfg: Config, tmp_path: Path) -> None:
     app = create_app(cfg, static_dir=tmp_path / "nowhere")
-    r = TestClient(app).get("/static/app.js")
+    r = TestClient(app, base_url=LOCAL).get("/static/app.js")
     assert r.status_code == 404 and r.headers["content-security-policy"] == CSP
 
 
@@ -552,6 +553,42 @@ def test_the_configured_token_applies_unless_no_auth(cfg: Config, client: Client
     assert client(config=with_token, no_auth=True).get("/api/now").status_code == 200
 
 
+@pytest.mark.parametrize(
+    ("host", "status"),
+    [
+        ("127.0.0.1:8080", 200),
+        ("localhost:8080", 200),
+        ("LOCALHOST", 200),
+        ("[::1]:8080", 200),
+        ("127.0.0.1.nip.io", 403),
+        ("rebound.example:8080", 403),
+        ("[::ffff:7f00:1]x", 403),
+    ],
+)
+def test_without_a_token_only_loopback_host_names_are_answered(
+    cfg: Config, client: Client, host: str, status: int
+) -> None:
+    """DNS rebinding: a page on another site whose name now points at 127.0.0.1 must not read
+    the dashboard of a server without a token."""
+    filled(cfg, n=2)
+    r = client().get("/api/now", headers={"Host": host})
+    assert r.status_code == status, host
+    if status == 403:
+        assert "set serve_token" in r.json()["error"] and r.headers["content-security-policy"]
+        assert client().get("/", headers={"Host": host}).status_code == 403
+
+
+def test_with_a_token_or_no_auth_any_host_name_is_answered(cfg: Config, client: Client) -> None:
+    """http://raspberrypi.local:8080 works when a token is set (the token keeps others out)."""
+    filled(cfg, n=2)
+    pi = {"Host": "raspberrypi.local:8080"}
+    assert client(token=TOKEN).get("/api/now", headers=pi).status_code == 401
+    bearer = {**pi, "Authorization": f"Bearer {TOKEN}"}
+    assert client(token=TOKEN).get("/api/now", headers=bearer).status_code == 200
+    assert client(token=TOKEN).get("/login", headers=pi).status_code == 200
+    assert client(no_auth=True).get("/api/now", headers=pi).status_code == 200
+
+
 # ------------------------------------------------------------------ errors, read-only
 
 
@@ -561,7 +598,7 @@ def test_an_exception_in_a_handler_is_one_log_line_and_a_json_500(
     async def broken(scope: Any, receive: Any, send: Any) -> None:
         raise RuntimeError("boom")
 
-    r = TestClient(Guard(broken), raise_server_exceptions=False).get("/api/x")
+    r = TestClient(Guard(broken), base_url=LOCAL, raise_server_exceptions=False).get("/api/x")
     assert r.status_code == 500 and r.json() == {"error": "internal error (see the log)"}
     assert r.headers["content-security-policy"] == CSP
     assert [rec.getMessage() for rec in caplog.records] == ["GET /api/x failed: RuntimeError: boom"]
