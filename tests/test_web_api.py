@@ -156,6 +156,7 @@ def test_series_defaults_to_today_and_the_chart_set_with_the_stored_values(
     c = client()
     default = c.get("/api/series").json()
     assert default["from"] == "2026-11-29T23:00:00Z" and default["to"] == "2026-11-30T23:00:00Z"
+    assert default["timezone"] == "Europe/Berlin"  # the charts label their times in it
     assert default["names"] == CHART  # V3.78 sends no heat output / power input
     # a day holds 2,880 slots, more than the default 2,000 points: 60 s buckets
     assert default["downsampled"] is True and default["step_s"] == 60

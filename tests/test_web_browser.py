@@ -180,6 +180,37 @@ def test_date_picker_and_previous_next_change_the_range_and_the_chart(page: Page
     assert page.errors == []
 
 
+def test_times_and_today_are_the_configured_zones_not_the_browsers(
+    browser: Any, site: dict[str, Any]
+) -> None:
+    """The server's days are local days of `timezone` (UTC here); a browser far east or west
+    (its date differs from UTC's now) still opens today's UTC day, labelled in UTC."""
+    utc = dt.datetime.now(dt.UTC)
+    zone, shift = ("Pacific/Kiritimati", 1) if utc.hour >= 10 else ("Pacific/Pago_Pago", -1)
+    context = browser.new_context(timezone_id=zone, locale="en-US", base_url=site["url"])
+    context.add_cookies([{"name": "luxlog_token", "value": TOKEN, "url": site["url"]}])
+    context.set_default_timeout(WAIT_MS)
+    p = Page(context.new_page())
+    try:
+        p.page.goto("/day")
+        p.page.wait_for_selector("#chart-temps[data-ready='1']")
+        assert p.page.url.endswith(f"/day?date={utc.date().isoformat()}&days=1")
+        browser_day = p.page.evaluate("new Date().getDate()")
+        assert browser_day == (utc + dt.timedelta(days=shift)).day  # the zones do differ
+        p.page.goto(f"/day?date={DAY}&days=1")
+        p.page.wait_for_selector("#chart-temps[data-ready='1']")
+        assert p.page.locator("#range").inner_text().startswith("11/25/2026, 12:00:00 AM – ")
+        first = p.page.eval_on_selector(  # the legend's time of the first sample (00:00 UTC)
+            "#chart-temps",
+            "el => { const u = el.luxChart; u.setCursor({left: u.valToPos(u.data[0][0], 'x'),"
+            " top: 10}); return el.querySelector('.u-legend .u-series .u-value').textContent; }",
+        )
+        assert first == "2026-11-25 12:00am", first
+        assert p.errors == []
+    finally:
+        context.close()
+
+
 def test_dragging_across_the_plot_zooms_the_x_scale_and_reset_restores_it(page: Page) -> None:
     page.page.goto(f"/day?date={DAY}&days=1")
     page.page.wait_for_selector("#chart-temps[data-ready='1']")

@@ -289,6 +289,7 @@ def series(
         "names": chosen,
         "units": {n: base_field(index[n]).unit or None for n in chosen},
         "headers": {n: HEADERS.get(index[n], n) for n in chosen},
+        "timezone": config.zone_name,  # the charts label times in it, as the reports do
         "step_s": width or interval,
         "downsampled": width is not None,
         **data,
