@@ -7,6 +7,7 @@ through ``Store.add`` where a test needs exact values (a spike, mode changes).
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import warnings
 from collections.abc import Callable
@@ -204,6 +205,28 @@ def test_a_gap_longer_than_two_intervals_is_a_null_row_at_its_midpoint(
     t, tvl = doc["t"], doc["series"]["ID_WEB_Temperatur_TVL"]
     assert t == [DAY, DAY + 30, DAY + 60, DAY + 120, DAY + 150, DAY + 375, DAY + 600, DAY + 630]
     assert [i for i, v in enumerate(tvl) if v is None] == [5]
+
+
+def test_every_gap_of_a_sparse_series_is_its_own_null_row_in_every_column(
+    cfg: Config, client: Client
+) -> None:
+    """Polls every 90 s on a 30 s grid: each step is a gap, and every column (values, min,
+    max) gets its null at the same place (built in one pass, not one insert per gap)."""
+    rows = fill(cfg, DAY, n=40, step=90, flush=True)
+    q = "names=ID_WEB_Temperatur_TVL,ID_WEB_Temperatur_TA"
+    doc = client().get(f"/api/series?{q}&points=2880").json()
+    slots = [r.slot for r in rows]
+    middles = [(a + b) // 2 for a, b in itertools.pairwise(slots)]
+    assert doc["t"] == sorted(slots + middles)
+    for values in doc["series"].values():
+        assert [v is None for v in values] == [i % 2 == 1 for i in range(len(doc["t"]))]
+    down = client().get(f"/api/series?{q}&points=1440").json()  # 60 s buckets: every 3rd empty
+    assert down["downsampled"] and down["step_s"] == 60
+    empty = [DAY + 120 + 180 * k for k in range(19)]  # 02:00, 05:00, … up to the last sample
+    assert sorted(set(down["t"]) - set(empty)) == [DAY + 60 * (s // 60 - DAY // 60) for s in slots]
+    for key in ("series", "min", "max"):
+        for values in down[key].values():
+            assert [t for t, v in zip(down["t"], values, strict=True) if v is None] == empty
 
 
 def test_a_gap_across_midnight_is_a_gap_in_a_two_day_range(cfg: Config, client: Client) -> None:

@@ -253,10 +253,22 @@ def _gapped(data: dict[str, Any], limit: int) -> None:
     if not cuts:
         return
     columns = [c for key in ("series", "min", "max") for c in data.get(key, {}).values()]
-    for i in reversed(cuts):
-        t.insert(i, (t[i - 1] + t[i]) // 2)
-        for column in columns:
-            column.insert(i, None)
+    middles = [(t[i - 1] + t[i]) // 2 for i in cuts]
+    for column, marks in [(t, middles), *((c, [None] * len(cuts)) for c in columns)]:
+        column[:] = _spliced(column, cuts, marks)  # in place: the answer's dicts hold them
+
+
+def _spliced(values: list[Any], cuts: list[int], marks: list[Any]) -> list[Any]:
+    """``values`` with ``marks[k]`` before index ``cuts[k]``, built once (linear in the
+    answer: inserting one by one would cost a copy of the rest per gap)."""
+    out: list[Any] = []
+    prev = 0
+    for i, mark in zip(cuts, marks, strict=True):
+        out += values[prev:i]
+        out.append(mark)
+        prev = i
+    out += values[prev:]
+    return out
 
 
 def series(
