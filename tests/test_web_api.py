@@ -662,6 +662,23 @@ def test_serving_never_writes_the_database_or_the_journal(cfg: Config, client: C
     assert after == before and set(before) == {"luxlog.db", "luxlog.db.journal"}
 
 
+def test_serving_never_checkpoints_a_writers_wal(cfg: Config, client: Client) -> None:
+    """A poll holds the database open with frames in its -wal: the server reads them (the new
+    sample is in the answer) and moves none of them into the database file."""
+    filled(cfg, n=240)
+    with Store(cfg.cache_path) as writer:  # as a running poll/flush: the -wal has frames
+        writer.add(DAY + 240 * 30, {"ID_WEB_Temperatur_TVL": 41.5})
+        writer.flush()
+        files = [cfg.cache_path, cfg.cache_path.with_name("luxlog.db-wal")]
+        before = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
+        assert files[1].stat().st_size > 0
+        doc = client().get("/api/series?names=ID_WEB_Temperatur_TVL&points=2880").json()
+        assert doc["t"][-1] == DAY + 240 * 30 and doc["series"]["ID_WEB_Temperatur_TVL"][-1] == 41.5
+        assert client().get("/api/summary").status_code == 200
+        after = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
+        assert after == before
+
+
 # ------------------------------------------------------------------ the column reader
 
 
