@@ -342,6 +342,7 @@ def test_series_without_a_database_is_503_with_one_line(client: Client) -> None:
         ("points=20000", "points: '20000' is not a whole number in 10..10000"),
         ("points=-1", "points: '-1' is not a whole number"),
         ("points=1e3", "points: '1e3' is not a whole number"),
+        ("points=%C2%B2", "points: '²' is not a whole number"),  # a digit int() refuses
     ],
 )
 def test_bad_series_queries_are_400_with_one_line(
@@ -465,7 +466,7 @@ def test_health_without_a_database_and_bad_days(client: Client) -> None:
     c = client()
     doc = c.get("/api/health").json()
     assert doc["days"] == [] and doc["last_poll"]["time"] is None and doc["disk"]["path"]
-    for bad in ("0", "91", "x"):
+    for bad in ("0", "91", "x", "%C2%B2"):
         r = c.get(f"/api/health?days={bad}")
         assert r.status_code == 400 and r.json()["error"].startswith("days: ")
 

@@ -88,7 +88,7 @@ def parse_points(text: str | None) -> int:
     if text is None or text == "":
         return DEFAULT_POINTS
     lo, hi = POINTS_RANGE
-    if not text.isdigit() or not lo <= int(text) <= hi:
+    if not (text.isascii() and text.isdigit()) or not lo <= int(text) <= hi:  # int("²") fails
         raise QueryError(f"points: {text[:20]!r} is not a whole number in {lo}..{hi}")
     return int(text)
 
