@@ -253,9 +253,10 @@ def _gapped(data: dict[str, Any], limit: int) -> None:
     if not cuts:
         return
     columns = [c for key in ("series", "min", "max") for c in data.get(key, {}).values()]
-    middles = [(t[i - 1] + t[i]) // 2 for i in cuts]
-    for column, marks in [(t, middles), *((c, [None] * len(cuts)) for c in columns)]:
-        column[:] = _spliced(column, cuts, marks)  # in place: the answer's dicts hold them
+    nulls: list[Any] = [None] * len(cuts)
+    for column in columns:
+        column[:] = _spliced(column, cuts, nulls)  # in place: the answer's dicts hold them
+    t[:] = _spliced(t, cuts, [(t[i - 1] + t[i]) // 2 for i in cuts])
 
 
 def _spliced(values: list[Any], cuts: list[int], marks: list[Any]) -> list[Any]:
