@@ -13,7 +13,8 @@
 
 # ---------------------------------------------------------------------- web vendor stage
 # The dashboard's chart library (uPlot), exactly as pinned by web/package-lock.json; install
-# scripts are not run. Only its two dist files reach the package (make vendor does the same).
+# scripts are not run. Only its two dist files and its MIT licence reach the package (as
+# make vendor copies them).
 FROM node:20.19.5-bookworm-slim AS web
 
 WORKDIR /web
@@ -67,6 +68,7 @@ COPY pyproject.toml README.md /src/
 COPY src /src/src
 COPY --from=web /web/node_modules/uplot/dist/uPlot.iife.min.js \
      /web/node_modules/uplot/dist/uPlot.min.css /src/src/luxlog/web/static/vendor/
+COPY --from=web /web/node_modules/uplot/LICENSE /src/src/luxlog/web/static/vendor/uPlot.LICENSE
 RUN python -m pip wheel --no-cache-dir --no-deps --wheel-dir /wheels /src \
     && python -m venv /opt/luxlog \
     && wheel="$(echo /wheels/luxlog-*.whl)" \

@@ -52,12 +52,8 @@ def fill_week(db: Path, samples: int) -> None:
 
 
 @contextmanager
-def serving(config: Path, during: Callable[[], object] | None = None) -> Iterator[str]:
-    """``luxlog serve --port 0`` on ``config``; yields its URL, stops it with SIGTERM.
-
-    ``during`` runs while the server starts (it reads the database per request, so the data
-    can be filled meanwhile): the two overlap instead of adding up in a test's set-up.
-    """
+def serving(config: Path) -> Iterator[str]:
+    """``luxlog serve --port 0`` on ``config``; yields its URL, stops it with SIGTERM."""
     env = {**os.environ, "LUXLOG_CONFIG": str(config)}
     proc = subprocess.Popen(
         [sys.executable, "-m", "luxlog", "serve", "--port", "0"],
@@ -67,8 +63,6 @@ def serving(config: Path, during: Callable[[], object] | None = None) -> Iterato
         line: list[str] = []
         reader = threading.Thread(target=lambda: line.append(proc.stdout.readline()), daemon=True)  # type: ignore[union-attr]
         reader.start()
-        if during is not None:
-            during()
         reader.join(timeout=20)
         words = line[0].split() if line else []
         if len(words) < 2 or not words[1].startswith("http://"):

@@ -482,3 +482,28 @@ def test_make_demo_installs_no_test_or_lint_extra() -> None:
     assert "pip install -q -e ." in done.stdout
     assert "[test]" not in done.stdout
     assert "luxlog demo" in done.stdout
+
+
+def _vendored(copies: list[tuple[list[str], str]]) -> set[str]:
+    """The file names a list of (sources, destination) copies leave in the vendor directory."""
+    names = set()
+    for sources, dest in copies:
+        names |= {Path(s).name for s in sources} if dest.endswith("/") else {Path(dest).name}
+    return names
+
+
+def test_the_image_vendors_the_same_files_as_make_vendor_licence_included() -> None:
+    """The node stage's COPYs into static/vendor and the Makefile's `cp`s name the same files
+    (uPlot's MIT licence travels with its code in the image too)."""
+    docker = [
+        (words[:-1], words[-1])
+        for line in re.findall(r"^COPY --from=web ((?:.*\\\n)*.*)$", DOCKERFILE.read_text(), re.M)
+        if (words := line.replace("\\\n", " ").split())[-1].startswith("/src/src/luxlog/web/")
+    ]
+    make = [
+        (words[1:-1], words[-1])
+        for line in (ROOT / "Makefile").read_text().splitlines()
+        if (words := line.split())[:1] == ["cp"] and words[-1].startswith("$(VENDOR)/")
+    ]
+    assert _vendored(docker) == _vendored(make)
+    assert {"uPlot.iife.min.js", "uPlot.min.css", "uPlot.LICENSE"} <= _vendored(docker)

@@ -8,7 +8,9 @@ charts drawn from file:// with the network blocked) is in test_web_browser.py.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import hashlib
 import json
 import os
 import re
@@ -86,6 +88,14 @@ def test_the_html_is_self_contained_and_carries_the_windows_series(
     assert not re.search(r"<(script|img|link|iframe)[^>]*\b(src|href)=", page)
     assert "http://" not in page.replace("http://www.w3.org", "")  # SVG namespace only
     assert "default-src 'none'" in page and "connect-src 'none'" in page
+    csp = re.search(r'http-equiv="Content-Security-Policy" content="([^"]*)"', page)[1]  # type: ignore[index]
+    assert "unsafe-inline" not in csp
+    for tag in ("script", "style"):  # each inline element allowed by its hash, nothing else
+        inlined = re.findall(rf"<{tag}>(.*?)</{tag}>", page, re.S)
+        allowed = re.search(rf"{tag}-src ([^;]*);", csp)[1].split()  # type: ignore[index]
+        digests = [hashlib.sha256(text.encode()).digest() for text in inlined]
+        assert allowed == [f"'sha256-{base64.b64encode(d).decode()}'" for d in digests]
+        assert len(inlined) >= 2
     assert scripts_of(page) == [
         '<script type="application/json" id="report-data">',
         "<script>", "<script>", "<script>",

@@ -7,6 +7,7 @@ through ``Store.add`` where a test needs exact values (a spike, mode changes).
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import warnings
 from collections.abc import Callable
@@ -31,6 +32,7 @@ with warnings.catch_warnings():  # Starlette >= 1.1 prefers httpx2 for its TestC
 
 DAY = 1_795_993_200  # 2026-11-30 00:00 Europe/Berlin (23:00 UTC the day before)
 TOKEN = "s3cret-token-0123456789"
+LOCAL = "http://127.0.0.1"  # the Host a loopback server without a token answers
 CHART = ["ID_WEB_Temperatur_TVL", "ID_WEB_Temperatur_TRL", "ID_WEB_Sollwert_TRL_HZ",
          "ID_WEB_Temperatur_TA", "ID_WEB_Temperatur_TBW", "ID_WEB_Einst_BWS_akt"]  # fmt: skip
 
@@ -55,7 +57,7 @@ def client(cfg: Config, tmp_path: Path) -> Client:
 
     def make(now: float = DAY + 12 * 3600, config: Config | None = None, **kw: Any) -> TestClient:
         app = create_app(config or cfg, static_dir=static, clock=lambda: now, **kw)
-        return TestClient(app, raise_server_exceptions=False)
+        return TestClient(app, base_url=LOCAL, raise_server_exceptions=False)
 
     return make
 
@@ -155,6 +157,7 @@ def test_series_defaults_to_today_and_the_chart_set_with_the_stored_values(
     c = client()
     default = c.get("/api/series").json()
     assert default["from"] == "2026-11-29T23:00:00Z" and default["to"] == "2026-11-30T23:00:00Z"
+    assert default["timezone"] == "Europe/Berlin"  # the charts label their times in it
     assert default["names"] == CHART  # V3.78 sends no heat output / power input
     # a day holds 2,880 slots, more than the default 2,000 points: 60 s buckets
     assert default["downsampled"] is True and default["step_s"] == 60
@@ -202,6 +205,28 @@ def test_a_gap_longer_than_two_intervals_is_a_null_row_at_its_midpoint(
     t, tvl = doc["t"], doc["series"]["ID_WEB_Temperatur_TVL"]
     assert t == [DAY, DAY + 30, DAY + 60, DAY + 120, DAY + 150, DAY + 375, DAY + 600, DAY + 630]
     assert [i for i, v in enumerate(tvl) if v is None] == [5]
+
+
+def test_every_gap_of_a_sparse_series_is_its_own_null_row_in_every_column(
+    cfg: Config, client: Client
+) -> None:
+    """Polls every 90 s on a 30 s grid: each step is a gap, and every column (values, min,
+    max) gets its null at the same place (built in one pass, not one insert per gap)."""
+    rows = fill(cfg, DAY, n=40, step=90, flush=True)
+    q = "names=ID_WEB_Temperatur_TVL,ID_WEB_Temperatur_TA"
+    doc = client().get(f"/api/series?{q}&points=2880").json()
+    slots = [r.slot for r in rows]
+    middles = [(a + b) // 2 for a, b in itertools.pairwise(slots)]
+    assert doc["t"] == sorted(slots + middles)
+    for values in doc["series"].values():
+        assert [v is None for v in values] == [i % 2 == 1 for i in range(len(doc["t"]))]
+    down = client().get(f"/api/series?{q}&points=1440").json()  # 60 s buckets: every 3rd empty
+    assert down["downsampled"] and down["step_s"] == 60
+    empty = [DAY + 120 + 180 * k for k in range(19)]  # 02:00, 05:00, … up to the last sample
+    assert sorted(set(down["t"]) - set(empty)) == [DAY + 60 * (s // 60 - DAY // 60) for s in slots]
+    for key in ("series", "min", "max"):
+        for values in down[key].values():
+            assert [t for t, v in zip(down["t"], values, strict=True) if v is None] == empty
 
 
 def test_a_gap_across_midnight_is_a_gap_in_a_two_day_range(cfg: Config, client: Client) -> None:
@@ -317,6 +342,7 @@ def test_series_without_a_database_is_503_with_one_line(client: Client) -> None:
         ("points=20000", "points: '20000' is not a whole number in 10..10000"),
         ("points=-1", "points: '-1' is not a whole number"),
         ("points=1e3", "points: '1e3' is not a whole number"),
+        ("points=%C2%B2", "points: '²' is not a whole number"),  # a digit int() refuses
     ],
 )
 def test_bad_series_queries_are_400_with_one_line(
@@ -440,7 +466,7 @@ def test_health_without_a_database_and_bad_days(client: Client) -> None:
     c = client()
     doc = c.get("/api/health").json()
     assert doc["days"] == [] and doc["last_poll"]["time"] is None and doc["disk"]["path"]
-    for bad in ("0", "91", "x"):
+    for bad in ("0", "91", "x", "%C2%B2"):
         r = c.get(f"/api/health?days={bad}")
         assert r.status_code == 400 and r.json()["error"].startswith("days: ")
 
@@ -471,7 +497,7 @@ def test_no_path_leaves_the_static_dir(client: Client, path: str) -> None:
 
 def test_static_without_a_static_dir_is_404(cfg: Config, tmp_path: Path) -> None:
     app = create_app(cfg, static_dir=tmp_path / "nowhere")
-    r = TestClient(app).get("/static/app.js")
+    r = TestClient(app, base_url=LOCAL).get("/static/app.js")
     assert r.status_code == 404 and r.headers["content-security-policy"] == CSP
 
 
@@ -552,6 +578,42 @@ def test_the_configured_token_applies_unless_no_auth(cfg: Config, client: Client
     assert client(config=with_token, no_auth=True).get("/api/now").status_code == 200
 
 
+@pytest.mark.parametrize(
+    ("host", "status"),
+    [
+        ("127.0.0.1:8080", 200),
+        ("localhost:8080", 200),
+        ("LOCALHOST", 200),
+        ("[::1]:8080", 200),
+        ("127.0.0.1.nip.io", 403),
+        ("rebound.example:8080", 403),
+        ("[::ffff:7f00:1]x", 403),
+    ],
+)
+def test_without_a_token_only_loopback_host_names_are_answered(
+    cfg: Config, client: Client, host: str, status: int
+) -> None:
+    """DNS rebinding: a page on another site whose name now points at 127.0.0.1 must not read
+    the dashboard of a server without a token."""
+    filled(cfg, n=2)
+    r = client().get("/api/now", headers={"Host": host})
+    assert r.status_code == status, host
+    if status == 403:
+        assert "set serve_token" in r.json()["error"] and r.headers["content-security-policy"]
+        assert client().get("/", headers={"Host": host}).status_code == 403
+
+
+def test_with_a_token_or_no_auth_any_host_name_is_answered(cfg: Config, client: Client) -> None:
+    """http://raspberrypi.local:8080 works when a token is set (the token keeps others out)."""
+    filled(cfg, n=2)
+    pi = {"Host": "raspberrypi.local:8080"}
+    assert client(token=TOKEN).get("/api/now", headers=pi).status_code == 401
+    bearer = {**pi, "Authorization": f"Bearer {TOKEN}"}
+    assert client(token=TOKEN).get("/api/now", headers=bearer).status_code == 200
+    assert client(token=TOKEN).get("/login", headers=pi).status_code == 200
+    assert client(no_auth=True).get("/api/now", headers=pi).status_code == 200
+
+
 # ------------------------------------------------------------------ errors, read-only
 
 
@@ -561,7 +623,7 @@ def test_an_exception_in_a_handler_is_one_log_line_and_a_json_500(
     async def broken(scope: Any, receive: Any, send: Any) -> None:
         raise RuntimeError("boom")
 
-    r = TestClient(Guard(broken), raise_server_exceptions=False).get("/api/x")
+    r = TestClient(Guard(broken), base_url=LOCAL, raise_server_exceptions=False).get("/api/x")
     assert r.status_code == 500 and r.json() == {"error": "internal error (see the log)"}
     assert r.headers["content-security-policy"] == CSP
     assert [rec.getMessage() for rec in caplog.records] == ["GET /api/x failed: RuntimeError: boom"]
@@ -599,6 +661,23 @@ def test_serving_never_writes_the_database_or_the_journal(cfg: Config, client: C
     assert after.pop("luxlog.db-wal", (EMPTY_SHA, 0))[0] == EMPTY_SHA
     after.pop("luxlog.db-shm", None)
     assert after == before and set(before) == {"luxlog.db", "luxlog.db.journal"}
+
+
+def test_serving_never_checkpoints_a_writers_wal(cfg: Config, client: Client) -> None:
+    """A poll holds the database open with frames in its -wal: the server reads them (the new
+    sample is in the answer) and moves none of them into the database file."""
+    filled(cfg, n=240)
+    with Store(cfg.cache_path) as writer:  # as a running poll/flush: the -wal has frames
+        writer.add(DAY + 240 * 30, {"ID_WEB_Temperatur_TVL": 41.5})
+        writer.flush()
+        files = [cfg.cache_path, cfg.cache_path.with_name("luxlog.db-wal")]
+        before = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
+        assert files[1].stat().st_size > 0
+        doc = client().get("/api/series?names=ID_WEB_Temperatur_TVL&points=2880").json()
+        assert doc["t"][-1] == DAY + 240 * 30 and doc["series"]["ID_WEB_Temperatur_TVL"][-1] == 41.5
+        assert client().get("/api/summary").status_code == 200
+        after = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
+        assert after == before
 
 
 # ------------------------------------------------------------------ the column reader

@@ -14,6 +14,7 @@ import json
 import os
 import sys
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 from web_pages import ARGS, CHROMIUM, page_ready_seconds, serving
 
 TOKEN = "browser-test-token-0123456789"
-INTERVAL = 120  # three days are 2,160 samples: quick to fill, and a week view is down-sampled
+INTERVAL = 180  # three days are 1,440 samples: quick to fill; a week (3,360 slots) is down-sampled
 FIRST = dt.date(2026, 11, 24)  # the data covers FIRST .. FIRST + 2 days, UTC
 DAY = "2026-11-25"
 WAIT_MS = 5000
@@ -50,8 +51,9 @@ def _playwright() -> Any:
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    """A config over three simulated days, and `luxlog serve` on it: {"url", "config", "dir"}."""
+def data(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Future[Any]]]:
+    """A config over three simulated days: (its directory, the fill running in a thread, so
+    Chromium and the server start meanwhile; the server opens the database per request)."""
     root = tmp_path_factory.mktemp("web")
     config = root / "config.yaml"
     config.write_text(
@@ -60,18 +62,22 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     )
     start = dt.datetime.combine(FIRST, dt.time(), tzinfo=dt.UTC)
     cfg = load_config(config, environ={})
+    with ThreadPoolExecutor(1) as pool:
+        yield root, pool.submit(fill, cfg, start, start + dt.timedelta(days=3), flush=True)
 
-    def filled() -> None:
-        fill(cfg, start, start + dt.timedelta(days=3), flush=True)
 
-    # bench/web_pages.py's `luxlog serve --port 0` (SIGTERM at the end); it starts while the
-    # days are filled, so the module's set-up costs the longer of the two, not their sum
-    with serving(config, during=filled) as url:
+@pytest.fixture(scope="module")
+def site(data: tuple[Path, Future[Any]]) -> Iterator[dict[str, Any]]:
+    """`luxlog serve` on the filled database: {"url", "config", "dir"}."""
+    root, filling = data
+    config = root / "config.yaml"
+    with serving(config) as url:  # bench/web_pages.py's: `luxlog serve --port 0`, SIGTERM
+        filling.result()
         yield {"url": url, "config": config, "dir": root}
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
+def browser(data: tuple[Path, Future[Any]]) -> Iterator[Any]:
     with _playwright()() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
         yield b
@@ -143,7 +149,7 @@ def test_now_page_shows_the_latest_values_checks_and_errors(page: Page) -> None:
 
 def test_day_page_plots_every_point_the_api_returned(page: Page) -> None:
     api = open_series(page, f"/day?date={DAY}&days=1")
-    assert not api["downsampled"] and len(api["t"]) >= 720
+    assert not api["downsampled"] and len(api["t"]) == 86400 // INTERVAL
     assert chart_drawn(page, "#chart-temps") > 20  # lines, bands, axes: far from blank
     shown = plotted(page, "#chart-temps")
     assert shown["points"] == len(api["t"]) == len(shown["x"])
@@ -184,6 +190,37 @@ def test_date_picker_and_previous_next_change_the_range_and_the_chart(page: Page
     assert answer.value.json()["from"] == "2026-11-19T00:00:00Z"
     assert page.page.url.endswith(f"/day?date={DAY}&days=7")
     assert page.errors == []
+
+
+def test_times_and_today_are_the_configured_zones_not_the_browsers(
+    browser: Any, site: dict[str, Any]
+) -> None:
+    """The server's days are local days of `timezone` (UTC here); a browser far east or west
+    (its date differs from UTC's now) still opens today's UTC day, labelled in UTC."""
+    utc = dt.datetime.now(dt.UTC)
+    zone, shift = ("Pacific/Kiritimati", 1) if utc.hour >= 10 else ("Pacific/Pago_Pago", -1)
+    context = browser.new_context(timezone_id=zone, locale="en-US", base_url=site["url"])
+    context.add_cookies([{"name": "luxlog_token", "value": TOKEN, "url": site["url"]}])
+    context.set_default_timeout(WAIT_MS)
+    p = Page(context.new_page())
+    try:
+        p.page.goto("/day")
+        p.page.wait_for_selector("#chart-temps[data-ready='1']")
+        assert p.page.url.endswith(f"/day?date={utc.date().isoformat()}&days=1")
+        browser_day = p.page.evaluate("new Date().getDate()")
+        assert browser_day == (utc + dt.timedelta(days=shift)).day  # the zones do differ
+        p.page.goto(f"/day?date={DAY}&days=1")
+        p.page.wait_for_selector("#chart-temps[data-ready='1']")
+        assert p.page.locator("#range").inner_text().startswith("11/25/2026, 12:00:00 AM – ")
+        first = p.page.eval_on_selector(  # the legend's time of the first sample (00:00 UTC)
+            "#chart-temps",
+            "el => { const u = el.luxChart; u.setCursor({left: u.valToPos(u.data[0][0], 'x'),"
+            " top: 10}); return el.querySelector('.u-legend .u-series .u-value').textContent; }",
+        )
+        assert first == "2026-11-25 12:00am", first
+        assert p.errors == []
+    finally:
+        context.close()
 
 
 def test_dragging_across_the_plot_zooms_the_x_scale_and_reset_restores_it(page: Page) -> None:

@@ -6,7 +6,9 @@ the ledger, expired by ``prune`` like it). It opens from a NAS share or a mail a
 no server and no network: uPlot, the dashboard's ``charts.js`` and CSS, and the data (the
 ``/api/series`` object of the window from ``luxlog.web.series``, as JSON in a
 ``<script type="application/json">``) are all inlined, and a ``Content-Security-Policy`` meta
-tag forbids every fetch, so a copy that someone edits cannot phone home either. The window's
+tag forbids every fetch, so a copy that someone edits cannot phone home either; it allows
+scripts and styles by the SHA-256 of each inlined element only (no ``'unsafe-inline'``), so
+markup smuggled into the file through the data could not run or style anything. The window's
 figures (``Store.summary`` of the local days it ends on) are a plain HTML table, readable even
 with scripts off.
 
@@ -17,7 +19,9 @@ data: a re-run for the same window writes the same file.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import hashlib
 import html
 import json
 from collections.abc import Sequence
@@ -33,8 +37,9 @@ from luxlog.summary.render import cell  # ~estimated, partial*, n/a: as `luxlog 
 # inlined in this order; vendor/ is built by `make vendor` (the Dockerfile's node stage)
 SCRIPTS = ("vendor/uPlot.iife.min.js", "charts.js", "report.js")
 STYLES = ("vendor/uPlot.min.css", "app.css")
+# script-src/style-src: the hashes of exactly the inlined elements (no 'unsafe-inline')
 CSP = (
-    "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
+    "default-src 'none'; script-src {scripts}; style-src {styles}; "
     "img-src data:; connect-src 'none'; base-uri 'none'; form-action 'none'"
 )
 # a day at 30 s (2,880 samples) is drawn whole, like the dashboard's day page; a week in buckets
@@ -82,6 +87,19 @@ def _inline(text: str, tag: str) -> str:
     return f"<{tag}>\n{text}\n</{tag}>"
 
 
+def csp_hash(element: str) -> str:
+    """The CSP source that allows exactly this inline element (``_inline``'s output)."""
+    content = element[element.index(">") + 1 : element.rindex("</")]
+    digest = base64.b64encode(hashlib.sha256(content.encode("utf-8")).digest()).decode()
+    return f"'sha256-{digest}'"
+
+
+def _assets(names: Sequence[str], tag: str) -> tuple[str, str]:
+    """The inlined elements of ``names`` and their CSP sources."""
+    elements = [_inline(asset(name), tag) for name in names]
+    return "\n".join(elements), " ".join(csp_hash(e) for e in elements)
+
+
 def _json(data: Any) -> str:
     """JSON safe inside ``<script>``: <, > and & escaped as \\u escapes (still the same JSON)."""
     text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
@@ -119,13 +137,14 @@ def render(
     periods = store.summary(date - dt.timedelta(days=days), date, "day", timezone=cfg.zone_name)
     title = f"luxlog {kind} report {date.isoformat()}"
     window = f"{_local(start, cfg)} – {_local(end, cfg)} ({cfg.zone_name})"
-    styles = "\n".join(_inline(asset(name), "style") for name in STYLES)
-    scripts = "\n".join(_inline(asset(name), "script") for name in SCRIPTS)
+    styles, style_src = _assets(STYLES, "style")
+    scripts, script_src = _assets(SCRIPTS, "script")
+    csp = CSP.format(scripts=script_src, styles=style_src)
     page = f"""<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="{CSP}">
+<meta http-equiv="Content-Security-Policy" content="{csp}">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{html.escape(title)}</title>
 {styles}

@@ -13,27 +13,44 @@ SIGNATURE = b"\x89PNG\r\n\x1a\n"
 CHANNELS = {2: 3, 6: 4}  # colour type -> bytes per pixel at bit depth 8
 
 
-def _paeth(a: int, b: int, c: int) -> int:
-    p = a + b - c
-    pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
-    if pa <= pb and pa <= pc:
-        return a
-    return b if pb <= pc else c
+def _add(line: bytearray, prev: bytes) -> None:
+    """Byte-wise ``line += prev`` mod 256 as one big-integer operation (no carry crosses a
+    byte: the low seven bits add without overflow, the top bit is their carry's parity)."""
+    n = len(line)
+    a, b = int.from_bytes(line), int.from_bytes(prev)
+    low, top = int.from_bytes(b"\x7f" * n), int.from_bytes(b"\x80" * n)
+    line[:] = (((a & low) + (b & low)) ^ ((a ^ b) & top)).to_bytes(n)
 
 
 def _unfilter(kind: int, line: bytearray, prev: bytes, bpp: int) -> None:
-    for i in range(len(line)):
-        a = line[i - bpp] if i >= bpp else 0
-        b = prev[i]
-        c = prev[i - bpp] if i >= bpp else 0
-        if kind == 1:
-            line[i] = (line[i] + a) & 0xFF
-        elif kind == 2:
-            line[i] = (line[i] + b) & 0xFF
-        elif kind == 3:
-            line[i] = (line[i] + (a + b) // 2) & 0xFF
-        elif kind == 4:
-            line[i] = (line[i] + _paeth(a, b, c)) & 0xFF
+    """Undo a scan line's PNG filter in place (``prev``: the line above, unfiltered)."""
+    n = len(line)
+    if kind == 2:  # Up: the usual filter, done in one step
+        _add(line, prev)
+    elif kind == 1:  # Sub
+        for i in range(bpp, n):
+            line[i] = (line[i] + line[i - bpp]) & 0xFF
+    elif kind == 3:  # Average
+        for i in range(n):
+            line[i] = (line[i] + ((line[i - bpp] if i >= bpp else 0) + prev[i]) // 2) & 0xFF
+    elif kind == 4:  # Paeth
+        _add_paeth(line, prev, bpp)
+
+
+def _add_paeth(line: bytearray, prev: bytes, bpp: int) -> None:
+    """Paeth, one channel at a time (the left and upper-left bytes carried in locals)."""
+    n = len(line)
+    for k in range(min(bpp, n)):
+        a = line[k] = (line[k] + prev[k]) & 0xFF  # no left neighbour: the one above
+        c = prev[k]
+        for i in range(k + bpp, n, bpp):
+            b = prev[i]
+            p = a + b - c
+            pa = p - a if p > a else a - p
+            pb = p - b if p > b else b - p
+            pc = p - c if p > c else c - p
+            a = line[i] = (line[i] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 0xFF
+            c = b
 
 
 def rows(png: bytes) -> tuple[int, int, int, list[bytes]]:
@@ -69,8 +86,7 @@ def rows(png: bytes) -> tuple[int, int, int, list[bytes]]:
 def distinct_colours(png: bytes, step: int = 1) -> int:
     """How many different pixel values the image holds (every ``step``-th line)."""
     _, _, bpp, lines = rows(png)
-    seen: set[bytes] = set()
+    seen: set[tuple[int, ...]] = set()
     for line in lines[::step]:
-        for x in range(0, len(line), bpp):
-            seen.add(line[x : x + bpp])
+        seen.update(zip(*(line[k::bpp] for k in range(bpp)), strict=True))
     return len(seen)

@@ -75,6 +75,6 @@ def create_app(
     secret = None if no_auth else (token or config.serve_token)
     return Starlette(
         routes=routes,
-        middleware=[Middleware(Guard, token=secret)],
+        middleware=[Middleware(Guard, token=secret, any_host=no_auth)],
         exception_handlers={404: not_found},
     )

@@ -26,7 +26,7 @@ REPORTS_SHOWN = 20
 def parse_days(text: str | None) -> int:
     if text is None or text == "":
         return DEFAULT_DAYS
-    if not text.isdigit() or not 1 <= int(text) <= MAX_DAYS:
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= MAX_DAYS:
         raise QueryError(f"days: {text[:20]!r} is not a whole number in 1..{MAX_DAYS}")
     return int(text)
 

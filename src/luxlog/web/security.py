@@ -8,6 +8,10 @@
 * **Token** (when set): ``Authorization: Bearer <token>`` or the cookie ``luxlog_token`` (the
   login page's script sets it), compared in constant time. The login page and ``/static/`` are
   open (they hold no data); the API answers 401 JSON, a page redirects to ``/login``.
+* **Host** (no token and no ``--no-auth``, i.e. a loopback bind): the ``Host`` header must name a
+  loopback address or ``localhost``, else 403, so a web page the user visits cannot read the
+  dashboard through a DNS name rebound to 127.0.0.1. With a token any name works (the token
+  keeps others out), so ``http://raspberrypi.local:8080`` does.
 * **Headers** on every response, errors included: a CSP without inline scripts, nosniff, no
   referrer, no framing; ``Cache-Control: no-store`` for ``/api/``.
 * **Errors**: an exception in a handler is logged as one line and answered 500 JSON, never a
@@ -61,6 +65,18 @@ def is_api(path: str) -> bool:
     return path == "/api" or path.startswith("/api/")
 
 
+def host_of(scope: Scope) -> str | None:
+    """The name in the request's ``Host`` header, without its port (None: no header)."""
+    headers: list[tuple[bytes, bytes]] = scope.get("headers", [])
+    for name, value in headers:
+        if name == b"host":
+            text = value.decode("latin-1").strip()
+            if text.startswith("["):
+                return text[1 : text.find("]")] if "]" in text else text
+            return text.rpartition(":")[0] if text.count(":") == 1 else text
+    return None
+
+
 def token_of(scope: Scope) -> str | None:
     """The token a request carries: the bearer header, else the cookie."""
     cookie = None
@@ -89,9 +105,11 @@ def _json(status: int, message: str) -> tuple[int, list[tuple[bytes, bytes]], by
 class Guard:
     """The middleware: methods, token, headers and the last-resort error answer."""
 
-    def __init__(self, app: ASGIApp, token: str | None = None) -> None:
+    def __init__(self, app: ASGIApp, token: str | None = None, any_host: bool = False) -> None:
+        """``any_host``: without a token, answer any ``Host`` (``--no-auth``)."""
         self.app = app
         self.token = token.encode() if token else None
+        self.any_host = any_host or self.token is not None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -123,6 +141,13 @@ class Guard:
         if scope["method"] not in ALLOWED_METHODS:
             status, headers, body = _json(405, f"method {scope['method']} not allowed: read-only")
             return status, [*headers, (b"allow", b"GET, HEAD")], body
+        host = host_of(scope)
+        if not self.any_host and host is not None and not bind_is_loopback(host):
+            return _json(
+                403,
+                f"Host {host[:60]!r} refused: without serve_token only localhost and loopback "
+                "addresses are answered; set serve_token (or pass --no-auth)",
+            )
         if self.token is None or path in OPEN_PATHS or path.startswith(OPEN_PREFIXES):
             return None
         given = token_of(scope)

@@ -88,7 +88,7 @@ def parse_points(text: str | None) -> int:
     if text is None or text == "":
         return DEFAULT_POINTS
     lo, hi = POINTS_RANGE
-    if not text.isdigit() or not lo <= int(text) <= hi:
+    if not (text.isascii() and text.isdigit()) or not lo <= int(text) <= hi:  # int("²") fails
         raise QueryError(f"points: {text[:20]!r} is not a whole number in {lo}..{hi}")
     return int(text)
 
@@ -253,10 +253,23 @@ def _gapped(data: dict[str, Any], limit: int) -> None:
     if not cuts:
         return
     columns = [c for key in ("series", "min", "max") for c in data.get(key, {}).values()]
-    for i in reversed(cuts):
-        t.insert(i, (t[i - 1] + t[i]) // 2)
-        for column in columns:
-            column.insert(i, None)
+    nulls: list[Any] = [None] * len(cuts)
+    for column in columns:
+        column[:] = _spliced(column, cuts, nulls)  # in place: the answer's dicts hold them
+    t[:] = _spliced(t, cuts, [(t[i - 1] + t[i]) // 2 for i in cuts])
+
+
+def _spliced(values: list[Any], cuts: list[int], marks: list[Any]) -> list[Any]:
+    """``values`` with ``marks[k]`` before index ``cuts[k]``, built once (linear in the
+    answer: inserting one by one would cost a copy of the rest per gap)."""
+    out: list[Any] = []
+    prev = 0
+    for i, mark in zip(cuts, marks, strict=True):
+        out += values[prev:i]
+        out.append(mark)
+        prev = i
+    out += values[prev:]
+    return out
 
 
 def series(
@@ -289,6 +302,7 @@ def series(
         "names": chosen,
         "units": {n: base_field(index[n]).unit or None for n in chosen},
         "headers": {n: HEADERS.get(index[n], n) for n in chosen},
+        "timezone": config.zone_name,  # the charts label times in it, as the reports do
         "step_s": width or interval,
         "downsampled": width is not None,
         **data,

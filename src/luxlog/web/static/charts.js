@@ -178,6 +178,8 @@
         y: { range: (u, lo, hi) => (span ? paddedRange(Math.min(lo, span[0]), Math.max(hi, span[1])) : [0, 1]) },
       },
       axes: [{}, { label: unitLabel(payload, names) }],
+      // times in the configured zone (the day's boundaries, the reports), not the browser's
+      tzDate: payload.timezone ? (ts) => uPlot.tzDate(new Date(ts * 1e3), payload.timezone) : undefined,
       cursor: { drag: { x: true, y: false, setScale: true }, sync: opts.sync ? { key: opts.sync } : undefined },
       hooks,
     };

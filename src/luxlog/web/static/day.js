@@ -23,8 +23,20 @@
   function readUrl() {
     const params = new URLSearchParams(window.location.search);
     const date = params.get("date");
-    state.date = /^\d{4}-\d{2}-\d{2}$/.test(date || "") ? date : iso(new Date());
+    state.date = /^\d{4}-\d{2}-\d{2}$/.test(date || "") ? date : null; // null: today (load)
     state.days = params.get("days") === "7" ? 7 : 1;
+  }
+
+  /** The local date (YYYY-MM-DD) of an ISO instant in ``zone``. */
+  function dateIn(instant, zone) {
+    return new Intl.DateTimeFormat("en-CA", { timeZone: zone, year: "numeric", month: "2-digit", day: "2-digit" })
+      .format(new Date(instant));
+  }
+
+  /** Today in the configured time zone: the server's default range (one small query). */
+  async function today() {
+    const probe = await api("/api/series?names=ID_WEB_Temperatur_TA&points=10");
+    return dateIn(probe.from, probe.timezone);
   }
 
   function writeUrl(push) {
@@ -64,7 +76,8 @@
     const how = payload.downsampled
       ? `down-sampled to ${n} buckets of ${Math.round(payload.step_s / 60)} min (shaded: min–max per bucket)`
       : `${n} samples`;
-    return `${new Date(payload.from).toLocaleString()} – ${new Date(payload.to).toLocaleString()}: ${how}`;
+    const local = (instant) => new Date(instant).toLocaleString(undefined, { timeZone: payload.timezone });
+    return `${local(payload.from)} – ${local(payload.to)} (${payload.timezone}): ${how}`;
   }
 
   function draw(payload) {
@@ -92,6 +105,15 @@
   }
 
   async function load() {
+    if (state.date === null) {
+      try {
+        state.date = await today();
+      } catch (error) {
+        showError(error);
+        return;
+      }
+      writeUrl(false);
+    }
     const input = document.getElementById("date");
     input.value = state.date;
     for (const b of document.querySelectorAll("[data-days]")) {
@@ -138,7 +160,6 @@
   }
 
   readUrl();
-  writeUrl(false);
   wire();
   load();
 })();
