@@ -140,6 +140,25 @@ def test_push_records_the_site_and_its_daily_figures(
     assert [(d[0], d[1]) for d in days] == [("2023-11-14", 100.0), ("2023-11-15", 100.0)]
 
 
+def test_a_day_pushed_open_gets_its_figures_after_a_gap_of_days(
+    push_config: Callable[..., Path], pg_url: str
+) -> None:
+    """Day 1 is pushed while open; polling then stops for two days. The next push's samples
+    start on day 4, yet they close day 1 (and the hours of day 2): both get their figures."""
+    cfg = load_config(push_config(timezone="UTC", interval_sec=600))
+    fill(cfg, BASE, n=144 + 30, flush=True)  # day 1 and 5 h of day 2: day 1 still open
+    assert push()[0] == 0
+    assert scalar(pg_url, "SELECT count(*) FROM daily") == 0
+    fill(cfg, BASE + 3 * 86400, n=50, flush=True)  # day 4, 8 h: days 1 and 2 closed
+    assert push()[0] == 0
+    days = fetch(pg_url, "SELECT day::text FROM daily WHERE site = %s ORDER BY day", SITE)
+    assert [d[0] for d in days] == ["2023-11-14", "2023-11-15"]
+    fill(cfg, BASE + 6 * 86400, n=50, flush=True)  # another gap: now after a day held
+    assert push()[0] == 0
+    days = fetch(pg_url, "SELECT day::text FROM daily WHERE site = %s ORDER BY day", SITE)
+    assert [d[0] for d in days] == ["2023-11-14", "2023-11-15", "2023-11-17"]
+
+
 def test_prune_keeps_unpushed_samples_while_push_url_is_set(
     push_config: Callable[..., Path], pg_url: str
 ) -> None:

@@ -136,10 +136,12 @@ def _send_days(
     progress: _Progress,
 ) -> int:
     """Upsert the figures of every closed local day the samples of this run touched (and the
-    day before: a day's counters are read with hours of padding). A day is closed once samples
-    reach ``PAD_SEC`` past its end, as for the per-day table: its figures are then final unless
-    older samples arrive (an import), which pushes them again. The open day is left out: its
-    figures would be recomputed from all its samples on every push."""
+    day before: a day's counters are read with hours of padding), and of every day after the
+    newest one the server holds: a day pushed while open closes with the samples of a later
+    run, which after a gap in polling (the pump off for days) start days after it. A day is
+    closed once samples reach ``PAD_SEC`` past its end, as for the per-day table: its figures
+    are then final unless older samples arrive (an import), which pushes them again. The open
+    day is left out: its figures would be recomputed from all its samples on every push."""
     if progress.first is None or progress.last is None:
         return 0
     from luxlog.summary.day import PAD_SEC
@@ -147,8 +149,13 @@ def _send_days(
 
     tz = cfg.tz
     newest = store.newest_slot() or progress.last
-    first = dt.datetime.fromtimestamp(progress.first, tz).date() - dt.timedelta(days=1)
-    last = dt.datetime.fromtimestamp(progress.last, tz).date()
+    first = _date(progress.first, tz) - dt.timedelta(days=1)
+    with mapped(shown, hidden):
+        held = send.newest_day(conn, site)
+    oldest = store.counts().first_slot or progress.first  # no day held yet: from the start
+    after = held + dt.timedelta(days=1) if held else _date(oldest, tz) - dt.timedelta(days=1)
+    first = min(first, after)
+    last = _date(progress.last, tz)
     while last >= first and day_window(last, tz)[1] + PAD_SEC > newest + cfg.interval_sec:
         last -= dt.timedelta(days=1)
     if last < first:
@@ -158,3 +165,7 @@ def _send_days(
     with mapped(shown, hidden):
         send.send_days(conn, site, cfg.zone_name, days)
     return len(days)
+
+
+def _date(slot: int, tz: dt.tzinfo) -> dt.date:
+    return dt.datetime.fromtimestamp(slot, tz).date()

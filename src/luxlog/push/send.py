@@ -164,6 +164,11 @@ def touch_site(conn: Any, site: str) -> None:
     )
 
 
+def newest_day(conn: Any, site: str) -> Any:
+    """The site's newest day with figures centrally (a ``datetime.date``), or None."""
+    return conn.execute("SELECT max(day) FROM daily WHERE site = %s", (site,)).fetchone()[0]
+
+
 _DAILY = (
     "INSERT INTO daily(site, day, timezone, coverage_pct, heat_total_kwh, elec_total_kwh, "
     "cop_total, compressor_starts, defrosts, figures, updated_at) "
