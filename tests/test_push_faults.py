@@ -150,6 +150,24 @@ def test_kill_9_at_random_instants_never_loses_or_doubles_a_sample(
     assert scalar(pg_url, "SELECT count(*) FROM samples") == total * len(sites)
 
 
+def test_two_pushes_at_once_neither_lose_nor_double_a_sample(
+    config: Callable[..., Path], pg_url: str
+) -> None:
+    """No lock: two pushes of one site at once (a manual run beside cron's) both send every
+    batch; the primary key keeps one copy of each and both end well."""
+    path = config(push_batch=10)
+    cfg = load_config(path)
+    fill(cfg, BASE, n=200, flush=True)
+    import luxlog.commands.push
+    import luxlog.push.run  # noqa: F401  imported once here, not in every child
+
+    command = typer.main.get_command(get_app())
+    children = [_forked_push(command, path) for _ in range(2)]
+    codes = [os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) for pid in children]
+    assert codes == [0, 0]
+    assert_equal_after_clean_run(cfg.cache_path, pg_url)
+
+
 def test_a_connection_cut_mid_copy_is_one_line_and_the_next_run_completes(
     config: Callable[..., Path], pg_server: Server, pg_db: str, pg_url: str, isolated: Path
 ) -> None:
