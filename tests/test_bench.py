@@ -153,17 +153,19 @@ def test_bench_report_runs_the_code_before_alternately(bench: ModuleType, tmp_pa
     assert all(len(f.data["before_runs"]) == 1 for f in figures) and "before:" in figures[0].value
 
 
-def test_bench_fleet_figures_on_two_tiny_sites(bench: ModuleType) -> None:
+def test_bench_fleet_figures_on_two_tiny_sites(bench: ModuleType, pg_server: Any) -> None:
+    """On the tests' server (a fresh database), not one started for the run: the bench's own
+    server start is what ``python bench/fleet.py`` runs."""
     import fleet
-    from support.postgres import find_bindir
 
-    if find_bindir() is None:
-        skip_or_fail("no PostgreSQL server binary (initdb)")
-    figures = fleet.fleet_figures(bench.Figure, 2, queries=1, workers=2, per_site=20, week=30)
-    check_figures(bench, figures, 4)
+    figures = fleet.fleet_figures(
+        bench.Figure, 2, queries=1, workers=2, per_site=20, week=30, server=pg_server
+    )
+    check_figures(bench, figures, 5)
     data = figures[0].data
     assert data["inserted"] == data["expected"] == 40 and data["rows_in_samples"] == 70
     assert data["query_rows"] == 30
+    assert data["server_only_samples"] == 40 and data["server_only_samples_per_sec"] > 0
 
 
 # luxlog serve (issue 17): /api/series for a week over HTTP, the server's RSS.

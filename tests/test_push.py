@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from luxlog import prune
 from luxlog.cli import app
 from luxlog.columns import select
 from luxlog.config import load_config
@@ -140,6 +141,25 @@ def test_push_records_the_site_and_its_daily_figures(
     assert [(d[0], d[1]) for d in days] == [("2023-11-14", 100.0), ("2023-11-15", 100.0)]
 
 
+def test_a_day_pushed_open_gets_its_figures_after_a_gap_of_days(
+    push_config: Callable[..., Path], pg_url: str
+) -> None:
+    """Day 1 is pushed while open; polling then stops for two days. The next push's samples
+    start on day 4, yet they close day 1 (and the hours of day 2): both get their figures."""
+    cfg = load_config(push_config(timezone="UTC", interval_sec=600))
+    fill(cfg, BASE, n=144 + 30, flush=True)  # day 1 and 5 h of day 2: day 1 still open
+    assert push()[0] == 0
+    assert scalar(pg_url, "SELECT count(*) FROM daily") == 0
+    fill(cfg, BASE + 3 * 86400, n=50, flush=True)  # day 4, 8 h: days 1 and 2 closed
+    assert push()[0] == 0
+    days = fetch(pg_url, "SELECT day::text FROM daily WHERE site = %s ORDER BY day", SITE)
+    assert [d[0] for d in days] == ["2023-11-14", "2023-11-15"]
+    fill(cfg, BASE + 6 * 86400, n=50, flush=True)  # another gap: now after a day held
+    assert push()[0] == 0
+    days = fetch(pg_url, "SELECT day::text FROM daily WHERE site = %s ORDER BY day", SITE)
+    assert [d[0] for d in days] == ["2023-11-14", "2023-11-15", "2023-11-17"]
+
+
 def test_prune_keeps_unpushed_samples_while_push_url_is_set(
     push_config: Callable[..., Path], pg_url: str
 ) -> None:
@@ -159,6 +179,25 @@ def test_prune_keeps_unpushed_samples_while_push_url_is_set(
     again = json.loads(out)
     assert code == 0 and again["inserted"] == 0 and again["samples"] == again["duplicates"] == 3
     assert push("--json")[1].count('"samples": 0') == 1
+
+
+def test_prune_keeps_samples_an_import_files_after_its_guard_was_read(
+    push_config: Callable[..., Path], pg_url: str
+) -> None:
+    """prune reads the unpushed guard, then deletes in a transaction of its own; an import of
+    older samples in between must not be deleted unpushed: the delete looks again."""
+    cfg = load_config(push_config(interval_sec=600, db_retention_days=1))
+    fill(cfg, BASE + 2 * 86400, n=144, flush=True)
+    assert push()[0] == 0
+    with Store(cfg.cache_path, interval=600) as store:
+        cutoff = prune.unpushed_guard(cfg, store, BASE + 2 * 86400)  # all pushed: unchanged
+        assert cutoff == BASE + 2 * 86400
+        store.add_rows(model_rows(BASE, n=144, step=600))  # the import, in between
+        store.flush()
+        result = store.prune(cutoff, prune.push_target(cfg))
+        assert result.samples == 0 and len(store.slots(0, cutoff)) == 144
+    assert push()[0] == 0
+    assert central_samples(pg_url, SITE) == local_samples(cfg.cache_path)
 
 
 def test_doctor_names_the_site_and_the_push_backlog(

@@ -9,7 +9,7 @@ import pytest
 
 from luxlog.config import Config, load_config
 from luxlog.errors import ConfigError
-from luxlog.masking import mask_url
+from luxlog.masking import mask_url, secrets_of
 from luxlog.push.identity import password, site_of, target_of
 
 
@@ -31,6 +31,13 @@ from luxlog.push.identity import password, site_of, target_of
 )  # fmt: skip
 def test_mask_url_hides_every_password_and_keeps_the_rest(url: str, shown: str) -> None:
     assert mask_url(url) == shown
+
+
+def test_secrets_of_names_every_password_as_written_and_decoded() -> None:
+    url = "postgresql://u:p%40ss@127.0.0.1/db?sslmode=require&PASSWORD=two%21&password=#x"
+    assert secrets_of(url, "from-file", None) == ("from-file", "p%40ss", "two%21", "p@ss", "two!")
+    assert secrets_of("postgresql://u@127.0.0.1/db?passwordx=1") == ()
+    assert secrets_of("postgresql://127.0.0.1/a:b@c") == ()  # a path, not userinfo
 
 
 def test_push_settings_load_from_environment_and_default() -> None:

@@ -15,12 +15,15 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+import typer
 from typer.testing import CliRunner
 
-from luxlog.cli import app, get_app, run
+from luxlog.cli import app, get_app
 from luxlog.config import load_config
+from luxlog.errors import run_mapped
 from luxlog.push import schema
 from support.central import central_samples, local_samples, scalar
 from support.fill import fill
@@ -49,78 +52,121 @@ def push(*args: str) -> tuple[int, str, str]:
 
 
 def one_line(err: str) -> str:
-    lines = [line for line in err.splitlines() if line.startswith("luxlog: ")]
-    assert len(lines) == 1 and "Traceback" not in err, err
+    lines = [line for line in err.splitlines() if line.strip()]  # nothing else on stderr
+    assert len(lines) == 1 and lines[0].startswith("luxlog: "), err
     return lines[0]
 
 
-def assert_equal_after_clean_run(path: Path, url: str) -> None:
-    code, _, err = push()
+def assert_equal_after_clean_run(path: Path, url: str, site: str = SITE, *args: str) -> None:
+    code, _, err = push(*args)
     assert code == 0, err
     local = local_samples(path)
-    assert central_samples(url, SITE) == local
-    assert scalar(url, "SELECT count(*) FROM samples") == len(local)
+    assert central_samples(url, site) == local
+    assert scalar(url, "SELECT count(*) FROM samples WHERE site = %s", site) == len(local)
 
 
-def _forked_push(config: Path) -> int:
+def _forked_push(command: Any, config: Path) -> int:
+    """``luxlog push --config config`` in a forked child, through ``command`` (the CLI's click
+    command, built once by the parent: Typer builds it anew on every call of the app)."""
     pid = os.fork()
     if pid == 0:  # pragma: no cover - the child is killed or leaves through os._exit
         code = 3
+        sys.settrace(None)  # coverage's tracer: a child's data is never saved (os._exit)
         try:
             null = os.open(os.devnull, os.O_WRONLY)
             os.dup2(null, 1)
             os.dup2(null, 2)
-            code = run(["push", "--config", str(config)])
+            args = ["push", "--config", str(config)]
+            code = run_mapped(lambda: command.main(args, "luxlog", standalone_mode=False) or 0)
         finally:
             os._exit(code)
     return pid
 
 
-def _kill_after(pid: int, url: str, target: int, rng: random.Random) -> bool:
-    """SIGKILL ``pid`` once the server holds ``target`` samples (polled, bounded) and a
-    random moment more (mid-COPY, between the commit and the local mark …); True if it was
-    still running then."""
-    import psycopg
-
+def _kill_after(pid: int, watch: Any, site: str, target: int, rng: random.Random) -> bool:
+    """SIGKILL ``pid`` once the server holds ``target`` samples of ``site`` (polled on the
+    ``watch`` connection, bounded) and a random moment more (mid-COPY, between the commit and
+    the local mark …), or, with ``target`` 0, a random moment after the start (connecting,
+    migrating, the first batches); True if it was still running then."""
     deadline = time.monotonic() + 5
-    with psycopg.connect(url, autocommit=True) as conn:
-        while time.monotonic() < deadline:
-            if os.waitpid(pid, os.WNOHANG) != (0, 0):
-                return False  # finished (and reaped) before it got there
-            if conn.execute("SELECT count(*) FROM samples").fetchone()[0] >= target:
-                break
-            time.sleep(0.002)  # polling interval: leave the child and the server the CPU
-    time.sleep(rng.uniform(0.0, 0.02))  # a random instant after the event, not a wait for one
+    while target and time.monotonic() < deadline:
+        if os.waitpid(pid, os.WNOHANG) != (0, 0):
+            return False  # finished (and reaped) before it got there
+        if _held(watch, site) >= target:
+            break
+        time.sleep(0.002)  # polling interval: leave the child and the server the CPU
+    # a random instant after the event, not a wait for one
+    time.sleep(rng.uniform(0.0, 0.005) if target else rng.uniform(0.0, 0.06))
     os.kill(pid, signal.SIGKILL)  # not yet reaped: still our child, running or a zombie
     _, status = os.waitpid(pid, 0)
     return os.WIFSIGNALED(status)
 
 
+def _held(watch: Any, site: str) -> int:
+    return int(watch.execute("SELECT count(*) FROM samples WHERE site = %s", (site,)).fetchone()[0])
+
+
 def test_kill_9_at_random_instants_never_loses_or_doubles_a_sample(
-    config: Callable[..., Path], pg_url: str
+    config: Callable[..., Path], pg_url: str, isolated: Path
 ) -> None:
-    """Each run is a forked CLI process (the imports done once: 20 kills fit in seconds),
+    """Each run is a forked CLI process (imports and caches warmed once in this process),
     killed with SIGKILL a random moment after the server reached a random number of samples,
-    so the kills land all over a push, however fast this machine is; then a clean run."""
-    path = config(push_batch=5)
-    cfg = load_config(path)
-    fill(cfg, BASE, n=600, flush=True)
+    or (every other run) at a random moment of its first 60 ms, so the kills land all over
+    a push, however fast this machine is. Once a site is nearly all there, the same database
+    pushes again as a new site (a new push target: everything pending again), so the number
+    of kills never depends on this machine's speed; then a clean run of every site, each
+    equal to the local data."""
+    total = 100
+    cfg = load_config(config(push_batch=5))
+    fill(cfg, BASE, n=total, flush=True)
     import psycopg
 
-    with psycopg.connect(pg_url, autocommit=True) as conn:
-        schema.migrate(conn, "central")  # the count the kills wait for needs the table
-    get_app()  # built once here, not in every forked child
+    import luxlog.commands.push
+    import luxlog.push.run  # noqa: F401  imported once here, not in every child
+
+    command = typer.main.get_command(get_app())  # built once here, not in every child
     rng = random.Random(16)
-    killed = runs = 0
-    while killed < 20 and runs < 60:
-        runs += 1
-        held = scalar(pg_url, "SELECT count(*) FROM samples")
-        killed += _kill_after(_forked_push(path), pg_url, held + rng.randint(1, 20), rng)
-    assert killed >= 20
-    assert 0 < scalar(pg_url, "SELECT count(*) FROM samples") < 600  # killed mid-way
-    assert_equal_after_clean_run(cfg.cache_path, pg_url)
-    code, out, _ = push("--json")
+    sites: list[str] = []
+    killed, counted, runs = 0, 0, 0
+    with psycopg.connect(pg_url, autocommit=True) as watch:
+        schema.migrate(watch, "central")  # the count the kills wait for needs the table
+        schema.sync_sensors(watch)
+        while killed < 20 and runs < 80:
+            if not sites or _held(watch, sites[-1]) > total - 30:
+                sites.append(f"{SITE}-{len(sites)}")
+                path = config(isolated / f"{sites[-1]}.yaml", site=sites[-1], push_batch=5)
+            runs += 1
+            held = _held(watch, sites[-1])
+            target = held + rng.randint(1, 10) if runs % 2 else 0  # every other run
+            ended = _kill_after(_forked_push(command, path), watch, sites[-1], target, rng)
+            killed += ended
+            counted += ended and target > 0
+        # counted: killed with samples committed and more to come (mid-way)
+        assert killed >= 20 and counted >= 8, (killed, counted)
+    for site in sites:
+        path = config(isolated / f"{site}.yaml", site=site)
+        assert_equal_after_clean_run(cfg.cache_path, pg_url, site, "--config", str(path))
+    code, out, _ = push("--json", "--config", str(path))
     assert code == 0 and '"samples": 0' in out
+    assert scalar(pg_url, "SELECT count(*) FROM samples") == total * len(sites)
+
+
+def test_two_pushes_at_once_neither_lose_nor_double_a_sample(
+    config: Callable[..., Path], pg_url: str
+) -> None:
+    """No lock: two pushes of one site at once (a manual run beside cron's) both send every
+    batch; the primary key keeps one copy of each and both end well."""
+    path = config(push_batch=10)
+    cfg = load_config(path)
+    fill(cfg, BASE, n=200, flush=True)
+    import luxlog.commands.push
+    import luxlog.push.run  # noqa: F401  imported once here, not in every child
+
+    command = typer.main.get_command(get_app())
+    children = [_forked_push(command, path) for _ in range(2)]
+    codes = [os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) for pid in children]
+    assert codes == [0, 0]
+    assert_equal_after_clean_run(cfg.cache_path, pg_url)
 
 
 def test_a_connection_cut_mid_copy_is_one_line_and_the_next_run_completes(
@@ -186,6 +232,52 @@ def test_a_wrong_password_is_one_line_without_the_password(
         code, out, err = push()
         assert code == expected, err
         assert "An0ther-Wrong" not in out + err and PASSWORD not in out + err
+
+
+@pytest.mark.parametrize(
+    ("url", "secret"),
+    [
+        ("postgresql://u:Pa%zzSecret@127.0.0.1:{port}/db", "Pa%zzSecret"),
+        ("postgresql://u@127.0.0.1:{port}/db?password=Se%zzCret", "Se%zzCret"),
+        ("postgresql://u:Secret4@[127.0.0.1:{port}/db", "Secret4"),
+    ],
+)
+def test_a_url_libpq_cannot_parse_is_one_line_without_its_password(
+    config: Callable[..., Path], pg_server: Server, url: str, secret: str
+) -> None:
+    """libpq echoes the token it cannot parse (a bad percent-escape in the password), or the
+    whole URL: the message must still not show the password."""
+    config(push_url=url.format(port=pg_server.port))
+    code, out, err = push()
+    assert code == 1
+    line = one_line(err)
+    assert "failed:" in line and "***" in line
+    assert secret not in out + err and secret.replace("%zz", "") not in out + err
+
+
+def test_sigterm_mid_copy_exits_143_with_one_line_and_the_next_run_completes(
+    config: Callable[..., Path], pg_server: Server, pg_db: str, pg_url: str, isolated: Path
+) -> None:
+    """The crontab's ``timeout`` stops a push with SIGTERM, here while the server does not read
+    (the COPY blocked in the driver): exit 143 and one line, not a driver error about the
+    busy connection psycopg then tries to roll back on."""
+    cfg = load_config(config(push_batch=500))
+    fill(cfg, BASE, n=5, flush=True)
+    assert push()[0] == 0
+    fill(cfg, BASE + 3600, n=300, flush=True)
+    with Proxy(pg_server.port, hold_after=40_000) as proxy:
+        path = config(isolated / "via-proxy.yaml", push_url=proxy.url(pg_db), push_batch=500)
+        child = subprocess.Popen(
+            [sys.executable, "-m", "luxlog", "push", "--config", str(path)],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        assert proxy.held.wait(20), "the push never got that far"
+        child.send_signal(signal.SIGTERM)
+        _, err = child.communicate(timeout=30)
+    assert child.returncode == 143, err
+    assert one_line(err) == "luxlog: interrupted by SIGTERM"
+    assert scalar(pg_url, "SELECT count(*) FROM samples") == 5
+    assert_equal_after_clean_run(cfg.cache_path, pg_url)
 
 
 @pytest.fixture

@@ -118,8 +118,14 @@ def _chunk_streams(blob: bytes) -> list[bytes]:
     return parts
 
 
-def decode_chunk(base_slot: int, blob: bytes) -> Iterator[Sample]:
-    """Yield the samples of a chunk in slot order."""
+# One stored sample: slot, stat, block lengths, and either its full vector (a fresh list) or
+# None with the (indices, deltas) of its changes against the previous sample.
+Change = tuple[int, int, tuple[int, int, int], list[int] | None, list[int], list[int]]
+
+
+def chunk_changes(base_slot: int, blob: bytes) -> Iterator[Change]:
+    """The samples of a chunk in slot order, as stored: full, or the changes to the one
+    before (``luxlog push`` turns those straight into wire bytes, see ``push.wire``)."""
     if not blob or blob[0] != FORMAT_VERSION:
         raise ValueError(f"unknown chunk format {blob[:1]!r}")
     parts = _chunk_streams(blob)
@@ -129,18 +135,25 @@ def decode_chunk(base_slot: int, blob: bytes) -> Iterator[Sample]:
     deltas = _array("q", parts[3]).tolist()
     f = k = 0
     slot = base_slot
-    vec: list[int] = []
     for h in range(0, len(headers), _CHUNK_HEADER):
         dslot, stat, n_p, n_c, n_v, n_changes = headers[h : h + _CHUNK_HEADER]
         slot += dslot
         if n_changes < 0:
             total = n_p + n_c + n_v
-            vec = full[f : f + total]
+            yield slot, stat, (n_p, n_c, n_v), full[f : f + total], [], []
             f += total
         else:
-            vec = _apply(vec, indices[k : k + n_changes], deltas[k : k + n_changes])
-            k += n_changes
-        yield Sample.from_values(slot, stat, vec, (n_p, n_c, n_v))
+            end = k + n_changes
+            yield slot, stat, (n_p, n_c, n_v), None, indices[k:end], deltas[k:end]
+            k = end
+
+
+def decode_chunk(base_slot: int, blob: bytes) -> Iterator[Sample]:
+    """Yield the samples of a chunk in slot order."""
+    vec: list[int] = []
+    for slot, stat, lengths, full, changed, deltas in chunk_changes(base_slot, blob):
+        vec = full if full is not None else _apply(vec, changed, deltas)
+        yield Sample.from_values(slot, stat, vec, lengths)
 
 
 # (slot, some calculations); ABSENT where the block does not reach the index.

@@ -53,3 +53,23 @@ def mask_url(url: str) -> str:
     scheme, sep, rest = url.partition("://")
     masked = f"{scheme}{sep}{_mask_userinfo(rest)}" if sep else url
     return _mask_query(masked)
+
+
+def secrets_of(url: str, *more: str | None) -> tuple[str, ...]:
+    """Every password ``url`` carries (the userinfo's, each ``password=`` value), as written and
+    percent-decoded, longest first, plus ``more`` (a password file's): what a driver's error
+    text must never show (libpq echoes a token it cannot parse, even the whole URL)."""
+    from urllib.parse import unquote  # only a push needs this, never a poll
+
+    found = [s for s in more if s]
+    rest = url.partition("://")[2]
+    authority = rest[: min([i for i in map(rest.find, "/?#") if i != -1], default=len(rest))]
+    user_info, at, _ = authority.rpartition("@")
+    if at and ":" in user_info:
+        found.append(user_info.partition(":")[2])
+    for part in rest.partition("?")[2].partition("#")[0].split("&"):
+        key, eq, value = part.partition("=")
+        if eq and key.lower() == "password":
+            found.append(value)
+    decoded = [unquote(s) for s in found]
+    return tuple(sorted({s for s in (*found, *decoded) if s}, key=lambda s: (-len(s), s)))

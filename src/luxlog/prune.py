@@ -286,6 +286,14 @@ def unpushed_guard(cfg: Config, store: Store, cutoff: float) -> float:
     return float(first)
 
 
+def push_target(cfg: Config) -> str | None:
+    if not cfg.push_url:
+        return None
+    from luxlog.push.identity import target_of
+
+    return target_of(cfg)
+
+
 def prune_db(
     cfg: Config, now: dt.datetime | float, dry_run: bool = False
 ) -> tuple[PruneResult | None, float | None]:
@@ -316,7 +324,9 @@ def prune_db(
                     result.samples,
                 )
         else:
-            result = store.prune(cutoff)
+            # the guard again inside the deleting transaction: an import may file older
+            # samples between unpushed_guard's read and the delete
+            result = store.prune(cutoff, push_target(cfg))
     log.info(
         "%s: %s %d cached samples before %s, %s freed",
         cfg.cache_path,

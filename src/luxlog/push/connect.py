@@ -9,7 +9,8 @@ retries, and a transaction that was in flight was rolled back by the server.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+import logging
+from collections.abc import Iterator, Sequence
 from types import ModuleType
 from typing import Any
 
@@ -24,6 +25,9 @@ def driver() -> ModuleType:
         import psycopg
     except ImportError:
         raise PushError(MISSING_EXTRA) from None
+    # psycopg warns ("error ignored in rollback …") when a transaction ends on a broken
+    # connection: a second line beside the one PushError line that already says why
+    logging.getLogger("psycopg").setLevel(logging.ERROR)
     return psycopg
 
 
@@ -32,29 +36,45 @@ def _first_line(text: str) -> str:
     return lines[0] if lines else "connection failed"
 
 
-def describe(exc: BaseException, shown_url: str, secret: str | None) -> str:
-    """One line for ``exc``: the server as shown (masked) and libpq's first line."""
+def describe(exc: BaseException, shown_url: str, secrets: Sequence[str] = ()) -> str:
+    """One line for ``exc``: the server as shown (masked) and libpq's first line, every one of
+    ``secrets`` (``masking.secrets_of``) masked: libpq echoes a URL token it cannot parse."""
     detail = _first_line(str(exc))
-    if secret:
-        detail = detail.replace(secret, "***")  # libpq never echoes it; be sure anyway
+    for secret in secrets:
+        detail = detail.replace(secret, "***")
     return f"push to {shown_url} failed: {detail} (the next run retries)"
 
 
+def _interrupt_behind(exc: BaseException) -> BaseException | None:
+    """The stop (SIGTERM/SIGINT) a driver error was raised while handling, if any: psycopg
+    tries to roll back on the way out and fails on the busy connection."""
+    seen = exc.__context__
+    while seen is not None:
+        if not isinstance(seen, Exception):
+            return seen
+        seen = seen.__context__
+    return None
+
+
 @contextlib.contextmanager
-def mapped(shown_url: str, secret: str | None = None) -> Iterator[None]:
-    """psycopg's errors inside the block -> ``PushError`` (one line, password masked)."""
+def mapped(shown_url: str, secrets: Sequence[str] = ()) -> Iterator[None]:
+    """psycopg's errors inside the block -> ``PushError`` (one line, passwords masked); an
+    error raised on the way out of a stop is that stop (exit 143/130), not a push failure."""
     psycopg = driver()
     try:
         yield
     except psycopg.Error as exc:
-        raise PushError(describe(exc, shown_url, secret)) from None
+        stop = _interrupt_behind(exc)
+        if stop is not None:
+            raise stop from None
+        raise PushError(describe(exc, shown_url, secrets)) from None
 
 
-def connect(url: str, shown_url: str, password: str | None) -> Any:
+def connect(url: str, shown_url: str, password: str | None, secrets: Sequence[str]) -> Any:
     """An autocommit connection (transactions are explicit, ``conn.transaction()``)."""
     psycopg = driver()
     extra: dict[str, Any] = {"password": password} if password is not None else {}
-    with mapped(shown_url, password):
+    with mapped(shown_url, secrets):
         return psycopg.connect(
             url,
             autocommit=True,

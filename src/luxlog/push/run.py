@@ -55,13 +55,14 @@ class _Progress:
 def push(cfg: Config, *, init_timescale: bool = False) -> PushResult:
     started = time.monotonic()
     url = require_url(cfg)
-    from luxlog.masking import mask_url
+    from luxlog.masking import mask_url, secrets_of
 
     shown, site, target, secret = mask_url(url), site_of(cfg), target_of(cfg), password(cfg)
+    hidden = secrets_of(url, secret)  # never in a message, whatever the driver echoes
     driver()  # the missing extra is the first thing said
-    conn = connect(url, shown, secret)
+    conn = connect(url, shown, secret, hidden)
     try:
-        with mapped(shown, secret):
+        with mapped(shown, hidden):
             migrated = schema.migrate(conn, shown)
             if init_timescale:
                 schema.init_timescale(conn, shown)
@@ -70,8 +71,8 @@ def push(cfg: Config, *, init_timescale: bool = False) -> PushResult:
         progress, days, waiting = _Progress(), 0, 0
         if cfg.cache_path.exists():
             with Store(cfg.cache_path, interval=cfg.interval_sec) as store:
-                _send_samples(conn, store, cfg, site, target, shown, secret, progress)
-                days = _send_days(conn, store, cfg, site, shown, secret, progress)
+                _send_samples(conn, store, cfg, site, target, shown, hidden, progress)
+                days = _send_days(conn, store, cfg, site, shown, hidden, progress)
                 waiting = store.counts().buffered
                 with store.transaction() as local:
                     pushed.record_run(local, target, time.time())
@@ -79,7 +80,7 @@ def push(cfg: Config, *, init_timescale: bool = False) -> PushResult:
             log.warning("no database at %s yet: nothing to push (has 'luxlog poll' run?)",
                         cfg.cache_path)  # fmt: skip
         if not progress.samples:
-            with mapped(shown, secret):
+            with mapped(shown, hidden):
                 send.touch_site(conn, site)
     finally:
         conn.close()
@@ -105,13 +106,13 @@ def _send_samples(
     site: str,
     target: str,
     shown: str,
-    secret: str | None,
+    hidden: tuple[str, ...],
     progress: _Progress,
 ) -> None:
     with store.transaction() as local:
         pushed.ensure(local)
     for batch in batches(store.conn, target, cfg.push_batch):
-        with mapped(shown, secret):
+        with mapped(shown, hidden):
             inserted = send.send_batch(conn, site, batch.samples)
         # only now, after the central commit: a kill before this line re-sends the batch
         with store.transaction() as local:
@@ -131,14 +132,16 @@ def _send_days(
     cfg: Config,
     site: str,
     shown: str,
-    secret: str | None,
+    hidden: tuple[str, ...],
     progress: _Progress,
 ) -> int:
     """Upsert the figures of every closed local day the samples of this run touched (and the
-    day before: a day's counters are read with hours of padding). A day is closed once samples
-    reach ``PAD_SEC`` past its end, as for the per-day table: its figures are then final unless
-    older samples arrive (an import), which pushes them again. The open day is left out: its
-    figures would be recomputed from all its samples on every push."""
+    day before: a day's counters are read with hours of padding), and of every day after the
+    newest one the server holds: a day pushed while open closes with the samples of a later
+    run, which after a gap in polling (the pump off for days) start days after it. A day is
+    closed once samples reach ``PAD_SEC`` past its end, as for the per-day table: its figures
+    are then final unless older samples arrive (an import), which pushes them again. The open
+    day is left out: its figures would be recomputed from all its samples on every push."""
     if progress.first is None or progress.last is None:
         return 0
     from luxlog.summary.day import PAD_SEC
@@ -146,14 +149,23 @@ def _send_days(
 
     tz = cfg.tz
     newest = store.newest_slot() or progress.last
-    first = dt.datetime.fromtimestamp(progress.first, tz).date() - dt.timedelta(days=1)
-    last = dt.datetime.fromtimestamp(progress.last, tz).date()
+    first = _date(progress.first, tz) - dt.timedelta(days=1)
+    with mapped(shown, hidden):
+        held = send.newest_day(conn, site)
+    oldest = store.counts().first_slot or progress.first  # no day held yet: from the start
+    after = held + dt.timedelta(days=1) if held else _date(oldest, tz) - dt.timedelta(days=1)
+    first = min(first, after)
+    last = _date(progress.last, tz)
     while last >= first and day_window(last, tz)[1] + PAD_SEC > newest + cfg.interval_sec:
         last -= dt.timedelta(days=1)
     if last < first:
         return 0
     periods = store.summary(first, last + dt.timedelta(days=1), by="day", timezone=cfg.zone_name)
     days = [(p.start[:10], p.to_json()) for p in periods if p.coverage_pct]
-    with mapped(shown, secret):
+    with mapped(shown, hidden):
         send.send_days(conn, site, cfg.zone_name, days)
     return len(days)
+
+
+def _date(slot: int, tz: dt.tzinfo) -> dt.date:
+    return dt.datetime.fromtimestamp(slot, tz).date()

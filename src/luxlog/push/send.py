@@ -9,15 +9,12 @@ only after this commit, so a kill in between re-sends it) adds nothing.
 
 from __future__ import annotations
 
-import struct
-import sys
-from array import array
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from luxlog.decode import firmware_version
 from luxlog.push.connect import driver
-from luxlog.sample import Sample
+from luxlog.push.wire import Row, calculations_of, copy_stream, direct_stream
 
 _STAGING = (
     "CREATE TEMP TABLE IF NOT EXISTS luxlog_staging (slot bigint, stat integer, "
@@ -40,49 +37,11 @@ _SITE = (
     "first_seen = least(s.first_seen, excluded.first_seen), "
     "last_seen = greatest(s.last_seen, excluded.last_seen), last_push = now()"
 )
-# Binary COPY: the signature, flags and header extension, then per row the field count and
-# each field as length + bytes; -1 as the field count ends the stream.
-_COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)
-_COPY_TRAILER = struct.pack(">h", -1)
-_ROW = struct.Struct(">hiqii")  # 5 fields; slot (8 bytes); stat (4 bytes)
-_LEN = struct.Struct(">i")
-_FIELDS6 = struct.Struct(">h")
-_TIME = struct.Struct(">iqii")  # time (8 bytes, µs since 2000), stat (4 bytes)
-_PG_EPOCH = 946_684_800  # 2000-01-01T00:00:00Z, PostgreSQL's timestamp origin
+_STAGE = "COPY luxlog_staging FROM STDIN (FORMAT BINARY)"
 _DIRECT = (
     "COPY samples (site, time, stat, parameters, calculations, visibilities) "
     "FROM STDIN (FORMAT BINARY)"
 )
-_ARRAY_HEAD = struct.Struct(">iiiii")
-_EMPTY_ARRAY = struct.pack(">iii", 0, 0, 23)
-
-_SWAP = sys.byteorder == "little"
-
-
-def wire_int32(values: Sequence[int]) -> bytes:
-    """A block as on the wire: big-endian int32 per value."""
-    block = array("i", values)
-    if _SWAP:
-        block.byteswap()
-    return block.tobytes()
-
-
-def int4_array(values: Sequence[int]) -> bytes:
-    """An ``integer[]`` in COPY's binary format: ndim, has-nulls, element type (int4, OID 23),
-    length and lower bound, then each element as (4, value), all big-endian."""
-    n = len(values)
-    if not n:
-        return _EMPTY_ARRAY
-    body = array("i", [4]) * (2 * n)
-    body[1::2] = array("i", values)
-    if _SWAP:
-        body.byteswap()
-    return _ARRAY_HEAD.pack(1, 0, 23, n, 1) + body.tobytes()
-
-
-def wire_int8(values: Sequence[int]) -> bytes:
-    """Visibilities as on the wire: one signed byte per value."""
-    return array("b", values).tobytes()
 
 
 def prepare(conn: Any) -> None:
@@ -92,42 +51,7 @@ def prepare(conn: Any) -> None:
         conn.execute(statement)
 
 
-def _rows(samples: Sequence[Sample], lead: Callable[[Sample], bytes]) -> list[bytes]:
-    """Each sample as the binary COPY fields of its blocks after ``lead`` (its first fields).
-    Parameters rarely change between polls: an unchanged block reuses the previous bytes."""
-    parts: list[bytes] = []
-    last_params: tuple[int, ...] | None = None
-    p = b""
-    for s in samples:
-        if s.parameters != last_params:
-            p, last_params = (
-                _LEN.pack(4 * len(s.parameters)) + wire_int32(s.parameters),
-                s.parameters,
-            )
-        c, v = int4_array(s.calculations), wire_int8(s.visibilities)
-        parts += [lead(s), p, _LEN.pack(len(c)), c, _LEN.pack(len(v)), v]
-    return parts
-
-
-def copy_stream(samples: Sequence[Sample]) -> bytes:
-    """``samples`` as one binary COPY stream for ``luxlog_staging``."""
-    rows = _rows(samples, lambda s: _ROW.pack(5, 8, s.slot, 4, s.stat))
-    return b"".join([_COPY_HEADER, *rows, _COPY_TRAILER])
-
-
-def direct_stream(site: str, samples: Sequence[Sample]) -> bytes:
-    """``samples`` as one binary COPY stream straight into ``samples`` (site and time first;
-    a timestamptz travels as microseconds since 2000-01-01 UTC)."""
-    name = site.encode()
-    head = _LEN.pack(len(name)) + name
-
-    def lead(s: Sample) -> bytes:
-        return _FIELDS6.pack(6) + head + _TIME.pack(8, (s.slot - _PG_EPOCH) * 1_000_000, 4, s.stat)
-
-    return b"".join([_COPY_HEADER, *_rows(samples, lead), _COPY_TRAILER])
-
-
-def send_batch(conn: Any, site: str, samples: Sequence[Sample]) -> int:
+def send_batch(conn: Any, site: str, samples: Sequence[Row]) -> int:
     """Store ``samples`` centrally in one transaction; returns how many were new.
 
     The usual batch holds no sample the server has: it is copied straight into ``samples``
@@ -145,11 +69,11 @@ def send_batch(conn: Any, site: str, samples: Sequence[Sample]) -> int:
                 copy.write(direct_stream(site, samples))
             inserted = len(samples)
         except psycopg.errors.UniqueViolation:
-            with cur.copy("COPY luxlog_staging FROM STDIN (FORMAT BINARY)") as copy:
+            with cur.copy(_STAGE) as copy:
                 copy.write(copy_stream(samples))
             cur.execute(_INSERT, (site,))
             inserted = max(int(cur.rowcount), 0)
-        firmware = firmware_version(newest.calculations) or None
+        firmware = firmware_version(calculations_of(newest)) or None
         first = min(s.slot for s in samples)
         cur.execute(_SITE, (site, firmware, first, newest.slot))
     return inserted
@@ -162,6 +86,11 @@ def touch_site(conn: Any, site: str) -> None:
         "ON CONFLICT (site) DO UPDATE SET last_push = now()",
         (site,),
     )
+
+
+def newest_day(conn: Any, site: str) -> Any:
+    """The site's newest day with figures centrally (a ``datetime.date``), or None."""
+    return conn.execute("SELECT max(day) FROM daily WHERE site = %s", (site,)).fetchone()[0]
 
 
 _DAILY = (

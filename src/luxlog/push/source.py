@@ -13,14 +13,13 @@ import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from luxlog.codec import decode_chunk
-from luxlog.sample import Sample
+from luxlog.push.wire import Row, chunk_rows
 from luxlog.store import pushed
 
 
 @dataclass
 class Batch:
-    samples: list[Sample] = field(default_factory=list)
+    samples: list[Row] = field(default_factory=list)
     # bucket -> (samples of the chunk up to the last slot of it in this batch, that slot)
     marks: dict[int, tuple[int, int]] = field(default_factory=dict)
 
@@ -36,7 +35,7 @@ def batches(conn: sqlite3.Connection, target: str, size: int) -> Iterator[Batch]
         row = conn.execute("SELECT data FROM chunk WHERE bucket = ?", (p.bucket,)).fetchone()
         if row is None:
             continue  # pruned since the list was read
-        samples = list(decode_chunk(p.bucket, row[0]))
+        samples = chunk_rows(p.bucket, row[0])
         start = p.start([s.slot for s in samples])
         for i in range(start, len(samples)):
             batch.samples.append(samples[i])

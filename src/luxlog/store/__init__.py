@@ -299,9 +299,10 @@ class Store:
             )
         return result
 
-    def prune(self, before: dt.datetime | float) -> PruneResult:
-        """Delete cached samples (and attempt records) older than ``before``; never the buffer."""
-        return cache.prune(self.db, int(to_epoch(before, "before")))
+    def prune(self, before: dt.datetime | float, push_target: str | None = None) -> PruneResult:
+        """Delete cached samples (and attempt records) older than ``before``; never the buffer,
+        nor, with ``push_target``, a sample not yet pushed there (``store.pushed``)."""
+        return cache.prune(self.db, int(to_epoch(before, "before")), push_target)
 
     # ------------------------------------------------------------------ reading
 

@@ -452,14 +452,18 @@ def scanned_total(conn: sqlite3.Connection) -> int:
     return int(conn.execute("SELECT coalesce(sum(n), 0) FROM chunk").fetchone()[0])
 
 
-def prune(db: Database, limit: int) -> PruneResult:
-    """Delete cached samples (and attempt records) with a slot before ``limit``.
+def prune(db: Database, limit: int, push_target: str | None = None) -> PruneResult:
+    """Delete cached samples (and attempt records) with a slot before ``limit``; with a
+    ``push_target``, none from the oldest chunk not yet pushed to it on (looked up in the
+    deleting transaction: an import filing older samples meanwhile is seen).
 
     Never touches the buffer: unflushed samples are the ones not yet safe in the cache.
     The file shrinks through incremental vacuum; the bytes freed are measured.
     """
     size_before = db.file_size()
     with db.transaction() as conn:
+        unpushed = pushed.first_unpushed(conn, push_target) if push_target else None
+        limit = limit if unpushed is None else min(limit, unpushed)
         (deleted,) = conn.execute(
             "SELECT coalesce(sum(n), 0) FROM chunk WHERE last_slot < ?", (limit,)
         ).fetchone()
