@@ -102,3 +102,27 @@ def test_an_open_day_is_computed_but_not_stored(tmp_path: Path) -> None:
         (p,) = store.summary(D1, D2, timezone="Europe/Berlin")
         assert p.heat_heating_kwh == 12.0 and days_stored(store) == []
         assert isinstance(rows[0], Sample)
+
+
+def test_days_before_the_first_sample_read_no_samples_and_sum_the_same(tmp_path: Path) -> None:
+    """A dashboard's five-year view mostly precedes the data: those days cost index look-ups,
+    not a read of the samples (nor of the poll journal), and the figures do not change."""
+    with Store(tmp_path / "t.db", interval=300) as store:
+        lo, hi = day_window(D1, TZ)[0] - 6 * H, day_window(D2, TZ)[1] + 6 * H
+        store_samples(store, script().sample, lo, hi, 300)
+        early = dt.date(2025, 11, 1)
+        statements: list[str] = []
+        store.conn.set_trace_callback(statements.append)
+        (empty,) = store.summary(early, dt.date(2025, 12, 1), by="month",
+                                 timezone="Europe/Berlin")  # fmt: skip
+        store.conn.set_trace_callback(None)
+        reads = [s for s in statements if "data FROM chunk" in s or "data, base FROM" in s]
+        assert reads == [] and empty.heat_heating_kwh is None and empty.coverage_pct == 0
+        whole = store.summary(early, D2, by="month", timezone="Europe/Berlin")
+        days = store.summary(early, D2, timezone="Europe/Berlin")
+    assert [p.period for p in whole] == ["2025-11", "2025-12", "2026-01"]
+    assert whole[-1].days == 15  # `to` is exclusive in Store.summary: D1 is the last day
+    assert [(p.period, p.heat_heating_kwh) for p in days if p.heat_heating_kwh] == [
+        ("2026-01-15", 12.0)
+    ]
+    assert len(days) == 76 and all(p.coverage_pct == 0 for p in days[:-2])

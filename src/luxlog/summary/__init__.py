@@ -36,9 +36,19 @@ __all__ = ["BY", "DayFigures", "Period", "day_figures", "summarize", "update_dai
 
 
 def day_figures(
-    store: Store, day: dt.date, tz: ZoneInfo, *, rebuild: bool = False, now: float | None = None
+    store: Store,
+    day: dt.date,
+    tz: ZoneInfo,
+    *,
+    rebuild: bool = False,
+    now: float | None = None,
+    first_slot: int | None = None,
 ) -> tuple[DayFigures, bool]:
-    """The figures of local ``day`` and whether they were (re)computed from the samples."""
+    """The figures of local ``day`` and whether they were (re)computed from the samples.
+
+    ``first_slot``: the oldest sample anywhere (``Store.first_slot``), when the caller knows
+    it; a day that ends before it has no samples to read (reading them opens the journal).
+    """
     start, end = day_window(day, tz)
     lo, hi = start - PAD_SEC, end + PAD_SEC
     fp = daily.fingerprint(store.conn, lo, hi)
@@ -48,7 +58,10 @@ def day_figures(
         current = row.version == VERSION and row.fingerprint == fp
         if pruned or (current and not rebuild):
             return DayFigures.from_json(row.figures), False
-    fig = compute_day(store.iter_rows(lo, hi), start, end, store.interval)
+    before_data = first_slot is not None and hi <= first_slot
+    fig = compute_day(
+        iter(()) if before_data else store.iter_rows(lo, hi), start, end, store.interval
+    )
     if not store.readonly and _closed(store, hi, now):
         with store.transaction() as conn:
             daily.put(conn, tz.key, day.isoformat(), (start, end), VERSION, fp, fig.to_json())
@@ -80,9 +93,11 @@ def summarize(
         raise ValueError(f"by: {by!r} is not one of {', '.join(BY)}")
     groups: dict[str, list[tuple[dt.date, DayFigures]]] = {}
     n = (last - first).days + 1
+    # a long range (a dashboard's years) mostly precedes the data: those days read nothing
+    oldest = store.first_slot()
     for i in range(n):
         day = first + dt.timedelta(days=i)
-        fig, _ = day_figures(store, day, tz, rebuild=rebuild, now=now)
+        fig, _ = day_figures(store, day, tz, rebuild=rebuild, now=now, first_slot=oldest)
         groups.setdefault(period_key(day, by), []).append((day, fig))
         if progress is not None:
             progress(i + 1, n)
