@@ -378,3 +378,22 @@ def test_a_missing_push_extra_is_one_line_naming_it(config: Callable[..., Path])
     assert one_line(done.stderr) == (
         "luxlog: luxlog push needs the push extra: pip install 'luxlog[push]'"
     )
+
+
+def test_a_deferred_stop_cuts_first_and_raises_only_when_checked() -> None:
+    """The push's signal regime: the stop is noted and the client cut, never raised inside the
+    driver (where it left psycopg waiting on its own lock); ``check`` raises it."""
+    from luxlog.errors import Interrupted
+    from luxlog.signals import DeferredStop
+
+    before = signal.getsignal(signal.SIGTERM)
+    cuts: list[int] = []
+    with DeferredStop(lambda: cuts.append(1)) as stop:
+        stop.check()  # nothing yet
+        os.kill(os.getpid(), signal.SIGTERM)
+        os.kill(os.getpid(), signal.SIGINT)
+        assert cuts == [1, 1] and stop.signum == signal.SIGTERM  # the first stop is the one
+        with pytest.raises(Interrupted) as raised:
+            stop.check()
+    assert raised.value.signum == signal.SIGTERM
+    assert signal.getsignal(signal.SIGTERM) is before

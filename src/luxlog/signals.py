@@ -41,6 +41,43 @@ def install() -> None:
         signal.signal(signum, _raise_interrupted)
 
 
+class DeferredStop:
+    """SIGTERM/SIGINT noted instead of raised, while a network client is in hand.
+
+    An exception raised asynchronously inside a database driver can leave it holding its own
+    lock or waiting, in its clean-up, for a peer that does not read (seen with psycopg
+    mid-COPY: the push hung until SIGKILL). So the handler only notes the stop and runs
+    ``cut`` (shut the client's socket down): the call in hand then fails at once as the
+    driver's own error, through the driver's ordinary paths, and ``check()`` at the caller's
+    safe points turns the noted stop into ``Interrupted`` (exit 143/130).
+
+    Only the main thread may set handlers; elsewhere nothing is installed.
+    """
+
+    def __init__(self, cut: Callable[[], None]) -> None:
+        self.signum: int | None = None
+        self._cut = cut
+        self._previous: dict[int, object] = {}
+
+    def __enter__(self) -> DeferredStop:
+        if threading.current_thread() is threading.main_thread():
+            self._previous = {s: signal.signal(s, self._on_signal) for s in STOP_SIGNALS}
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        restore(self._previous)
+
+    def _on_signal(self, signum: int, frame: object) -> None:
+        if self.signum is None:
+            self.signum = signum
+        self._cut()
+
+    def check(self) -> None:
+        """Raise ``Interrupted`` if a stop arrived."""
+        if self.signum is not None:
+            raise Interrupted(self.signum)
+
+
 def _ignore(signum: int, frame: object) -> None:
     pass  # the stop is already under way; what runs now is bounded by its own timeout
 

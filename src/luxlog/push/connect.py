@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
+import socket
 from collections.abc import Iterator, Sequence
 from types import ModuleType
 from typing import Any
@@ -68,6 +70,22 @@ def mapped(shown_url: str, secrets: Sequence[str] = ()) -> Iterator[None]:
         if stop is not None:
             raise stop from None
         raise PushError(describe(exc, shown_url, secrets)) from None
+
+
+def cut(conn: Any) -> None:
+    """Shut the connection's socket down (both ways) without waiting for the server.
+
+    After a stop, psycopg's clean-up (finishing a COPY, rolling back) waits for the server's
+    answer; a server or network that does not read would hold the push until SIGKILL. Cut,
+    that clean-up fails at once and the stop ends the run (143/130). Shutting down a
+    duplicate descriptor acts on the socket libpq holds; its own descriptor stays for it.
+    """
+    try:
+        sock = socket.socket(fileno=os.dup(conn.fileno()))
+    except (OSError, driver().Error):
+        return  # already closed
+    with sock, contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
 
 
 def connect(url: str, shown_url: str, password: str | None, secrets: Sequence[str]) -> Any:

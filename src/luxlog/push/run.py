@@ -12,12 +12,15 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from luxlog import signals
 from luxlog.config import Config
+from luxlog.errors import PushError
 from luxlog.push import schema, send
-from luxlog.push.connect import connect, driver, mapped
+from luxlog.push.connect import connect, cut, driver, mapped
 from luxlog.push.identity import password, require_url, site_of, target_of
 from luxlog.push.source import batches
 from luxlog.store import Store, pushed
@@ -61,29 +64,17 @@ def push(cfg: Config, *, init_timescale: bool = False) -> PushResult:
     hidden = secrets_of(url, secret)  # never in a message, whatever the driver echoes
     driver()  # the missing extra is the first thing said
     conn = connect(url, shown, secret, hidden)
-    try:
-        with mapped(shown, hidden):
-            migrated = schema.migrate(conn, shown)
-            if init_timescale:
-                schema.init_timescale(conn, shown)
-            schema.sync_sensors(conn)
-            send.prepare(conn)
-        progress, days, waiting = _Progress(), 0, 0
-        if cfg.cache_path.exists():
-            with Store(cfg.cache_path, interval=cfg.interval_sec) as store:
-                _send_samples(conn, store, cfg, site, target, shown, hidden, progress)
-                days = _send_days(conn, store, cfg, site, shown, hidden, progress)
-                waiting = store.counts().buffered
-                with store.transaction() as local:
-                    pushed.record_run(local, target, time.time())
-        else:
-            log.warning("no database at %s yet: nothing to push (has 'luxlog poll' run?)",
-                        cfg.cache_path)  # fmt: skip
-        if not progress.samples:
-            with mapped(shown, hidden):
-                send.touch_site(conn, site)
-    finally:
-        conn.close()
+    with signals.DeferredStop(lambda: cut(conn)) as stop:
+        try:
+            migrated, progress, days, waiting = _work(
+                conn, cfg, (site, target, shown), hidden, stop.check, init_timescale
+            )
+        except PushError:
+            stop.check()  # the driver's error was the cut of a stop: the stop wins
+            raise
+        finally:
+            conn.close()
+        stop.check()
     return PushResult(
         site=site,
         server=shown,
@@ -99,16 +90,50 @@ def push(cfg: Config, *, init_timescale: bool = False) -> PushResult:
     )
 
 
+def _work(
+    conn: Any,
+    cfg: Config,
+    names: tuple[str, str, str],
+    hidden: tuple[str, ...],
+    check: Callable[[], None],
+    init_timescale: bool,
+) -> tuple[int, _Progress, int, int]:
+    """Migrate, send the samples and the days' figures; (migrated, progress, days, waiting).
+    ``check`` raises ``Interrupted`` once a stop arrived (between batches)."""
+    site, target, shown = names
+    with mapped(shown, hidden):
+        migrated = schema.migrate(conn, shown)
+        if init_timescale:
+            schema.init_timescale(conn, shown)
+        schema.sync_sensors(conn)
+        send.prepare(conn)
+    progress, days, waiting = _Progress(), 0, 0
+    if cfg.cache_path.exists():
+        with Store(cfg.cache_path, interval=cfg.interval_sec) as store:
+            _send_samples(conn, store, cfg, (site, target, shown), hidden, progress, check)
+            days = _send_days(conn, store, cfg, site, shown, hidden, progress)
+            waiting = store.counts().buffered
+            with store.transaction() as local:
+                pushed.record_run(local, target, time.time())
+    else:
+        log.warning("no database at %s yet: nothing to push (has 'luxlog poll' run?)",
+                    cfg.cache_path)  # fmt: skip
+    if not progress.samples:
+        with mapped(shown, hidden):
+            send.touch_site(conn, site)
+    return migrated, progress, days, waiting
+
+
 def _send_samples(
     conn: Any,
     store: Store,
     cfg: Config,
-    site: str,
-    target: str,
-    shown: str,
+    names: tuple[str, str, str],
     hidden: tuple[str, ...],
     progress: _Progress,
+    check: Callable[[], None],
 ) -> None:
+    site, target, shown = names
     with store.transaction() as local:
         pushed.ensure(local)
     for batch in batches(store.conn, target, cfg.push_batch):
@@ -124,6 +149,7 @@ def _send_samples(
         progress.first = lo if progress.first is None else min(progress.first, lo)
         progress.last = hi if progress.last is None else max(progress.last, hi)
         log.debug("batch %d: %d samples, %d new", progress.batches, len(batch.samples), inserted)
+        check()  # a stop ends the run between batches (the one in hand is committed and marked)
 
 
 def _send_days(
