@@ -138,14 +138,22 @@ def query_times(conn: Any, queries: int) -> tuple[list[float], int]:
     return times, rows
 
 
+def _initialize(warm: Any, arg: Any, ready: Any) -> None:
+    warm(arg)
+    ready.wait(timeout=300)
+
+
 def _pushes(
     ctx: Any, workers: int, data: Path, func: Any, jobs: list[Any], warm: Any, arg: Any
 ) -> tuple[list[Any], float, float]:
     """``func`` over ``jobs`` in a pool of ``workers`` (each warmed by ``warm(arg)`` before the
     clock): the results, the wall time and the server's CPU seconds over it."""
-    pool = ctx.Pool(workers)
+    # every worker warms itself once in its initializer (a pool.map of warm-ups may give two
+    # to one worker and none to another), and the clock waits for all of them
+    ready = ctx.Barrier(workers + 1)
+    pool = ctx.Pool(workers, initializer=_initialize, initargs=(warm, arg, ready))
     try:
-        pool.map(warm, [arg] * workers, chunksize=1)
+        ready.wait(timeout=300)
         cpu0, t0 = server_cpu(data), time.perf_counter()
         results = pool.map(func, jobs, chunksize=1)
         wall = time.perf_counter() - t0
