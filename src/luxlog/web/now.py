@@ -12,6 +12,7 @@ from typing import Any
 
 from luxlog.config import Config
 from luxlog.decode import ABSENT, CALC_MODE, firmware_version, mode_label
+from luxlog.push.identity import site_of  # no driver: identity never imports psycopg
 from luxlog.sample import Sample
 from luxlog.show import decode
 from luxlog.store import Store
@@ -71,13 +72,6 @@ def checks(cfg: Config, at: float) -> list[dict[str, str]]:
     ]
 
 
-def site(cfg: Config) -> str:
-    """This heat pump's name: ``site``, else derived as ``luxlog push`` names it centrally."""
-    from luxlog.push.identity import site_of  # no driver: identity never imports psycopg
-
-    return site_of(cfg)
-
-
 def now(
     store: Store | None,
     cfg: Config,
@@ -96,7 +90,7 @@ def now(
         "epoch": None,
         "age_s": None,
         "firmware": None,
-        "site": site(cfg),
+        "site": site_of(cfg),  # as luxlog push names it centrally
         "values": [],
         "mode": None,
         "compressor": None,
